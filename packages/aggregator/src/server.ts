@@ -1,0 +1,193 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import * as grpc from '@grpc/grpc-js';
+import { buildJwks, type IdentityKey, type JSONWebKeySet, TokenVerifier } from '@kpfl/kpt';
+import { loadKpflProto } from '@kpfl/proto';
+import { type Db, getMember, openDb } from '@kpfl/store';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Certificates, federationJwks } from './certificates.js';
+import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { RoundEngine } from './round-engine.js';
+import { RunningSums } from './running-sums.js';
+import { RoundQueue, redisConnection, startRoundWorker } from './scheduler.js';
+import { createHandlers } from './service.js';
+
+export interface TlsFiles {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+export interface AggregatorOptions {
+  federation: string;
+  coordinatorKey: IdentityKey;
+  /** host:port for gRPC; port 0 picks a free one. */
+  listen?: string;
+  /** Mutual TLS with the provisioned CA; undefined = insecure (loopback only, by explicit choice). */
+  tls?: TlsFiles;
+  databaseUrl?: string;
+  schema?: string;
+  redisUrl?: string;
+  /** Namespace for BullMQ queues and Redis keys, so several federations (or tests) share one Redis. */
+  redisPrefix?: string;
+  /** Run the round worker in this process (default) or leave it to `kpfl aggregator worker`. */
+  runWorker?: boolean;
+  /** Serve Prometheus metrics on this port (0 = any free port; undefined = off). */
+  metricsPort?: number;
+  sessionTtlSeconds?: number;
+  log?: Logger;
+}
+
+export interface RunningAggregator {
+  port: number;
+  metricsPort?: number;
+  db: Db;
+  queue: RoundQueue;
+  engine: RoundEngine;
+  metrics: Metrics;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export const QUEUE_NAME = 'rounds';
+
+/** Everything a round worker needs; shared by the gRPC front end and the separate worker process. */
+export async function createCore(o: AggregatorOptions) {
+  const log = o.log ?? createLogger('aggregator');
+  const db = await openDb({ databaseUrl: o.databaseUrl, schema: o.schema });
+  const prefix = o.redisPrefix ?? `kpfl:${o.federation}`;
+  const redis = redisConnection(o.redisUrl);
+  const queueRedis = redisConnection(o.redisUrl);
+  const queue = new RoundQueue(QUEUE_NAME, queueRedis, prefix);
+  const metrics = new Metrics();
+  const coordinatorJwks = buildJwks([{ kid: o.coordinatorKey.kid, publicJwk: o.coordinatorKey.publicJwk, memberId: 'coordinator' }]);
+  const certificates = new Certificates({
+    db,
+    coordinatorKey: o.coordinatorKey,
+    federation: o.federation,
+    log,
+    jwks: () => federationJwks(db, o.federation, coordinatorJwks),
+  });
+  const sums = new RunningSums();
+  const engine = new RoundEngine({ db, sums, jobs: queue, log, metrics, signer: certificates });
+  return { log, db, redis, queueRedis, queue, metrics, coordinatorJwks, certificates, sums, engine, prefix };
+}
+
+export async function startAggregator(o: AggregatorOptions): Promise<RunningAggregator> {
+  const core = await createCore(o);
+  const { log, db, redis, queue, metrics, engine } = core;
+  const verifier = new TokenVerifier({
+    jwks: core.coordinatorJwks as JSONWebKeySet,
+    issuer: `kpfl:${o.federation}:coordinator`,
+    audience: `kpfl:${o.federation}:aggregator`,
+    replay: 'allow',
+    isRevoked: async (sub) => (await getMember(db, o.federation, sub))?.status !== 'active',
+  });
+  const handlers = createHandlers({
+    federation: o.federation,
+    audience: `kpfl:${o.federation}:aggregator`,
+    issuer: `kpfl:${o.federation}:coordinator`,
+    coordinatorKey: o.coordinatorKey,
+    verifier,
+    db,
+    redis,
+    engine,
+    certificates: core.certificates,
+    log,
+    metrics,
+    sessionTtlSeconds: o.sessionTtlSeconds ?? 600,
+    bindToCertificate: Boolean(o.tls),
+    redisPrefix: core.prefix,
+  });
+  const server = new grpc.Server();
+  server.addService(loadKpflProto().kpfl.v1.Aggregator.service, handlers);
+  const creds = o.tls
+    ? grpc.ServerCredentials.createSsl(
+        Buffer.from(o.tls.caPem),
+        [{ cert_chain: Buffer.from(o.tls.certPem), private_key: Buffer.from(o.tls.keyPem) }],
+        true,
+      )
+    : grpc.ServerCredentials.createInsecure();
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(o.listen ?? '127.0.0.1:0', creds, (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  let worker: Worker | undefined;
+  if (o.runWorker !== false) {
+    worker = startRoundWorker({ queueName: QUEUE_NAME, prefix: core.prefix, connection: core.queueRedis, engine, log });
+  }
+  let http: HttpServer | undefined;
+  let metricsPort: number | undefined;
+  if (o.metricsPort !== undefined) {
+    ({ http, port: metricsPort } = await serveMetrics(metrics, queue, o.metricsPort));
+  }
+  log.info({ port, tls: Boolean(o.tls), worker: Boolean(worker), metricsPort, event: 'aggregator.started' }, 'aggregator listening');
+  return {
+    port,
+    metricsPort,
+    db,
+    queue,
+    engine,
+    metrics,
+    log,
+    async close() {
+      // Stop taking calls, let in-flight ones finish (bounded), then stop the worker after its current job.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 5000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await worker?.close();
+      await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
+      await queue.close();
+      core.sums.dropAll();
+      await Promise.allSettled([redis.quit(), core.queueRedis.quit()]);
+      await db.close();
+      log.info({ event: 'aggregator.stopped' }, 'aggregator stopped');
+    },
+  };
+}
+
+/** Runs only the round worker (aggregation, deadlines, opening rounds): the scale-out process. */
+export async function startRoundWorkerProcess(o: AggregatorOptions): Promise<{ close(): Promise<void> }> {
+  const core = await createCore(o);
+  const worker = startRoundWorker({ queueName: QUEUE_NAME, prefix: core.prefix, connection: core.queueRedis, engine: core.engine, log: core.log });
+  core.log.info({ event: 'worker.started' }, 'round worker started');
+  return {
+    async close() {
+      await worker.close();
+      await core.queue.close();
+      core.sums.dropAll();
+      await Promise.allSettled([core.redis.quit(), core.queueRedis.quit()]);
+      await core.db.close();
+    },
+  };
+}
+
+export async function serveMetrics(metrics: Metrics, queue: RoundQueue, port: number) {
+  const http = createServer(async (req, res) => {
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    try {
+      const counts = await queue.counts();
+      for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ state }, n);
+      res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+    } catch (err) {
+      res.writeHead(503).end(`metrics unavailable: ${(err as Error).message}\n`);
+    }
+  });
+  await new Promise<void>((r) => http.listen(port, '127.0.0.1', r));
+  const addr = http.address();
+  return { http, port: typeof addr === 'object' && addr ? addr.port : port };
+}

@@ -1,0 +1,232 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, schedulePlan, startAggregator } from '@kpfl/aggregator';
+import { DEFAULT_HE_PARAMS } from '@kpfl/he';
+import { importIdentity } from '@kpfl/kpt';
+import { type ModelName, parameterCount, parsePartitionSpec } from '@kpfl/model';
+import { dropSchema, getPlan, listRounds, roundEvaluations } from '@kpfl/store';
+import type { Command } from 'commander';
+import { provisionKits } from '../kits.js';
+import { cliCommand, DEFAULT_DATASET } from '../paths.js';
+import { parseFloatOption, parseIntOption, UserError } from '../user-error.js';
+import { registerFederation } from './aggregator.js';
+
+export interface DemoOptions {
+  participants: number;
+  rounds: number;
+  model: ModelName;
+  partition: string;
+  dataset: string;
+  localEpochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  mode: 'he' | 'plain';
+  maxExamples: number;
+  testLimit?: number;
+  serverOptimizer: string;
+  proxMu: number;
+  backend: string;
+  deadline: number;
+  insecure?: boolean;
+  keep?: boolean;
+  json?: boolean;
+}
+
+export interface DemoRound {
+  round: number;
+  participants: number;
+  accuracy: number;
+  loss: number;
+  seconds: number;
+}
+
+export interface DemoResult {
+  federation: string;
+  mode: 'he' | 'plain';
+  model: ModelName;
+  partition: string;
+  participants: number;
+  backend: string;
+  rounds: DemoRound[];
+  finalAccuracy: number;
+  finalLoss: number;
+  totalSeconds: number;
+  bytesPerUpdate: number;
+  globalModelDigest: string;
+  workDir?: string;
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('run a throwaway federation on this machine: aggregator + N participants over gRPC, real Postgres and Redis')
+    .option('--participants <n>', 'number of participants', parseIntOption('--participants', 1), 3)
+    .option('--rounds <n>', 'number of rounds', parseIntOption('--rounds', 1), 5)
+    .option('--model <name>', 'mlp (2NN, 199,210 params) | cnn (1,663,370 params)', 'mlp')
+    .option('--partition <spec>', 'iid | shards:N | dirichlet:ALPHA', 'iid')
+    .option('--dataset <dir>', 'directory with the four IDX files', DEFAULT_DATASET)
+    .option('--local-epochs <n>', 'local epochs per round (E)', parseIntOption('--local-epochs', 1), 1)
+    .option('--batch-size <n>', 'local batch size (B)', parseIntOption('--batch-size', 1), 32)
+    .option('--lr <x>', 'local SGD learning rate', parseFloatOption('--lr', 0), 0.1)
+    .option('--seed <n>', 'seed for model init, partitions, sampling', parseIntOption('--seed'), 1)
+    .option('--mode <mode>', 'he (CKKS-encrypted updates) | plain', 'he')
+    .option('--max-examples <n>', 'local examples per round and participant (0 = all)', parseIntOption('--max-examples'), 2000)
+    .option('--test-limit <n>', 'local test examples each participant evaluates on', parseIntOption('--test-limit', 1))
+    .option('--server-optimizer <spec>', 'fedavg | fedavgm:lr=1,momentum=0.9 | fedadam:lr=0.01,...', 'fedavg')
+    .option('--prox-mu <x>', 'FedProx proximal term (0 = off)', parseFloatOption('--prox-mu', 0), 0)
+    .option('--backend <name>', 'tfjs backend for participants', 'auto')
+    .option('--deadline <seconds>', 'round deadline in seconds', parseIntOption('--deadline', 1), 600)
+    .option('--insecure', 'plaintext gRPC instead of mutual TLS')
+    .option('--keep', 'keep the work directory and database schema')
+    .option('--json', 'print one JSON object at the end instead of the table')
+    .action(async (o: DemoOptions) => {
+      const result = await runDemo(o, o.json ? () => {} : (line) => process.stdout.write(`${line}\n`));
+      if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    });
+}
+
+/** Runs the demo federation; `print` receives the human-readable progress lines. */
+export async function runDemo(o: DemoOptions, print: (line: string) => void): Promise<DemoResult> {
+  if (o.mode !== 'he' && o.mode !== 'plain') throw new UserError(`--mode must be he or plain, got "${o.mode}"`);
+  if (o.model !== 'mlp' && o.model !== 'cnn') throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
+  parsePartitionSpec(o.partition);
+  const started = performance.now();
+  const id = randomBytes(4).toString('hex');
+  const federation = `demo-${id}`;
+  const schema = `demo_${id}`;
+  const work = mkdtempSync(join(tmpdir(), 'kpfl-demo-'));
+  const members = Array.from({ length: o.participants }, (_, i) => `member-${i + 1}`);
+  const children: ChildProcess[] = [];
+  let agg: Awaited<ReturnType<typeof startAggregator>> | undefined;
+  try {
+    print(`kpfl demo: ${o.participants} participants, ${o.rounds} rounds, ${o.model}, ${o.partition}, mode ${o.mode}${o.insecure ? ' (insecure gRPC)' : ', mutual TLS'}`);
+    const { coordinator } = await provisionKits({ federation, members, auditors: ['auditor-1'], out: work, heParams: DEFAULT_HE_PARAMS });
+    agg = await startAggregator({
+      federation,
+      coordinatorKey: { ...coordinator.signingKey, ...(await importIdentity(coordinator.signingKey.privateJwk)) },
+      listen: '127.0.0.1:0',
+      tls: o.insecure ? undefined : { caPem: coordinator.ca.certPem, certPem: coordinator.server.certPem, keyPem: coordinator.server.keyPem },
+      schema,
+      redisPrefix: `kpfl-demo:${id}`,
+      metricsPort: 0,
+      log: createLogger('aggregator', { file: join(work, 'aggregator.log') }),
+    });
+    await registerFederation(agg.db, coordinator);
+    const plan = await schedulePlan(agg.db, agg.queue, {
+      id: `${federation}-plan`,
+      federation,
+      rounds: o.rounds,
+      minParticipants: o.participants,
+      fraction: 1,
+      deadlineSeconds: o.deadline,
+      mode: o.mode,
+      heParams: DEFAULT_HE_PARAMS,
+      parameterCount: parameterCount(o.model),
+      training: {
+        model: o.model,
+        localEpochs: o.localEpochs,
+        batchSize: o.batchSize,
+        learningRate: o.lr,
+        proxMu: o.proxMu,
+        serverOptimizer: o.serverOptimizer,
+        maxExamples: o.maxExamples,
+      },
+      seed: o.seed,
+    });
+    print(`aggregator on 127.0.0.1:${agg.port}, metrics on http://127.0.0.1:${agg.metricsPort}/metrics, logs in ${work}`);
+    const summaries: { backend?: string }[] = [];
+    const exits: Promise<void>[] = members.map((member, i) => {
+      const args = [
+        'participant', '--kit', join(work, 'members', member), '--aggregator', `localhost:${agg!.port}`,
+        '--dataset', o.dataset, '--partition', o.partition, '--clients', String(o.participants), '--client-index', String(i),
+        '--seed', String(o.seed), '--backend', o.backend, '--json',
+        ...(o.testLimit ? ['--test-limit', String(o.testLimit)] : []),
+        ...(o.insecure ? ['--insecure'] : []),
+      ];
+      const { cmd, args: argv } = cliCommand(args);
+      const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+      children.push(child);
+      const logFile = join(work, `${member}.log`);
+      child.stderr!.pipe(createWriteStream(logFile));
+      let out = '';
+      child.stdout!.on('data', (b) => (out += b));
+      return new Promise<void>((resolve, reject) =>
+        child.on('exit', (code, signal) => {
+          if (code === 0) {
+            summaries[i] = JSON.parse(out.trim().split('\n').at(-1) ?? '{}');
+            resolve();
+          } else {
+            reject(new Error(`participant ${member} exited with ${code ?? signal}; last log lines:\n${tail(logFile, 8)}`));
+          }
+        }),
+      );
+    });
+    const allExited = Promise.all(exits);
+    let failed: unknown;
+    allExited.catch((err) => (failed = err));
+
+    const rounds: DemoRound[] = [];
+    let done = false;
+    allExited.then(() => (done = true), () => {});
+    while (!failed) {
+      const evals = await roundEvaluations(agg.db, plan.id);
+      for (const r of await listRounds(agg.db, plan.id)) {
+        if (rounds.some((x) => x.round === r.round)) continue;
+        const ev = evals.find((e) => e.round === r.round);
+        const finished = r.state === 'published' || r.state === 'failed';
+        if (!finished || !ev || (ev.reports < o.participants && !done)) break;
+        const seconds = ((r.published_at ?? r.closed_at ?? new Date()).getTime() - r.opened_at.getTime()) / 1000;
+        const line = { round: r.round, participants: r.contributions, accuracy: ev.accuracy, loss: ev.loss, seconds };
+        rounds.push(line);
+        print(
+          `round ${String(r.round).padStart(3)}/${o.rounds}  ${r.state === 'failed' ? 'FAILED     ' : `updates ${r.contributions}/${r.quorum}`}  accuracy ${(ev.accuracy * 100).toFixed(2)}%  loss ${ev.loss.toFixed(4)}  ${seconds.toFixed(1)} s`,
+        );
+      }
+      const p = await getPlan(agg.db, plan.id);
+      if (done && p?.state !== 'running') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    if (failed) throw failed;
+    const digest = (await agg.db.query<{ digest: string }>('SELECT digest FROM model_digests WHERE plan_id = $1 ORDER BY round DESC LIMIT 1', [plan.id])).rows[0]?.digest ?? '';
+    const bytes = (await agg.db.query<{ b: string }>('SELECT avg(bytes) AS b FROM contributions WHERE plan_id = $1', [plan.id])).rows[0]?.b;
+    const last = rounds.at(-1);
+    const result: DemoResult = {
+      federation,
+      mode: o.mode,
+      model: o.model,
+      partition: o.partition,
+      participants: o.participants,
+      backend: summaries[0]?.backend ?? 'unknown',
+      rounds,
+      finalAccuracy: last?.accuracy ?? 0,
+      finalLoss: last?.loss ?? 0,
+      totalSeconds: (performance.now() - started) / 1000,
+      bytesPerUpdate: Number(bytes ?? 0),
+      globalModelDigest: digest,
+      workDir: o.keep ? work : undefined,
+    };
+    print(
+      `done: final accuracy ${(result.finalAccuracy * 100).toFixed(2)}% after ${rounds.length} rounds in ${result.totalSeconds.toFixed(1)} s; backend ${result.backend}; ${(result.bytesPerUpdate / 1024).toFixed(0)} KiB per update; global model ${digest}`,
+    );
+    return result;
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await agg?.close();
+    if (!o.keep) {
+      await dropSchema(undefined, schema).catch(() => {});
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+}
+
+function tail(file: string, n: number): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-n).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

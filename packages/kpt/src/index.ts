@@ -1,0 +1,73 @@
+/**
+ * @kpfl/kpt — K Party Tokens: identities, challenge-response, session tokens, contribution
+ * attestations, receipts, round certificates, and the X.509 material for mutual TLS.
+ */
+export { type AttestationClaims, type AttestationExpectation, attestationClaimsSchema, signAttestation, verifyAttestation } from './attestation.js';
+export {
+  type CaKit,
+  type CertificateKit,
+  certificateSubject,
+  createCertificateAuthority,
+  issueMemberCertificate,
+  issueServerCertificate,
+} from './certificates.js';
+export {
+  type Challenge,
+  type ChallengeExpectation,
+  ChallengeRegistry,
+  createChallenge,
+  signChallenge,
+  verifyChallengeResponse,
+} from './challenge.js';
+export { ALG, type Clock, TYP } from './constants.js';
+export { DigestBuilder, DIGEST_PATTERN, digestOf, digestOfChunks } from './digest.js';
+export { GRPC_STATUS_OF, isKptError, KptError, type KptErrorCode, type KptGrpcStatus } from './errors.js';
+export { generateIdentity, type IdentityKey, importIdentity } from './identity.js';
+export {
+  buildJwks,
+  coordinatorJwksOf,
+  coordinatorKeys,
+  findMemberKey,
+  type JwksEntry,
+  type KeyRole,
+  type KptJwk,
+} from './jwks.js';
+export {
+  type AuditorKit,
+  type CoordinatorKit,
+  type CreateFederationArgs,
+  createFederationKits,
+  type FederationKits,
+  federationJwks,
+  type MemberKit,
+  type PartyTls,
+  provisionMember,
+  type RegisteredParty,
+} from './provisioning.js';
+export { type ReceiptClaims, receiptClaimsSchema, signReceipt, verifyReceipt } from './receipt.js';
+export { MemoryReplayStore, type ReplayStore } from './replay.js';
+export {
+  countersignRoundCertificate,
+  createRoundCertificate,
+  type RoundCertificateInput,
+  type RoundCertificatePayload,
+  type RoundCertificateVerification,
+  roundCertificatePayloadSchema,
+  verifyRoundCertificate,
+} from './round-certificate.js';
+export { ID_PATTERN } from './schemas.js';
+export {
+  CAPABILITIES,
+  type IssueSessionArgs,
+  issueSessionToken,
+  type KpflClaims,
+  MAX_SESSION_TTL_S,
+  ROLES,
+  type Role,
+  type SessionClaims,
+  sessionClaimsSchema,
+  type TokenRequirement,
+  TokenVerifier,
+  type TokenVerifierOptions,
+} from './session.js';
+export type { GeneralJWS, JSONWebKeySet, JWK } from 'jose';

@@ -1,0 +1,239 @@
+import type { KeyObject } from 'node:crypto';
+import {
+  base64url,
+  decodeProtectedHeader,
+  FlattenedSign,
+  type GeneralJWS,
+  GeneralSign,
+  generalVerify,
+  type JSONWebKeySet,
+} from 'jose';
+import { z } from 'zod';
+import { ALG, TYP } from './constants.js';
+import { KptError } from './errors.js';
+import { type IdentityKey, publicKeyOf, signingKeyOf } from './identity.js';
+import { findCoordinatorKey, findMemberKey } from './jwks.js';
+import {
+  digestSchema,
+  idSchema,
+  isoTimeSchema,
+  isSortedUnique,
+  parseJsonPayload,
+  parseWith,
+  roundSchema,
+  sortedUnique,
+} from './schemas.js';
+
+export const roundCertificatePayloadSchema = z
+  .object({
+    federation: idSchema,
+    round: roundSchema,
+    /** Digest of the published aggregate (the encrypted sum) bytes. */
+    aggregateDigest: digestSchema,
+    /** digestOf(compact attestation JWS) of every accepted contribution, sorted, unique. */
+    attestationDigests: z.array(digestSchema).min(1).refine(isSortedUnique, 'must be sorted and unique'),
+    /** Every member whose contribution is included, sorted, unique: one attestation each. */
+    members: z.array(idSchema).min(1).refine(isSortedUnique, 'must be sorted and unique'),
+    publishedAt: isoTimeSchema,
+  })
+  .strict()
+  .refine((p) => p.members.length === p.attestationDigests.length, {
+    message: 'one attestation digest per member',
+    path: ['attestationDigests'],
+  });
+
+export type RoundCertificatePayload = z.infer<typeof roundCertificatePayloadSchema>;
+
+/** Input to createRoundCertificate: arrays in any order (they are sorted), publishedAt defaults to now. */
+export type RoundCertificateInput = Omit<RoundCertificatePayload, 'publishedAt'> & { publishedAt?: string };
+
+const b64u = z.string().regex(/^[A-Za-z0-9_-]*$/, 'must be base64url');
+
+const generalJwsSchema = z
+  .object({
+    payload: b64u.min(1),
+    signatures: z
+      .array(z.object({ protected: b64u.min(1), signature: b64u.min(1) }).strict())
+      .min(1)
+      .max(10_000),
+  })
+  .strict();
+
+const protectedHeaderSchema = z
+  .object({
+    alg: z.literal(ALG),
+    kid: z.string().min(1),
+    typ: z.literal(TYP.roundCertificate),
+    kpfl_signer: z.enum(['coordinator', 'member']),
+    kpfl_member: idSchema.optional(),
+  })
+  .strict()
+  .refine((h) => (h.kpfl_signer === 'member') === (h.kpfl_member !== undefined), {
+    message: 'a member signature names its member (kpfl_member); the coordinator signature does not',
+  });
+
+type Sig = { protected: string; signature: string };
+type SigHeader = z.infer<typeof protectedHeaderSchema>;
+
+const fail = (msg: string, cause?: unknown) => new KptError('CERTIFICATE_INVALID', msg, { cause });
+
+function parseCertificate(cert: GeneralJWS): { payloadB64: string; sigs: { sig: Sig; header: SigHeader }[] } {
+  const c = parseWith(generalJwsSchema, cert, 'CERTIFICATE_INVALID', 'round certificate (General JWS)');
+  const sigs = c.signatures.map((sig, i) => {
+    let raw: unknown;
+    try {
+      raw = decodeProtectedHeader({ payload: c.payload, ...sig });
+    } catch (cause) {
+      throw fail(`round certificate signature #${i} has an undecodable protected header`, cause);
+    }
+    return { sig, header: parseWith(protectedHeaderSchema, raw, 'CERTIFICATE_INVALID', `certificate signature #${i} header`) };
+  });
+  return { payloadB64: c.payload, sigs };
+}
+
+function decodePayload(payloadB64: string): RoundCertificatePayload {
+  let bytes: Uint8Array;
+  try {
+    bytes = base64url.decode(payloadB64);
+  } catch (cause) {
+    throw fail('round certificate payload is not base64url', cause);
+  }
+  return parseWith(
+    roundCertificatePayloadSchema,
+    parseJsonPayload(bytes, 'CERTIFICATE_INVALID', 'round certificate'),
+    'CERTIFICATE_INVALID',
+    'round certificate',
+  );
+}
+
+/** Verify one signature of the certificate on its own, with jose's generalVerify. */
+async function verifySignature(payloadB64: string, sig: Sig, key: KeyObject, who: string): Promise<void> {
+  try {
+    await generalVerify({ payload: payloadB64, signatures: [sig] }, key, { algorithms: [ALG] });
+  } catch (cause) {
+    throw fail(`round certificate signature of ${who} does not verify: forged, altered, or over another payload`, cause);
+  }
+}
+
+async function verifyCoordinator(
+  payloadB64: string,
+  sigs: { sig: Sig; header: SigHeader }[],
+  jwks: JSONWebKeySet,
+): Promise<string> {
+  const coord = sigs.filter((s) => s.header.kpfl_signer === 'coordinator');
+  if (coord.length !== 1) {
+    throw fail(`round certificate must carry exactly one coordinator signature, found ${coord.length}`);
+  }
+  const { sig, header } = coord[0];
+  const jwk = findCoordinatorKey(jwks, header.kid);
+  if (!jwk) throw fail(`round certificate coordinator kid ${header.kid} is not a coordinator key in the JWKS`);
+  await verifySignature(payloadB64, sig, publicKeyOf(jwk), `the coordinator (kid ${header.kid})`);
+  return header.kid;
+}
+
+/** Sign a new round certificate (General JWS JSON Serialization) with the coordinator key. */
+export async function createRoundCertificate(coordinator: IdentityKey, input: RoundCertificateInput): Promise<GeneralJWS> {
+  const payload = parseWith(
+    roundCertificatePayloadSchema,
+    {
+      federation: input.federation,
+      round: input.round,
+      aggregateDigest: input.aggregateDigest,
+      attestationDigests: sortedUnique(input.attestationDigests ?? []),
+      members: sortedUnique(input.members ?? []),
+      publishedAt: input.publishedAt ?? new Date().toISOString(),
+    },
+    'CLAIMS_INVALID',
+    'round certificate to sign',
+  );
+  const jws = await new GeneralSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .addSignature(signingKeyOf(coordinator))
+    .setProtectedHeader({ alg: ALG, kid: coordinator.kid, typ: TYP.roundCertificate, kpfl_signer: 'coordinator' })
+    .sign();
+  return { payload: jws.payload, signatures: jws.signatures.map((s) => ({ protected: s.protected, signature: s.signature })) };
+}
+
+/**
+ * Add this member's signature over the same payload. Refused (CERTIFICATE_INVALID) unless the
+ * coordinator signature verifies with `coordinatorJwks`, the member is listed and its attestation
+ * digest is listed. Idempotent: countersigning twice returns the same certificate. The input is not mutated.
+ */
+export async function countersignRoundCertificate(
+  cert: GeneralJWS,
+  identity: IdentityKey,
+  memberId: string,
+  expectAttestationDigest: string,
+  coordinatorJwks: JSONWebKeySet,
+): Promise<GeneralJWS> {
+  const { payloadB64, sigs } = parseCertificate(cert);
+  await verifyCoordinator(payloadB64, sigs, coordinatorJwks);
+  const payload = decodePayload(payloadB64);
+  if (!payload.members.includes(memberId)) {
+    throw fail(`refusing to countersign round ${payload.round}: member "${memberId}" is not listed`);
+  }
+  if (!payload.attestationDigests.includes(expectAttestationDigest)) {
+    throw fail(
+      `refusing to countersign round ${payload.round}: my attestation ${expectAttestationDigest} is not listed (contribution dropped or altered)`,
+    );
+  }
+  const signed = await new FlattenedSign(base64url.decode(payloadB64))
+    .setProtectedHeader({
+      alg: ALG,
+      kid: identity.kid,
+      typ: TYP.roundCertificate,
+      kpfl_signer: 'member',
+      kpfl_member: memberId,
+    })
+    .sign(signingKeyOf(identity));
+  if (signed.payload !== payloadB64 || signed.protected === undefined) {
+    throw fail('internal: countersignature payload encoding differs');
+  }
+  const mine: Sig = { protected: signed.protected, signature: signed.signature };
+  const existing = sigs.filter((s) => s.header.kpfl_member === memberId);
+  const signatures = sigs.map((s) => s.sig);
+  if (existing.length === 0) {
+    signatures.push(mine);
+  } else if (!existing.every((s) => s.sig.protected === mine.protected && s.sig.signature === mine.signature)) {
+    throw fail(`round certificate already carries a different signature claiming to be "${memberId}"`);
+  }
+  return { payload: payloadB64, signatures: signatures.map((s) => ({ ...s })) };
+}
+
+export interface RoundCertificateVerification {
+  payload: RoundCertificatePayload;
+  /** kid of the coordinator key that signed. */
+  coordinatorKid: string;
+  /** Members whose countersignature verified, sorted. */
+  signers: string[];
+}
+
+/**
+ * Verify every signature (each on its own with generalVerify): exactly one coordinator signature by
+ * a coordinator key, and member signatures by the key the JWKS binds to that member, each member
+ * listed in the payload and at most once. Any bad, unknown or duplicate signature invalidates the
+ * certificate. `requireMembers` (or `requireAllMembers`) demands their countersignatures.
+ */
+export async function verifyRoundCertificate(
+  cert: GeneralJWS,
+  jwks: JSONWebKeySet,
+  opts: { requireMembers?: string[]; requireAllMembers?: boolean } = {},
+): Promise<RoundCertificateVerification> {
+  const { payloadB64, sigs } = parseCertificate(cert);
+  const coordinatorKid = await verifyCoordinator(payloadB64, sigs, jwks);
+  const payload = decodePayload(payloadB64);
+  const signers: string[] = [];
+  for (const { sig, header } of sigs) {
+    if (header.kpfl_signer !== 'member') continue;
+    const member = header.kpfl_member as string;
+    if (!payload.members.includes(member)) throw fail(`round certificate is signed by "${member}", who is not listed`);
+    if (signers.includes(member)) throw fail(`round certificate carries two signatures of "${member}"`);
+    const jwk = findMemberKey(jwks, member, header.kid);
+    if (!jwk) throw fail(`kid ${header.kid} is not the JWKS key of member "${member}"`);
+    await verifySignature(payloadB64, sig, publicKeyOf(jwk), `member "${member}"`);
+    signers.push(member);
+  }
+  const required = opts.requireAllMembers ? payload.members : (opts.requireMembers ?? []);
+  const missing = required.filter((m) => !signers.includes(m));
+  if (missing.length > 0) throw fail(`round certificate lacks the countersignature of ${missing.join(', ')}`);
+  return { payload, coordinatorKid, signers: sortedUnique(signers) };
+}

@@ -1,0 +1,47 @@
+/**
+ * @kpfl/model: tfjs models, IDX datasets, partitioning, local training, evaluation,
+ * canonical flat weights and their digest, and the server optimizer step.
+ * Knows nothing of gRPC, Postgres, HE or tokens.
+ */
+export {
+  BACKEND_ORDER,
+  BACKEND_PACKAGES,
+  type BackendId,
+  type BackendPreference,
+  type BackendSelection,
+  activeBackend,
+  selectBackend,
+  wasmBinaryDir,
+} from './backend.js';
+export { dataCommitment, type ImageDataset, loadIdxDataset, manifestDigest } from './dataset.js';
+export { BackendUnavailableError, DatasetError, type DatasetErrorCode } from './errors.js';
+export {
+  buildModel,
+  getFlatWeights,
+  getModelDefinition,
+  initialWeights,
+  type LayerSpec,
+  layerShapes,
+  type ModelDefinition,
+  type ModelId,
+  type ModelName,
+  modelNames,
+  parameterCount,
+  registerModel,
+  setFlatWeights,
+  type WeightInit,
+} from './models.js';
+export { formatPartitionSpec, type PartitionSpec, parsePartitionSpec, partition } from './partition.js';
+export { Rng } from './rng.js';
+export {
+  createServerState,
+  formatServerOptimizer,
+  parseServerOptimizer,
+  type ServerOptimizerSpec,
+  type ServerOptimizerState,
+  serverStateFromBytes,
+  serverStateToBytes,
+  serverStep,
+} from './server-optimizer.js';
+export { evaluate, type TrainConfig, type TrainResult, trainLocal } from './train.js';
+export { averageDeltas, computeDelta, weightsDigest, weightsFromBytes, weightsToBytes } from './weights.js';

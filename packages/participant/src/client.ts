@@ -1,0 +1,177 @@
+import * as grpc from '@grpc/grpc-js';
+import { type IdentityKey, signChallenge } from '@kpfl/kpt';
+import {
+  type AggregateChunk__Output,
+  type AggregatorClient,
+  loadKpflProto,
+  type Receipt__Output,
+  type SubmitUpdateMessage,
+  type Task__Output,
+} from '@kpfl/proto';
+
+export interface ClientTls {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+export interface ConnectOptions {
+  address: string;
+  memberId: string;
+  identity: IdentityKey;
+  /** Mutual TLS with the member's provisioned certificate; undefined = insecure loopback. */
+  tls?: ClientTls;
+}
+
+/** A gRPC error with its status, as a participant's operator sees it. */
+export class AggregatorError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AggregatorError';
+  }
+  get codeName(): string {
+    return grpc.status[this.code] ?? String(this.code);
+  }
+}
+
+const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED, grpc.status.INTERNAL]);
+
+export function isRetryable(err: unknown): boolean {
+  return err instanceof AggregatorError && RETRYABLE.has(err.code);
+}
+
+function wrap(err: grpc.ServiceError): AggregatorError {
+  return new AggregatorError(err.code, err.details || err.message);
+}
+
+/**
+ * Typed client for kpfl.v1.Aggregator that keeps a session token: it authenticates with a signed
+ * challenge, and re-authenticates once when the aggregator answers UNAUTHENTICATED (expired
+ * token, or an aggregator restarted with a new replay cache).
+ */
+export class AggregatorConnection {
+  private readonly client: AggregatorClient;
+  private token?: string;
+  private tokenExpiresAt = 0;
+
+  constructor(readonly o: ConnectOptions) {
+    const Ctor = loadKpflProto().kpfl.v1.Aggregator;
+    const creds = o.tls
+      ? grpc.credentials.createSsl(Buffer.from(o.tls.caPem), Buffer.from(o.tls.keyPem), Buffer.from(o.tls.certPem))
+      : grpc.credentials.createInsecure();
+    this.client = new Ctor(o.address, creds, {
+      'grpc.keepalive_time_ms': 20_000,
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2_000,
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  async authenticate(): Promise<string> {
+    const ch = await this.unaryRaw<{ nonce: string; audience: string }>('GetChallenge', { memberId: this.o.memberId });
+    const signed = await signChallenge(this.o.identity, { nonce: ch.nonce, subject: this.o.memberId, audience: ch.audience });
+    const res = await this.unaryRaw<{ sessionToken: string; expiresAtMs: number }>('Authenticate', {
+      memberId: this.o.memberId,
+      nonce: ch.nonce,
+      signedChallenge: signed,
+    });
+    this.token = res.sessionToken;
+    this.tokenExpiresAt = Number(res.expiresAtMs);
+    return res.sessionToken;
+  }
+
+  getTask(appliedRound: number): Promise<Task__Output> {
+    return this.authed((md) => this.unaryRaw('GetTask', { appliedRound }, md));
+  }
+
+  reportEvaluation(r: { round: number; globalModelDigest: string; accuracy: number; loss: number; examples: number }) {
+    return this.authed((md) => this.unaryRaw<{ digestAgrees: boolean; expectedDigest: string }>('ReportEvaluation', r, md));
+  }
+
+  getRoundCertificate(round: number) {
+    return this.authed((md) => this.unaryRaw<{ certificateJson: string; signers: string[] }>('GetRoundCertificate', { round }, md));
+  }
+
+  countersign(round: number, certificateJson: string) {
+    return this.authed((md) =>
+      this.unaryRaw<{ certificateJson: string; signers: string[] }>('CountersignRoundCertificate', { round, certificateJson }, md),
+    );
+  }
+
+  /** Downloads a published aggregate: returns its chunks in order and the digest the aggregator states. */
+  downloadAggregate(round: number): Promise<{ chunks: Uint8Array[]; digest: string; contributions: number }> {
+    return this.authed(
+      (md) =>
+        new Promise((resolve, reject) => {
+          const chunks: Uint8Array[] = [];
+          let digest = '';
+          let contributions = 0;
+          const call = this.client.DownloadAggregate({ round }, md);
+          call.on('data', (c: AggregateChunk__Output) => {
+            if (c.index !== chunks.length) {
+              call.cancel();
+              reject(new AggregatorError(grpc.status.DATA_LOSS, `aggregate chunk ${c.index} arrived out of order`));
+              return;
+            }
+            if (c.index === 0) {
+              digest = c.aggregateDigest;
+              contributions = c.contributions;
+            }
+            chunks.push(new Uint8Array(c.data));
+          });
+          call.on('error', (e: grpc.ServiceError) => reject(wrap(e)));
+          call.on('end', () => resolve({ chunks, digest, contributions }));
+        }),
+    );
+  }
+
+  /** Streams one update: the header with the attestation, then each chunk, respecting back-pressure. */
+  submitUpdate(header: { round: number; attestation: string; totalBytes: number }, chunks: Uint8Array[]): Promise<Receipt__Output> {
+    return this.authed(
+      (md) =>
+        new Promise((resolve, reject) => {
+          const call = this.client.SubmitUpdate(md, (err, res) => (err ? reject(wrap(err)) : resolve(res!)));
+          const write = async () => {
+            const send = (m: SubmitUpdateMessage) =>
+              call.write(m) ? Promise.resolve() : new Promise<void>((r) => call.once('drain', () => r()));
+            await send({ header: { ...header, chunkCount: chunks.length } });
+            for (let i = 0; i < chunks.length; i++) await send({ chunk: { index: i, data: chunks[i] } });
+            call.end();
+          };
+          write().catch(reject);
+        }),
+    );
+  }
+
+  private async authed<T>(fn: (md: grpc.Metadata) => Promise<T>): Promise<T> {
+    if (!this.token || Date.now() > this.tokenExpiresAt - 30_000) await this.authenticate();
+    try {
+      return await fn(this.metadata());
+    } catch (err) {
+      if (err instanceof AggregatorError && err.code === grpc.status.UNAUTHENTICATED) {
+        await this.authenticate();
+        return fn(this.metadata());
+      }
+      throw err;
+    }
+  }
+
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${this.token}`);
+    return md;
+  }
+
+  private unaryRaw<T>(method: string, req: unknown, md = new grpc.Metadata()): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const fn = (this.client as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!.bind(this.client);
+      fn(req, md, { deadline: Date.now() + 30_000 }, (err: grpc.ServiceError | null, res: T) => (err ? reject(wrap(err)) : resolve(res)));
+    });
+  }
+}

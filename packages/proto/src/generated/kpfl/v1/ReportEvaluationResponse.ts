@@ -1,0 +1,12 @@
+// Original file: protos/kpfl/v1/aggregator.proto
+
+
+export interface ReportEvaluationResponse {
+  'digestAgrees'?: (boolean);
+  'expectedDigest'?: (string);
+}
+
+export interface ReportEvaluationResponse__Output {
+  'digestAgrees': (boolean);
+  'expectedDigest': (string);
+}

@@ -1,0 +1,5 @@
+export * from './contributions.js';
+export * from './db.js';
+export * from './evaluations.js';
+export * from './members.js';
+export * from './rounds.js';

@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { ALG, type Clock, nowSeconds, TYP } from './constants.js';
 import { classifyJoseError, KptError } from './errors.js';
 import { type IdentityKey, publicKeyOf, signingKeyOf } from './identity.js';
-import { digestSchema, idSchema, parseJsonPayload, parseWith, roundSchema, unixSecondsSchema } from './schemas.js';
+import {
+  digestSchema,
+  idSchema,
+  parseJsonPayload,
+  parseWith,
+  roundSchema,
+  unixSecondsSchema,
+} from './schemas.js';
 
 const finite = () => z.number().finite();
 
@@ -27,7 +34,10 @@ export const attestationClaimsSchema = z
         proxMu: finite().nonnegative().optional(),
       })
       .strict(),
-    metrics: z.object({ loss: finite().optional(), accuracy: finite().min(0).max(1).optional() }).strict().optional(),
+    metrics: z
+      .object({ loss: finite().optional(), accuracy: finite().min(0).max(1).optional() })
+      .strict()
+      .optional(),
     iat: unixSecondsSchema,
   })
   .strict();
@@ -95,12 +105,18 @@ export async function verifyAttestation(
     'attestation',
   );
   if (expect.round !== undefined && claims.round !== expect.round) {
-    throw new KptError('WRONG_ROUND', `attestation is for round ${claims.round}, the open round is ${expect.round}`);
+    throw new KptError(
+      'WRONG_ROUND',
+      `attestation is for round ${claims.round}, the open round is ${expect.round}`,
+    );
   }
   for (const field of ['iss', 'federation', 'baseModelDigest', 'updateDigest'] as const) {
     const want = expect[field];
     if (want !== undefined && claims[field] !== want) {
-      throw new KptError('ATTESTATION_INVALID', `attestation ${field} is "${claims[field]}", expected "${want}"`);
+      throw new KptError(
+        'ATTESTATION_INVALID',
+        `attestation ${field} is "${claims[field]}", expected "${want}"`,
+      );
     }
   }
   return claims;

@@ -2,6 +2,7 @@ import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { KptError } from './errors.js';
+import { COORDINATOR_ID } from './jwks.js';
 import { idSchema, parseWith } from './schemas.js';
 
 /**
@@ -52,7 +53,10 @@ function validity(validityDays: number): { notBefore: Date; notAfter: Date } {
 }
 
 /** Create the federation's self-signed CA (CN "kpfl <federation> CA"). */
-export async function createCertificateAuthority(federation: string, validityDays = DEFAULT_VALIDITY_DAYS): Promise<CaKit> {
+export async function createCertificateAuthority(
+  federation: string,
+  validityDays = DEFAULT_VALIDITY_DAYS,
+): Promise<CaKit> {
   parseWith(idSchema, federation, 'CLAIMS_INVALID', 'federation id');
   const keys = await newKeyPair();
   const cert = await x509.X509CertificateGenerator.createSelfSigned(
@@ -81,12 +85,17 @@ async function loadCa(ca: CaKit): Promise<{ cert: x509.X509Certificate; key: Cry
     const der = createPrivateKey(ca.keyPem).export({ format: 'der', type: 'pkcs8' });
     key = await crypto.subtle.importKey('pkcs8', der, KEY_ALG, false, ['sign']);
   } catch (cause) {
-    throw new KptError('CERTIFICATE_INVALID', 'CA certificate or key PEM could not be loaded (expect an ECDSA P-256 CA)', {
-      cause,
-    });
+    throw new KptError(
+      'CERTIFICATE_INVALID',
+      'CA certificate or key PEM could not be loaded (expect an ECDSA P-256 CA)',
+      {
+        cause,
+      },
+    );
   }
   const bc = cert.getExtension(x509.BasicConstraintsExtension);
-  if (!bc?.ca) throw new KptError('CERTIFICATE_INVALID', 'the given CA certificate is not a CA (basicConstraints)');
+  if (!bc?.ca)
+    throw new KptError('CERTIFICATE_INVALID', 'the given CA certificate is not a CA (basicConstraints)');
   return { cert, key };
 }
 
@@ -129,8 +138,11 @@ export async function issueServerCertificate(
   hosts: string[],
   validityDays = DEFAULT_VALIDITY_DAYS,
 ): Promise<CertificateKit> {
-  if (hosts.length === 0) throw new KptError('CLAIMS_INVALID', 'the server certificate needs at least one host');
-  const names: x509.JsonGeneralNames = hosts.map((h) => (isIP(h) ? { type: 'ip', value: h } : { type: 'dns', value: h }));
+  if (hosts.length === 0)
+    throw new KptError('CLAIMS_INVALID', 'the server certificate needs at least one host');
+  const names: x509.JsonGeneralNames = hosts.map((h) =>
+    isIP(h) ? { type: 'ip', value: h } : { type: 'dns', value: h },
+  );
   return issue(ca, hosts[0], x509.ExtendedKeyUsage.serverAuth, validityDays, names);
 }
 
@@ -141,6 +153,8 @@ export async function issueMemberCertificate(
   opts: { validityDays?: number } = {},
 ): Promise<CertificateKit> {
   parseWith(idSchema, memberId, 'CLAIMS_INVALID', 'member id');
+  if (memberId === COORDINATOR_ID)
+    throw new KptError('CLAIMS_INVALID', `"${COORDINATOR_ID}" is a reserved id`);
   return issue(caKit, memberId, x509.ExtendedKeyUsage.clientAuth, opts.validityDays ?? DEFAULT_VALIDITY_DAYS);
 }
 
@@ -159,7 +173,10 @@ export function certificateSubject(certPemOrDer: string | Uint8Array): string {
     throw new KptError('CERTIFICATE_INVALID', 'not an X.509 certificate (PEM or DER expected)', { cause });
   }
   if (cn.length !== 1 || cn[0].length === 0) {
-    throw new KptError('CERTIFICATE_INVALID', `certificate must carry exactly one subject CN, found ${cn.length}`);
+    throw new KptError(
+      'CERTIFICATE_INVALID',
+      `certificate must carry exactly one subject CN, found ${cn.length}`,
+    );
   }
   return cn[0];
 }

@@ -9,7 +9,7 @@ import { idSchema, parseWith } from './schemas.js';
 export interface Challenge {
   /** 256 random bits, base64url. */
   nonce: string;
-  /** Unix seconds after which the nonce is refused. */
+  /** Milliseconds since the epoch (like Date.now) after which the nonce is refused. */
   expiresAt: number;
 }
 
@@ -18,7 +18,7 @@ export const DEFAULT_CHALLENGE_TTL_S = 60;
 /** A fresh single-use nonce. Single use is enforced by whoever stores it: see ChallengeRegistry. */
 export function createChallenge(opts: { ttlSeconds?: number; now?: Clock } = {}): Challenge {
   const ttl = opts.ttlSeconds ?? DEFAULT_CHALLENGE_TTL_S;
-  return { nonce: randomBytes(32).toString('base64url'), expiresAt: nowSeconds(opts.now) + ttl };
+  return { nonce: randomBytes(32).toString('base64url'), expiresAt: (opts.now ?? Date.now)() + ttl * 1000 };
 }
 
 /** The participant's answer: a compact JWS {nonce, aud, sub, iat} signed with its identity key. */
@@ -35,14 +35,19 @@ export async function signChallenge(
 }
 
 const challengeClaims = z
-  .object({ nonce: z.string().min(16).max(128), aud: z.string().min(1), sub: idSchema, iat: z.number().int() })
+  .object({
+    nonce: z.string().min(16).max(128),
+    aud: z.string().min(1),
+    sub: idSchema,
+    iat: z.number().int(),
+  })
   .strict();
 
 export interface ChallengeExpectation {
   nonce: string;
   subject: string;
   audience: string;
-  /** Unix seconds; the response is refused after it (plus clock tolerance). */
+  /** Milliseconds since the epoch (Challenge.expiresAt); the response is refused after it (plus clock tolerance). */
   expiresAt?: number;
   now?: Clock;
   clockToleranceSeconds?: number;
@@ -55,7 +60,11 @@ export interface ChallengeExpectation {
  * does not know whether the nonce was already used (ChallengeRegistry does). Every failure is
  * CHALLENGE_INVALID.
  */
-export async function verifyChallengeResponse(jws: string, publicJwk: JWK, expect: ChallengeExpectation): Promise<void> {
+export async function verifyChallengeResponse(
+  jws: string,
+  publicJwk: JWK,
+  expect: ChallengeExpectation,
+): Promise<void> {
   const key = publicKeyOf(publicJwk);
   const tolerance = expect.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_S;
   const now = nowSeconds(expect.now);
@@ -78,20 +87,31 @@ export async function verifyChallengeResponse(jws: string, publicJwk: JWK, expec
         ? `challenge response does not verify with the registered key of "${expect.subject}" (kid ${publicJwk.kid ?? '?'}): signed by another key or altered`
         : f.kind === 'claim'
           ? `challenge response claim "${f.claim}" failed (${f.reason}); expected sub "${expect.subject}", aud "${expect.audience}", a recent iat`
-          : f.kind === 'malformed'
-            ? `challenge response is not a valid compact JWS: ${f.detail}`
-            : 'challenge response could not be verified';
+          : f.kind === 'expired'
+            ? 'challenge response is too old (iat beyond the maximum age): answer a fresh challenge, check clocks'
+            : f.kind === 'malformed'
+              ? `challenge response is not a valid compact JWS: ${f.detail}`
+              : 'challenge response could not be verified';
     throw new KptError('CHALLENGE_INVALID', msg, { cause: err });
   }
   const claims = parseWith(challengeClaims, payload, 'CHALLENGE_INVALID', 'challenge response');
   if (claims.iat > now + tolerance) {
-    throw new KptError('CHALLENGE_INVALID', 'challenge response iat is in the future: check the participant clock');
+    throw new KptError(
+      'CHALLENGE_INVALID',
+      'challenge response iat is in the future: check the participant clock',
+    );
   }
   if (claims.nonce !== expect.nonce) {
-    throw new KptError('CHALLENGE_INVALID', 'challenge response answers a different nonce: request a new challenge');
+    throw new KptError(
+      'CHALLENGE_INVALID',
+      'challenge response answers a different nonce: request a new challenge',
+    );
   }
-  if (expect.expiresAt !== undefined && now > expect.expiresAt + tolerance) {
-    throw new KptError('CHALLENGE_INVALID', 'challenge expired before it was answered: request a new challenge');
+  if (expect.expiresAt !== undefined && (expect.now ?? Date.now)() > expect.expiresAt + tolerance * 1000) {
+    throw new KptError(
+      'CHALLENGE_INVALID',
+      'challenge expired before it was answered: request a new challenge',
+    );
   }
 }
 
@@ -157,9 +177,13 @@ export class ChallengeRegistry {
     } catch (cause) {
       throw new KptError('CHALLENGE_INVALID', 'challenge response is not a compact JWS', { cause });
     }
-    if (typeof nonce !== 'string') throw new KptError('CHALLENGE_INVALID', 'challenge response carries no nonce');
+    if (typeof nonce !== 'string')
+      throw new KptError('CHALLENGE_INVALID', 'challenge response carries no nonce');
     if (this.#spent.has(nonce)) {
-      throw new KptError('REPLAYED', `challenge nonce was already used by "${subject}": request a new challenge`);
+      throw new KptError(
+        'REPLAYED',
+        `challenge nonce was already used by "${subject}": request a new challenge`,
+      );
     }
     const entry = this.#pending.get(nonce);
     if (!entry) {
@@ -169,7 +193,7 @@ export class ChallengeRegistry {
       throw new KptError('CHALLENGE_INVALID', `challenge was issued to another subject than "${subject}"`);
     }
     this.#pending.delete(nonce);
-    this.#spent.set(nonce, entry.expiresAt + this.#tolerance);
+    this.#spent.set(nonce, entry.expiresAt + this.#tolerance * 1000);
     await verifyChallengeResponse(jws, publicJwk, {
       nonce,
       subject,
@@ -181,8 +205,9 @@ export class ChallengeRegistry {
   }
 
   #prune(): void {
-    const now = nowSeconds(this.#clock);
-    for (const [n, p] of this.#pending) if (p.expiresAt + this.#tolerance < now) this.#pending.delete(n);
+    const now = this.#clock();
+    for (const [n, p] of this.#pending)
+      if (p.expiresAt + this.#tolerance * 1000 < now) this.#pending.delete(n);
     for (const [n, until] of this.#spent) if (until < now) this.#spent.delete(n);
   }
 }

@@ -20,6 +20,12 @@ export async function verifyCoordinatorCompact(
     const r = await compactVerify(
       jws,
       (header): KeyObject => {
+        if (header.typ !== typ) {
+          throw new KptError(
+            'TOKEN_INVALID',
+            `not a ${what}: typ is ${header.typ ?? 'absent'}, expected ${typ}`,
+          );
+        }
         if (typeof header.kid !== 'string') throw new KptError('TOKEN_INVALID', `${what} header has no kid`);
         const jwk = findCoordinatorKey(jwks, header.kid);
         if (!jwk) {
@@ -33,16 +39,23 @@ export async function verifyCoordinatorCompact(
       },
       { algorithms: [ALG] },
     );
-    if (r.protectedHeader.typ !== typ) throw new KptError('TOKEN_INVALID', `not a ${what} (typ must be ${typ})`);
+    if (r.protectedHeader.typ !== typ)
+      throw new KptError('TOKEN_INVALID', `not a ${what} (typ must be ${typ})`);
     return { payload: r.payload, kid };
   } catch (err) {
     if (err instanceof KptError) throw err;
     const f = classifyJoseError(err);
     if (f.kind === 'signature' || f.kind === 'no-key') {
-      throw new KptError('SIGNATURE_INVALID', `${what} signature does not verify: forged or altered`, { cause: err });
+      throw new KptError('SIGNATURE_INVALID', `${what} signature does not verify: forged or altered`, {
+        cause: err,
+      });
     }
-    throw new KptError('TOKEN_INVALID', `${what} is not a valid compact JWS: ${f.kind === 'malformed' ? f.detail : f.kind}`, {
-      cause: err,
-    });
+    throw new KptError(
+      'TOKEN_INVALID',
+      `${what} is not a valid compact JWS: ${f.kind === 'malformed' ? f.detail : f.kind}`,
+      {
+        cause: err,
+      },
+    );
   }
 }

@@ -20,7 +20,11 @@ export type KptErrorCode =
   | 'CERTIFICATE_INVALID'
   | 'KEY_INVALID';
 
-export type KptGrpcStatus = 'UNAUTHENTICATED' | 'PERMISSION_DENIED' | 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION';
+export type KptGrpcStatus =
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
+  | 'INVALID_ARGUMENT'
+  | 'FAILED_PRECONDITION';
 
 /** Fixed mapping from code to gRPC status (the status names of @grpc/grpc-js `status`). */
 export const GRPC_STATUS_OF: Readonly<Record<KptErrorCode, KptGrpcStatus>> = Object.freeze({

@@ -22,13 +22,21 @@ export async function generateIdentity(): Promise<IdentityKey> {
  */
 export async function importIdentity(privateJwk: JWK): Promise<IdentityKey> {
   if (privateJwk?.kty !== 'OKP' || privateJwk.crv !== 'Ed25519' || typeof privateJwk.d !== 'string') {
-    throw new KptError('KEY_INVALID', 'identity key must be an Ed25519 private JWK (kty OKP, crv Ed25519, with d)');
+    throw new KptError(
+      'KEY_INVALID',
+      'identity key must be an Ed25519 private JWK (kty OKP, crv Ed25519, with d)',
+    );
   }
   let key: KeyObject;
   try {
-    key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: privateJwk.d, x: privateJwk.x ?? '' }, format: 'jwk' });
+    key = createPrivateKey({
+      key: { kty: 'OKP', crv: 'Ed25519', d: privateJwk.d, x: privateJwk.x ?? '' },
+      format: 'jwk',
+    });
   } catch (cause) {
-    throw new KptError('KEY_INVALID', 'identity key JWK could not be imported: is the key file corrupted?', { cause });
+    throw new KptError('KEY_INVALID', 'identity key JWK could not be imported: is the key file corrupted?', {
+      cause,
+    });
   }
   const identity = await identityFromKeyObject(key);
   if (privateJwk.x !== undefined && privateJwk.x !== identity.publicJwk.x) {
@@ -85,7 +93,10 @@ export function publicJwkMaterial(jwk: JWK): { kty: 'OKP'; crv: 'Ed25519'; x: st
     throw new KptError('KEY_INVALID', 'expected an Ed25519 public JWK (kty OKP, crv Ed25519, x)');
   }
   if ('d' in jwk) {
-    throw new KptError('KEY_INVALID', 'refusing a JWK with private material ("d") where a public key is expected');
+    throw new KptError(
+      'KEY_INVALID',
+      'refusing a JWK with private material ("d") where a public key is expected',
+    );
   }
   return { kty: 'OKP', crv: 'Ed25519', x: jwk.x };
 }

@@ -2,7 +2,15 @@
  * @kpfl/kpt — K Party Tokens: identities, challenge-response, session tokens, contribution
  * attestations, receipts, round certificates, and the X.509 material for mutual TLS.
  */
-export { type AttestationClaims, type AttestationExpectation, attestationClaimsSchema, signAttestation, verifyAttestation } from './attestation.js';
+
+export type { GeneralJWS, JSONWebKeySet, JWK } from 'jose';
+export {
+  type AttestationClaims,
+  type AttestationExpectation,
+  attestationClaimsSchema,
+  signAttestation,
+  verifyAttestation,
+} from './attestation.js';
 export {
   type CaKit,
   type CertificateKit,
@@ -20,11 +28,12 @@ export {
   verifyChallengeResponse,
 } from './challenge.js';
 export { ALG, type Clock, TYP } from './constants.js';
-export { DigestBuilder, DIGEST_PATTERN, digestOf, digestOfChunks } from './digest.js';
+export { DIGEST_PATTERN, DigestBuilder, digestOf, digestOfChunks } from './digest.js';
 export { GRPC_STATUS_OF, isKptError, KptError, type KptErrorCode, type KptGrpcStatus } from './errors.js';
 export { generateIdentity, type IdentityKey, importIdentity } from './identity.js';
 export {
   buildJwks,
+  COORDINATOR_ID,
   coordinatorJwksOf,
   coordinatorKeys,
   findMemberKey,
@@ -70,4 +79,3 @@ export {
   TokenVerifier,
   type TokenVerifierOptions,
 } from './session.js';
-export type { GeneralJWS, JSONWebKeySet, JWK } from 'jose';

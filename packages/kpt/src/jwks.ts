@@ -3,6 +3,9 @@ import { ALG } from './constants.js';
 import { KptError } from './errors.js';
 import { publicJwkMaterial } from './identity.js';
 
+/** Reserved id: `memberId: 'coordinator'` in buildJwks denotes the coordinator's key; no member may use it. */
+export const COORDINATOR_ID = 'coordinator';
+
 /** Who holds a key. Only `coordinator` keys may sign session tokens, receipts and the round certificate's first signature. */
 export type KeyRole = 'coordinator' | 'participant' | 'auditor';
 
@@ -13,52 +16,64 @@ export interface JwksEntry {
   kid: string;
   publicJwk: JWK;
   use?: string;
-  /** Member (or auditor) id the key belongs to; absent for the coordinator's keys. */
+  /** Member (or auditor) id the key belongs to; absent, or the reserved id 'coordinator', for the coordinator's keys. */
   memberId?: string;
-  /** Defaults to 'participant' when memberId is set, else 'coordinator'. */
+  /** Defaults to 'coordinator' when memberId is absent or 'coordinator', else 'participant'. */
   role?: KeyRole;
 }
 
 /**
- * Build the published JWKS. Each key carries `kpfl_role` and, for members, `kpfl_member` (RFC 7517 4:
- * unknown members are ignored by other implementations). Private material is refused.
+ * Build the published JWKS. Each key carries `kpfl_role` and, for members and auditors,
+ * `kpfl_member` (RFC 7517 4: members other implementations do not understand are ignored).
+ * Private material is refused.
  */
 export function buildJwks(keys: JwksEntry[]): JSONWebKeySet {
   const seen = new Set<string>();
   const out: KptJwk[] = [];
   for (const k of keys) {
     const material = publicJwkMaterial(k.publicJwk);
-    if (typeof k.kid !== 'string' || k.kid.length === 0) throw new KptError('KEY_INVALID', 'every JWKS entry needs a kid');
+    if (typeof k.kid !== 'string' || k.kid.length === 0) {
+      throw new KptError('KEY_INVALID', 'every JWKS entry needs a kid');
+    }
     if (k.publicJwk.kid !== undefined && k.publicJwk.kid !== k.kid) {
-      throw new KptError('KEY_INVALID', `JWKS entry kid "${k.kid}" differs from its JWK's kid "${k.publicJwk.kid}"`);
+      throw new KptError(
+        'KEY_INVALID',
+        `JWKS entry kid "${k.kid}" differs from its JWK's kid "${k.publicJwk.kid}"`,
+      );
     }
     if (seen.has(k.kid)) throw new KptError('KEY_INVALID', `duplicate kid "${k.kid}" in JWKS`);
     seen.add(k.kid);
-    const role: KeyRole = k.role ?? (k.memberId === undefined ? 'coordinator' : 'participant');
-    if (role !== 'coordinator' && !k.memberId) {
-      throw new KptError('KEY_INVALID', `a ${role} key (kid ${k.kid}) needs a memberId`);
+    const isCoordinatorId = k.memberId === undefined || k.memberId === COORDINATOR_ID;
+    const role: KeyRole = k.role ?? (isCoordinatorId ? 'coordinator' : 'participant');
+    if (role === 'coordinator' && !isCoordinatorId) {
+      throw new KptError('KEY_INVALID', `coordinator key ${k.kid} cannot belong to member "${k.memberId}"`);
     }
-    if (role === 'coordinator' && k.memberId !== undefined) {
-      throw new KptError('KEY_INVALID', `coordinator key ${k.kid} must not carry a memberId`);
+    if (role !== 'coordinator' && isCoordinatorId) {
+      throw new KptError(
+        'KEY_INVALID',
+        `a ${role} key (kid ${k.kid}) needs a member id other than "${COORDINATOR_ID}"`,
+      );
     }
     const jwk: KptJwk = { ...material, kid: k.kid, alg: ALG, use: k.use ?? 'sig', kpfl_role: role };
-    if (k.memberId !== undefined) jwk.kpfl_member = k.memberId;
+    if (role !== 'coordinator') jwk.kpfl_member = k.memberId;
     out.push(jwk);
   }
   return { keys: out };
 }
 
 function keysOf(jwks: JSONWebKeySet): KptJwk[] {
-  if (!jwks || !Array.isArray(jwks.keys)) throw new KptError('KEY_INVALID', 'JWKS must be an object with a "keys" array');
+  if (!jwks || !Array.isArray(jwks.keys)) {
+    throw new KptError('KEY_INVALID', 'JWKS must be an object with a "keys" array');
+  }
   return jwks.keys as KptJwk[];
 }
 
 /**
- * Keys acceptable for coordinator-signed artifacts: role `coordinator`, or no role marker at all
- * (a plain JWKS holding only the coordinator's key). Keys marked as member keys are never accepted.
+ * Keys acceptable for coordinator-signed artifacts: only those marked `kpfl_role: 'coordinator'`
+ * (as buildJwks writes them). Fail closed: an unmarked key is never taken for the coordinator's.
  */
 export function coordinatorKeys(jwks: JSONWebKeySet): KptJwk[] {
-  return keysOf(jwks).filter((k) => (k.kpfl_role ?? 'coordinator') === 'coordinator' && k.kpfl_member === undefined);
+  return keysOf(jwks).filter((k) => k.kpfl_role === 'coordinator' && k.kpfl_member === undefined);
 }
 
 /** Find the coordinator key with this kid, or undefined. */
@@ -67,10 +82,13 @@ export function findCoordinatorKey(jwks: JSONWebKeySet, kid: string | undefined)
   return coordinatorKeys(jwks).find((k) => k.kid === kid);
 }
 
-/** Find a member key (by kid) that the JWKS binds to `memberId`. */
+/** Find a member key (optionally by kid) that the JWKS binds to `memberId`. */
 export function findMemberKey(jwks: JSONWebKeySet, memberId: string, kid?: string): KptJwk | undefined {
   return keysOf(jwks).find(
-    (k) => k.kpfl_member === memberId && k.kpfl_role !== 'coordinator' && (kid === undefined || k.kid === kid),
+    (k) =>
+      k.kpfl_member === memberId &&
+      (k.kpfl_role === 'participant' || k.kpfl_role === 'auditor') &&
+      (kid === undefined || k.kid === kid),
   );
 }
 

@@ -9,7 +9,7 @@ import {
 } from './certificates.js';
 import { KptError } from './errors.js';
 import { generateIdentity, type IdentityKey } from './identity.js';
-import { buildJwks, coordinatorJwksOf } from './jwks.js';
+import { buildJwks, COORDINATOR_ID, coordinatorJwksOf } from './jwks.js';
 import { idSchema, parseWith } from './schemas.js';
 
 /** A party's public registration, as the coordinator keeps it. */
@@ -23,7 +23,7 @@ export interface RegisteredParty {
 export interface CoordinatorKit {
   federation: string;
   /** Signs session tokens, receipts and round certificates. */
-  identity: IdentityKey;
+  signingKey: IdentityKey;
   /** Federation CA (certificate and key): keep the key offline-ish; it issues member certificates. */
   ca: CaKit;
   /** TLS server certificate of the aggregator; SAN = hosts. */
@@ -80,7 +80,10 @@ export interface CreateFederationArgs {
 }
 
 /** The published JWKS of a federation: coordinator key plus registered parties. */
-export function federationJwks(coordinator: IdentityKey, registry: Record<string, RegisteredParty>): JSONWebKeySet {
+export function federationJwks(
+  coordinator: IdentityKey,
+  registry: Record<string, RegisteredParty>,
+): JSONWebKeySet {
   return buildJwks([
     { kid: coordinator.kid, publicJwk: coordinator.publicJwk, role: 'coordinator' },
     ...Object.values(registry)
@@ -100,20 +103,21 @@ export async function createFederationKits(args: CreateFederationArgs): Promise<
   for (const id of ids) parseWith(idSchema, id, 'CLAIMS_INVALID', `member id "${id}"`);
   const dup = ids.find((id, i) => ids.indexOf(id) !== i);
   if (dup !== undefined) throw new KptError('CLAIMS_INVALID', `member id "${dup}" is used twice`);
-  if (args.members.length === 0) throw new KptError('CLAIMS_INVALID', 'a federation needs at least one member');
+  if (args.members.length === 0)
+    throw new KptError('CLAIMS_INVALID', 'a federation needs at least one member');
 
   const ca = await createCertificateAuthority(federation, validityDays);
   const hosts = args.serverHosts ?? ['localhost', '127.0.0.1'];
   const server = { ...(await issueServerCertificate(ca, hosts, validityDays)), hosts: [...hosts] };
   let coordinator: CoordinatorKit = {
     federation,
-    identity: await generateIdentity(),
+    signingKey: await generateIdentity(),
     ca,
     server,
     registry: {},
     jwks: { keys: [] },
   };
-  coordinator.jwks = federationJwks(coordinator.identity, coordinator.registry);
+  coordinator.jwks = federationJwks(coordinator.signingKey, coordinator.registry);
 
   const members: MemberKit[] = [];
   for (const id of args.members) {
@@ -142,7 +146,10 @@ export async function provisionMember(
   opts: { role?: 'participant' | 'auditor'; validityDays?: number } = {},
 ): Promise<{ coordinator: CoordinatorKit; kit: MemberKit | AuditorKit }> {
   parseWith(idSchema, memberId, 'CLAIMS_INVALID', 'member id');
-  if (coordinator.registry[memberId]) throw new KptError('CLAIMS_INVALID', `member "${memberId}" is already registered`);
+  if (memberId === COORDINATOR_ID)
+    throw new KptError('CLAIMS_INVALID', `"${COORDINATOR_ID}" is a reserved id`);
+  if (coordinator.registry[memberId])
+    throw new KptError('CLAIMS_INVALID', `member "${memberId}" is already registered`);
   const role = opts.role ?? 'participant';
   const identity = await generateIdentity();
   const cert = await issueMemberCertificate(coordinator.ca, memberId, { validityDays: opts.validityDays });
@@ -150,7 +157,7 @@ export async function provisionMember(
     ...coordinator.registry,
     [memberId]: { memberId, role, kid: identity.kid, publicJwk: identity.publicJwk },
   };
-  const jwks = federationJwks(coordinator.identity, registry);
+  const jwks = federationJwks(coordinator.signingKey, registry);
   const next: CoordinatorKit = { ...coordinator, registry, jwks };
   const base = {
     federation: coordinator.federation,

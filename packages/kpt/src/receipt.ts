@@ -4,7 +4,14 @@ import { ALG, TYP } from './constants.js';
 import { verifyCoordinatorCompact } from './coordinator-jws.js';
 import type { IdentityKey } from './identity.js';
 import { signingKeyOf } from './identity.js';
-import { digestSchema, idSchema, isoTimeSchema, parseJsonPayload, parseWith, roundSchema } from './schemas.js';
+import {
+  digestSchema,
+  idSchema,
+  isoTimeSchema,
+  parseJsonPayload,
+  parseWith,
+  roundSchema,
+} from './schemas.js';
 
 export const receiptClaimsSchema = z
   .object({
@@ -36,5 +43,10 @@ export async function signReceipt(coordinator: IdentityKey, r: ReceiptClaims): P
 /** Verify a receipt against the coordinator keys of a JWKS (member keys in it are never accepted). */
 export async function verifyReceipt(jws: string, jwks: JSONWebKeySet): Promise<ReceiptClaims> {
   const { payload } = await verifyCoordinatorCompact(jws, jwks, TYP.receipt, 'receipt');
-  return parseWith(receiptClaimsSchema, parseJsonPayload(payload, 'CLAIMS_INVALID', 'receipt'), 'CLAIMS_INVALID', 'receipt');
+  return parseWith(
+    receiptClaimsSchema,
+    parseJsonPayload(payload, 'CLAIMS_INVALID', 'receipt'),
+    'CLAIMS_INVALID',
+    'receipt',
+  );
 }

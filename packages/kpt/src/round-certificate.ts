@@ -27,6 +27,8 @@ import {
 export const roundCertificatePayloadSchema = z
   .object({
     federation: idSchema,
+    /** Optional: the training plan the round belongs to (round numbers restart per plan). */
+    planId: z.string().min(1).max(128).optional(),
     round: roundSchema,
     /** Digest of the published aggregate (the encrypted sum) bytes. */
     aggregateDigest: digestSchema,
@@ -86,7 +88,15 @@ function parseCertificate(cert: GeneralJWS): { payloadB64: string; sigs: { sig: 
     } catch (cause) {
       throw fail(`round certificate signature #${i} has an undecodable protected header`, cause);
     }
-    return { sig, header: parseWith(protectedHeaderSchema, raw, 'CERTIFICATE_INVALID', `certificate signature #${i} header`) };
+    return {
+      sig,
+      header: parseWith(
+        protectedHeaderSchema,
+        raw,
+        'CERTIFICATE_INVALID',
+        `certificate signature #${i} header`,
+      ),
+    };
   });
   return { payloadB64: c.payload, sigs };
 }
@@ -111,7 +121,10 @@ async function verifySignature(payloadB64: string, sig: Sig, key: KeyObject, who
   try {
     await generalVerify({ payload: payloadB64, signatures: [sig] }, key, { algorithms: [ALG] });
   } catch (cause) {
-    throw fail(`round certificate signature of ${who} does not verify: forged, altered, or over another payload`, cause);
+    throw fail(
+      `round certificate signature of ${who} does not verify: forged, altered, or over another payload`,
+      cause,
+    );
   }
 }
 
@@ -126,17 +139,22 @@ async function verifyCoordinator(
   }
   const { sig, header } = coord[0];
   const jwk = findCoordinatorKey(jwks, header.kid);
-  if (!jwk) throw fail(`round certificate coordinator kid ${header.kid} is not a coordinator key in the JWKS`);
+  if (!jwk)
+    throw fail(`round certificate coordinator kid ${header.kid} is not a coordinator key in the JWKS`);
   await verifySignature(payloadB64, sig, publicKeyOf(jwk), `the coordinator (kid ${header.kid})`);
   return header.kid;
 }
 
 /** Sign a new round certificate (General JWS JSON Serialization) with the coordinator key. */
-export async function createRoundCertificate(coordinator: IdentityKey, input: RoundCertificateInput): Promise<GeneralJWS> {
+export async function createRoundCertificate(
+  coordinator: IdentityKey,
+  input: RoundCertificateInput,
+): Promise<GeneralJWS> {
   const payload = parseWith(
     roundCertificatePayloadSchema,
     {
       federation: input.federation,
+      ...(input.planId === undefined ? {} : { planId: input.planId }),
       round: input.round,
       aggregateDigest: input.aggregateDigest,
       attestationDigests: sortedUnique(input.attestationDigests ?? []),
@@ -148,9 +166,17 @@ export async function createRoundCertificate(coordinator: IdentityKey, input: Ro
   );
   const jws = await new GeneralSign(new TextEncoder().encode(JSON.stringify(payload)))
     .addSignature(signingKeyOf(coordinator))
-    .setProtectedHeader({ alg: ALG, kid: coordinator.kid, typ: TYP.roundCertificate, kpfl_signer: 'coordinator' })
+    .setProtectedHeader({
+      alg: ALG,
+      kid: coordinator.kid,
+      typ: TYP.roundCertificate,
+      kpfl_signer: 'coordinator',
+    })
     .sign();
-  return { payload: jws.payload, signatures: jws.signatures.map((s) => ({ protected: s.protected, signature: s.signature })) };
+  return {
+    payload: jws.payload,
+    signatures: jws.signatures.map((s) => ({ protected: s.protected, signature: s.signature })),
+  };
 }
 
 /**
@@ -193,7 +219,9 @@ export async function countersignRoundCertificate(
   const signatures = sigs.map((s) => s.sig);
   if (existing.length === 0) {
     signatures.push(mine);
-  } else if (!existing.every((s) => s.sig.protected === mine.protected && s.sig.signature === mine.signature)) {
+  } else if (
+    !existing.every((s) => s.sig.protected === mine.protected && s.sig.signature === mine.signature)
+  ) {
     throw fail(`round certificate already carries a different signature claiming to be "${memberId}"`);
   }
   return { payload: payloadB64, signatures: signatures.map((s) => ({ ...s })) };
@@ -225,7 +253,8 @@ export async function verifyRoundCertificate(
   for (const { sig, header } of sigs) {
     if (header.kpfl_signer !== 'member') continue;
     const member = header.kpfl_member as string;
-    if (!payload.members.includes(member)) throw fail(`round certificate is signed by "${member}", who is not listed`);
+    if (!payload.members.includes(member))
+      throw fail(`round certificate is signed by "${member}", who is not listed`);
     if (signers.includes(member)) throw fail(`round certificate carries two signatures of "${member}"`);
     const jwk = findMemberKey(jwks, member, header.kid);
     if (!jwk) throw fail(`kid ${header.kid} is not the JWKS key of member "${member}"`);

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { type JSONWebKeySet, type JWTHeaderParameters, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { ALG, type Clock, DEFAULT_CLOCK_TOLERANCE_S, nowSeconds, TYP } from './constants.js';
@@ -23,7 +23,9 @@ export const CAPABILITIES = Object.freeze({
   manageMembers: 'manage:members',
 });
 
-const capabilitySchema = z.string().regex(/^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/, "must look like 'verb:object'");
+const capabilitySchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/, "must look like 'verb:object'");
 
 export const kpflClaimsSchema = z
   .object({
@@ -120,7 +122,8 @@ export interface TokenVerifierOptions {
 }
 
 export interface TokenRequirement {
-  role?: Role;
+  /** One of ROLES; any other value is simply never held. */
+  role?: Role | (string & {});
   capability?: string;
   /** The token must be bound to exactly this round (a token without a round claim is refused). */
   round?: number;
@@ -144,7 +147,9 @@ export class TokenVerifier {
     this.#tolerance = opts.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_S;
     this.#clock = opts.now ?? Date.now;
     this.#replayStore =
-      opts.replay === 'reject-reuse' ? (opts.replayStore ?? new MemoryReplayStore({ now: this.#clock })) : undefined;
+      opts.replay === 'reject-reuse'
+        ? (opts.replayStore ?? new MemoryReplayStore({ now: this.#clock }))
+        : undefined;
   }
 
   /** Refuse this jti from now on (until it would have expired anyway). */
@@ -183,7 +188,10 @@ export class TokenVerifier {
     }
     this.#pruneRevoked(now);
     if (this.#revokedJti.has(claims.jti) || (await this.#opts.isRevoked?.(claims.sub, claims.jti))) {
-      throw new KptError('REVOKED', `"${claims.sub}" is revoked (or this session ${claims.jti} was): contact the operator`);
+      throw new KptError(
+        'REVOKED',
+        `"${claims.sub}" is revoked (or this session ${claims.jti} was): contact the operator`,
+      );
     }
     if (need.subject !== undefined && claims.sub !== need.subject) {
       throw new KptError(
@@ -191,8 +199,11 @@ export class TokenVerifier {
         `session token subject "${claims.sub}" does not match the authenticated peer "${need.subject}"`,
       );
     }
-    if (need.role !== undefined && !claims.kpfl.roles.includes(need.role)) {
-      throw new KptError('FORBIDDEN', `"${claims.sub}" lacks role "${need.role}" (has ${claims.kpfl.roles.join(', ')})`);
+    if (need.role !== undefined && !(claims.kpfl.roles as string[]).includes(need.role)) {
+      throw new KptError(
+        'FORBIDDEN',
+        `"${claims.sub}" lacks role "${need.role}" (has ${claims.kpfl.roles.join(', ')})`,
+      );
     }
     if (need.capability !== undefined && !claims.kpfl.capabilities.includes(need.capability)) {
       throw new KptError('FORBIDDEN', `"${claims.sub}" lacks capability "${need.capability}"`);
@@ -213,7 +224,14 @@ export class TokenVerifier {
   }
 
   #keyFor(header: JWTHeaderParameters): KeyObject {
-    if (typeof header.kid !== 'string') throw new KptError('TOKEN_INVALID', 'session token header has no kid');
+    if (header.typ !== TYP.session) {
+      throw new KptError(
+        'TOKEN_INVALID',
+        `not a session token: typ is ${header.typ ?? 'absent'}, expected ${TYP.session}`,
+      );
+    }
+    if (typeof header.kid !== 'string')
+      throw new KptError('TOKEN_INVALID', 'session token header has no kid');
     const cached = this.#keys.get(header.kid);
     if (cached) return cached;
     const jwk = findCoordinatorKey(this.#opts.jwks, header.kid);
@@ -236,12 +254,18 @@ export class TokenVerifier {
         return new KptError('TOKEN_EXPIRED', 'session token expired: authenticate again', { cause: err });
       case 'signature':
       case 'no-key':
-        return new KptError('SIGNATURE_INVALID', 'session token signature does not verify: forged or altered', {
-          cause: err,
-        });
+        return new KptError(
+          'SIGNATURE_INVALID',
+          'session token signature does not verify: forged or altered',
+          {
+            cause: err,
+          },
+        );
       case 'claim':
         if (f.claim === 'iss') {
-          return new KptError('WRONG_ISSUER', `session token issuer is not "${this.#opts.issuer}"`, { cause: err });
+          return new KptError('WRONG_ISSUER', `session token issuer is not "${this.#opts.issuer}"`, {
+            cause: err,
+          });
         }
         if (f.claim === 'aud') {
           return new KptError('WRONG_AUDIENCE', `session token audience is not "${this.#opts.audience}"`, {
@@ -249,12 +273,18 @@ export class TokenVerifier {
           });
         }
         if (f.claim === 'nbf') {
-          return new KptError('TOKEN_INVALID', 'session token is not yet valid (nbf): check clocks', { cause: err });
+          return new KptError('TOKEN_INVALID', 'session token is not yet valid (nbf): check clocks', {
+            cause: err,
+          });
         }
         if (f.claim === 'typ') {
-          return new KptError('TOKEN_INVALID', `not a session token (typ must be ${TYP.session})`, { cause: err });
+          return new KptError('TOKEN_INVALID', `not a session token (typ must be ${TYP.session})`, {
+            cause: err,
+          });
         }
-        return new KptError('CLAIMS_INVALID', `session token claim "${f.claim}" is ${f.reason}`, { cause: err });
+        return new KptError('CLAIMS_INVALID', `session token claim "${f.claim}" is ${f.reason}`, {
+          cause: err,
+        });
       default:
         return new KptError('TOKEN_INVALID', `session token is malformed: ${f.detail}`, { cause: err });
     }

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
-import { type FederationKits, KptError, type KptErrorCode, createFederationKits, digestOf, signAttestation } from '../src/index.js';
 import type { AttestationClaims, IdentityKey } from '../src/index.js';
+import {
+  createFederationKits,
+  digestOf,
+  type FederationKits,
+  KptError,
+  type KptErrorCode,
+  signAttestation,
+} from '../src/index.js';
 
 export const ISSUER = 'kpfl:test';
 export const AUDIENCE = 'kpfl:test:aggregator';
@@ -9,7 +16,11 @@ let kits: Promise<FederationKits> | undefined;
 
 /** One federation per test file: alice, bob, carol and an auditor. */
 export function federation(): Promise<FederationKits> {
-  kits ??= createFederationKits({ federation: 'test', members: ['alice', 'bob', 'carol'], auditors: ['audrey'] });
+  kits ??= createFederationKits({
+    federation: 'test',
+    members: ['alice', 'bob', 'carol'],
+    auditors: ['audrey'],
+  });
   return kits;
 }
 

@@ -1,13 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { calculateJwkThumbprint } from 'jose';
-import { buildJwks, coordinatorJwksOf, coordinatorKeys, generateIdentity, importIdentity } from '../src/index.js';
+import {
+  buildJwks,
+  coordinatorJwksOf,
+  coordinatorKeys,
+  generateIdentity,
+  importIdentity,
+} from '../src/index.js';
 import { expectCode } from './fixtures.js';
 
 describe('identities', () => {
   it('kid is the RFC 7638 thumbprint and the public JWK carries no private material', async () => {
     const id = await generateIdentity();
-    assert.equal(id.kid, await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: id.publicJwk.x as string }));
+    assert.equal(
+      id.kid,
+      await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: id.publicJwk.x as string }),
+    );
     assert.equal(id.publicJwk.kid, id.kid);
     assert.equal('d' in id.publicJwk, false);
     assert.equal(id.privateJwk.alg, 'EdDSA');
@@ -24,7 +33,11 @@ describe('identities', () => {
   it('importIdentity refuses inconsistent or non-Ed25519 keys (KEY_INVALID)', async () => {
     const a = await generateIdentity();
     const b = await generateIdentity();
-    await expectCode(() => importIdentity({ ...a.privateJwk, x: b.publicJwk.x }), 'KEY_INVALID', /does not belong/);
+    await expectCode(
+      () => importIdentity({ ...a.privateJwk, x: b.publicJwk.x }),
+      'KEY_INVALID',
+      /does not belong/,
+    );
     await expectCode(() => importIdentity({ ...a.privateJwk, kid: b.kid }), 'KEY_INVALID', /thumbprint/);
     await expectCode(() => importIdentity(a.publicJwk), 'KEY_INVALID');
     await expectCode(() => importIdentity({ kty: 'EC', crv: 'P-256', d: 'x' }), 'KEY_INVALID');
@@ -41,7 +54,11 @@ describe('buildJwks', () => {
       { kid: m.kid, publicJwk: m.publicJwk, memberId: 'alice' },
     ]);
     assert.deepEqual(
-      jwks.keys.map((k) => [k.kid, (k as Record<string, unknown>).kpfl_role, (k as Record<string, unknown>).kpfl_member]),
+      jwks.keys.map((k) => [
+        k.kid,
+        (k as Record<string, unknown>).kpfl_role,
+        (k as Record<string, unknown>).kpfl_member,
+      ]),
       [
         [c.kid, 'coordinator', undefined],
         [m.kid, 'participant', 'alice'],
@@ -52,6 +69,24 @@ describe('buildJwks', () => {
       [c.kid],
     );
     assert.equal(coordinatorJwksOf(jwks).keys.length, 1);
+  });
+
+  it("memberId 'coordinator' denotes the coordinator key; unmarked keys are never coordinator keys", async () => {
+    const c = await generateIdentity();
+    const m = await generateIdentity();
+    const jwks = buildJwks([{ kid: c.kid, publicJwk: c.publicJwk, memberId: 'coordinator' }]);
+    assert.deepEqual(jwks.keys, [{ ...c.publicJwk, kpfl_role: 'coordinator' }]);
+    // a hand-built JWKS without kpt's markers fails closed
+    const unmarked = { keys: [c.publicJwk, { ...m.publicJwk, memberId: 'alice' }] };
+    assert.deepEqual(coordinatorKeys(unmarked), []);
+    await expectCode(
+      () => buildJwks([{ kid: m.kid, publicJwk: m.publicJwk, memberId: 'coordinator', role: 'participant' }]),
+      'KEY_INVALID',
+    );
+    await expectCode(
+      () => buildJwks([{ kid: m.kid, publicJwk: m.publicJwk, memberId: 'alice', role: 'coordinator' }]),
+      'KEY_INVALID',
+    );
   });
 
   it('refuses private material, duplicate kids and inconsistent entries (KEY_INVALID)', async () => {
@@ -67,7 +102,13 @@ describe('buildJwks', () => {
       /duplicate/,
     );
     await expectCode(() => buildJwks([{ kid: 'other', publicJwk: c.publicJwk }]), 'KEY_INVALID');
-    await expectCode(() => buildJwks([{ kid: c.kid, publicJwk: c.publicJwk, role: 'auditor' }]), 'KEY_INVALID');
-    await expectCode(() => buildJwks([{ kid: 'k', publicJwk: { kty: 'RSA', n: 'x', e: 'AQAB' } }]), 'KEY_INVALID');
+    await expectCode(
+      () => buildJwks([{ kid: c.kid, publicJwk: c.publicJwk, role: 'auditor' }]),
+      'KEY_INVALID',
+    );
+    await expectCode(
+      () => buildJwks([{ kid: 'k', publicJwk: { kty: 'RSA', n: 'x', e: 'AQAB' } }]),
+      'KEY_INVALID',
+    );
   });
 });

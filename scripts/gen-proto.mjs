@@ -6,14 +6,26 @@ import { join } from 'node:path';
 
 const out = 'packages/proto/src/generated';
 rmSync(out, { recursive: true, force: true });
-const protos = readdirSync('protos/kpfl/v1').filter((f) => f.endsWith('.proto')).map((f) => `protos/kpfl/v1/${f}`);
+const protos = readdirSync('protos/kpfl/v1')
+  .filter((f) => f.endsWith('.proto'))
+  .map((f) => `protos/kpfl/v1/${f}`);
 execFileSync(
   'node_modules/.bin/proto-loader-gen-types',
-  ['--longs=Number', '--enums=String', '--defaults', '--oneofs', '--grpcLib=@grpc/grpc-js', `--outDir=${out}`, ...protos],
+  [
+    '--longs=Number',
+    '--enums=String',
+    '--defaults',
+    '--oneofs',
+    '--grpcLib=@grpc/grpc-js',
+    `--outDir=${out}`,
+    ...protos,
+  ],
   { stdio: 'inherit' },
 );
 const walk = (dir) =>
-  readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)]));
+  readdirSync(dir).flatMap((f) =>
+    statSync(join(dir, f)).isDirectory() ? walk(join(dir, f)) : [join(dir, f)],
+  );
 for (const file of walk(out)) {
   const text = readFileSync(file, 'utf8').replace(/from '(\.\.?\/[^']+?)'/g, "from '$1.js'");
   writeFileSync(file, text);

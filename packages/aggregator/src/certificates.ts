@@ -1,11 +1,20 @@
 import {
-  countersignRoundCertificate,
+  buildJwks,
   createRoundCertificate,
   type IdentityKey,
   type JSONWebKeySet,
+  type JWK,
   verifyRoundCertificate,
 } from '@kpfl/kpt';
-import { type Db, getCertificate, listContributions, listMembers, type PlanRow, putCertificate, type RoundRow } from '@kpfl/store';
+import {
+  type Db,
+  getCertificate,
+  listContributions,
+  listMembers,
+  type PlanRow,
+  putCertificate,
+  type RoundRow,
+} from '@kpfl/store';
 import { RpcError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RoundSigner } from './round-engine.js';
@@ -16,7 +25,13 @@ import type { RoundSigner } from './round-engine.js';
  */
 export class Certificates implements RoundSigner {
   constructor(
-    private readonly d: { db: Db; coordinatorKey: IdentityKey; federation: string; log: Logger; jwks: () => Promise<JSONWebKeySet> },
+    private readonly d: {
+      db: Db;
+      coordinatorKey: IdentityKey;
+      federation: string;
+      log: Logger;
+      jwks: () => Promise<JSONWebKeySet>;
+    },
   ) {}
 
   async certify(plan: PlanRow, round: RoundRow, aggregateDigest: string): Promise<void> {
@@ -32,7 +47,10 @@ export class Certificates implements RoundSigner {
       publishedAt: (round.published_at ?? new Date()).toISOString(),
     });
     await putCertificate(this.d.db, plan.id, round.round, cert, ['coordinator']);
-    this.d.log.info({ plan: plan.id, round: round.round, event: 'certificate.signed' }, 'round certificate signed');
+    this.d.log.info(
+      { plan: plan.id, round: round.round, event: 'certificate.signed' },
+      'round certificate signed',
+    );
   }
 
   /** Stores a participant's countersignature after checking the whole certificate still verifies. */
@@ -49,18 +67,34 @@ export class Certificates implements RoundSigner {
     const { payload, signers } = await verifyRoundCertificate(cert as never, jwks);
     const storedPayload = (await verifyRoundCertificate(stored.certificate as never, jwks)).payload;
     if (JSON.stringify(payload) !== JSON.stringify(storedPayload)) {
-      throw new RpcError('INVALID_ARGUMENT', 'certificate_changed', 'the certificate payload differs from the one the aggregator signed');
+      throw new RpcError(
+        'INVALID_ARGUMENT',
+        'certificate_changed',
+        'the certificate payload differs from the one the aggregator signed',
+      );
     }
-    if (!signers.includes(member)) throw new RpcError('INVALID_ARGUMENT', 'not_signed', `the certificate carries no signature by ${member}`);
+    if (!signers.includes(member))
+      throw new RpcError(
+        'INVALID_ARGUMENT',
+        'not_signed',
+        `the certificate carries no signature by ${member}`,
+      );
     if (!(payload as { members: string[] }).members.includes(member)) {
-      throw new RpcError('PERMISSION_DENIED', 'not_included', `${member} has no accepted contribution in round ${round}`);
+      throw new RpcError(
+        'PERMISSION_DENIED',
+        'not_included',
+        `${member} has no accepted contribution in round ${round}`,
+      );
     }
     // Merge: keep every signature already stored, add the new ones (signers may countersign concurrently).
     const merged = mergeSignatures(stored.certificate, cert);
     const all = (await verifyRoundCertificate(merged as never, jwks)).signers;
-    await putCertificate(this.d.db, plan.id, round, merged, all);
-    this.d.log.info({ plan: plan.id, round, member, signers: all.length, event: 'certificate.countersigned' }, 'certificate countersigned');
-    return { round, certificateJson: JSON.stringify(merged), signers: all };
+    await putCertificate(this.d.db, plan.id, round, merged, ['coordinator', ...all]);
+    this.d.log.info(
+      { plan: plan.id, round, member, signers: all.length + 1, event: 'certificate.countersigned' },
+      'certificate countersigned',
+    );
+    return { round, certificateJson: JSON.stringify(merged), signers: ['coordinator', ...all] };
   }
 }
 
@@ -68,15 +102,26 @@ function mergeSignatures(a: unknown, b: unknown): unknown {
   const x = a as { payload: string; signatures: { protected?: string; signature: string }[] };
   const y = b as typeof x;
   const seen = new Set(x.signatures.map((s) => s.signature));
-  return { payload: x.payload, signatures: [...x.signatures, ...y.signatures.filter((s) => !seen.has(s.signature))] };
+  return {
+    payload: x.payload,
+    signatures: [...x.signatures, ...y.signatures.filter((s) => !seen.has(s.signature))],
+  };
 }
 
-export async function federationJwks(db: Db, federation: string, coordinator: JSONWebKeySet): Promise<JSONWebKeySet> {
+/** The federation's public JWKS: the coordinator's key(s) and every member's and auditor's identity key. */
+export async function federationJwks(
+  db: Db,
+  federation: string,
+  coordinator: JSONWebKeySet,
+): Promise<JSONWebKeySet> {
   const members = await listMembers(db, federation);
-  return {
-    keys: [
-      ...coordinator.keys,
-      ...members.map((m) => ({ ...(m.public_jwk as object), kid: m.kid, memberId: m.id }) as JSONWebKeySet['keys'][number]),
-    ],
-  };
+  const memberKeys = buildJwks(
+    members.map((m) => ({
+      kid: m.kid,
+      publicJwk: m.public_jwk as JWK,
+      memberId: m.id,
+      role: m.roles.includes('auditor') ? ('auditor' as const) : ('participant' as const),
+    })),
+  );
+  return { keys: [...coordinator.keys, ...memberKeys.keys] };
 }

@@ -1,4 +1,6 @@
 import { status } from '@grpc/grpc-js';
+import { HeInputError, isHeError } from '@kpfl/he';
+import { isKptError } from '@kpfl/kpt';
 
 export type RpcCode =
   | 'INVALID_ARGUMENT'
@@ -32,13 +34,17 @@ export function grpcStatus(code: RpcCode): status {
 
 /** Maps any thrown value to a gRPC status; unknown errors become INTERNAL without leaking internals. */
 export function toServiceError(err: unknown): { code: status; details: string; reason: string } {
-  if (err instanceof RpcError) return { code: grpcStatus(err.code), details: err.message, reason: err.reason };
-  const e = err as { grpcStatus?: RpcCode; code?: string; message?: string; name?: string };
-  if (e?.name === 'KptError' && e.grpcStatus) {
-    return { code: grpcStatus(e.grpcStatus), details: e.message ?? 'token refused', reason: String(e.code ?? 'token') };
+  if (err instanceof RpcError)
+    return { code: grpcStatus(err.code), details: err.message, reason: err.reason };
+  if (isKptError(err)) return { code: grpcStatus(err.grpcStatus), details: err.message, reason: err.code };
+  if (err instanceof HeInputError)
+    return { code: status.INVALID_ARGUMENT, details: err.message, reason: err.code };
+  if (isHeError(err) && (err.code === 'UNKNOWN_PARAMS' || err.code === 'PARAMS_MISMATCH')) {
+    return { code: status.FAILED_PRECONDITION, details: err.message, reason: err.code };
   }
-  if (e?.name === 'HeError') {
-    return { code: status.INVALID_ARGUMENT, details: e.message ?? 'invalid ciphertext', reason: String(e.code ?? 'he') };
-  }
-  return { code: status.INTERNAL, details: 'internal error in the aggregator; see its log', reason: 'internal' };
+  return {
+    code: status.INTERNAL,
+    details: 'internal error in the aggregator; see its log',
+    reason: 'internal',
+  };
 }

@@ -8,6 +8,8 @@ export type Logger = pino.Logger;
  */
 export function createLogger(name: string, opts: { level?: string; file?: string } = {}): Logger {
   const level = opts.level ?? process.env.KPFL_LOG_LEVEL ?? 'info';
-  const dest = opts.file ? pino.destination({ dest: opts.file, sync: false, mkdir: true }) : pino.destination(2);
+  const dest = opts.file
+    ? pino.destination({ dest: opts.file, sync: false, mkdir: true })
+    : pino.destination(2);
   return pino({ name, level, base: { svc: name } }, dest);
 }

@@ -26,9 +26,12 @@ export interface PlanRequest {
  */
 export async function schedulePlan(db: Db, queue: RoundQueue, p: PlanRequest): Promise<PlanRow> {
   if (!(p.rounds >= 1)) throw new RpcError('INVALID_ARGUMENT', 'bad_plan', '--rounds must be at least 1');
-  if (!(p.minParticipants >= 1)) throw new RpcError('INVALID_ARGUMENT', 'bad_plan', '--min-participants must be at least 1');
-  if (!(p.fraction > 0 && p.fraction <= 1)) throw new RpcError('INVALID_ARGUMENT', 'bad_plan', '--fraction must be in (0, 1]');
-  if (!(p.deadlineSeconds > 0)) throw new RpcError('INVALID_ARGUMENT', 'bad_plan', '--deadline must be positive');
+  if (!(p.minParticipants >= 1))
+    throw new RpcError('INVALID_ARGUMENT', 'bad_plan', '--min-participants must be at least 1');
+  if (!(p.fraction > 0 && p.fraction <= 1))
+    throw new RpcError('INVALID_ARGUMENT', 'bad_plan', '--fraction must be in (0, 1]');
+  if (!(p.deadlineSeconds > 0))
+    throw new RpcError('INVALID_ARGUMENT', 'bad_plan', '--deadline must be positive');
   if (p.mode === 'he') getHeParams(p.heParams);
   const slotCount = slotCountFor(p.mode, p.heParams);
   const plan = await createPlan(db, {

@@ -68,15 +68,22 @@ export class RoundEngine {
   async open(planId: string, round: number): Promise<RoundRow | undefined> {
     const { db, log } = this.d;
     const plan = await getPlan(db, planId);
-    if (!plan || plan.state !== 'running') return undefined;
+    if (plan?.state !== 'running') return undefined;
     if (round > plan.total_rounds) {
-      if (await finishPlan(db, planId, 'done')) log.info({ plan: planId, event: 'plan.done' }, 'plan finished');
+      if (await finishPlan(db, planId, 'done'))
+        log.info({ plan: planId, event: 'plan.done' }, 'plan finished');
       return undefined;
     }
     const eligible = (await listMembers(db, plan.federation))
       .filter((m) => m.status === 'active' && m.roles.includes('participant'))
       .map((m) => m.id);
-    const { sampled, samplingSeed } = sampleParticipants(eligible, plan.fraction, plan.min_participants, plan.seed, round);
+    const { sampled, samplingSeed } = sampleParticipants(
+      eligible,
+      plan.fraction,
+      plan.min_participants,
+      plan.seed,
+      round,
+    );
     const [row, created] = await openRound(db, {
       plan_id: planId,
       round,
@@ -93,7 +100,10 @@ export class RoundEngine {
     await this.d.jobs.scheduleDeadline(planId, round, row.deadline_at);
     if (created && sampled.length < plan.min_participants) {
       // Not enough eligible members: let the deadline decide, so members that register late can still join.
-      log.warn({ plan: planId, round, eligible: eligible.length, min: plan.min_participants }, 'fewer eligible than minimum');
+      log.warn(
+        { plan: planId, round, eligible: eligible.length, min: plan.min_participants },
+        'fewer eligible than minimum',
+      );
     }
     return row;
   }
@@ -112,7 +122,11 @@ export class RoundEngine {
         if (!round) throw new RpcError('NOT_FOUND', 'no_such_round', `round ${s.round} does not exist`);
         assertCollecting(round);
         if (await hasContribution(client, s.planId, s.round, s.member)) {
-          throw new RpcError('ALREADY_EXISTS', 'duplicate', `${s.member} already contributed to round ${s.round}`);
+          throw new RpcError(
+            'ALREADY_EXISTS',
+            'duplicate',
+            `${s.member} already contributed to round ${s.round}`,
+          );
         }
         const id = await insertContribution(
           client,
@@ -149,14 +163,19 @@ export class RoundEngine {
    * Closes a round at quorum or deadline: publishes the aggregate when at least the minimum
    * contributed, otherwise fails the round. Safe to call repeatedly and after a crash mid-way.
    */
-  async close(planId: string, roundNo: number, why: 'quorum' | 'deadline'): Promise<RoundRow['state'] | undefined> {
+  async close(
+    planId: string,
+    roundNo: number,
+    why: 'quorum' | 'deadline',
+  ): Promise<RoundRow['state'] | undefined> {
     const { db, log } = this.d;
     const plan = await getPlan(db, planId);
     if (!plan) return undefined;
     const decision = await db.tx(async (client) => {
       const round = await getRound(client, planId, roundNo, true);
       if (!round) return undefined;
-      if (round.state === 'published' || round.state === 'failed' || round.state === 'aggregating') return round.state;
+      if (round.state === 'published' || round.state === 'failed' || round.state === 'aggregating')
+        return round.state;
       const n = await countContributions(client, planId, roundNo);
       if (why === 'quorum' && n < round.quorum) return undefined; // a stale close job: keep collecting
       if (n >= round.min_participants) {
@@ -164,7 +183,9 @@ export class RoundEngine {
         return 'aggregating' as const;
       }
       const reason = `only ${n} of the required ${round.min_participants} contributions by the deadline`;
-      await transitionRound(client, planId, roundNo, ['open', 'collecting'], 'failed', { failureReason: reason });
+      await transitionRound(client, planId, roundNo, ['open', 'collecting'], 'failed', {
+        failureReason: reason,
+      });
       await client.query(
         `INSERT INTO model_digests (plan_id, round, digest, reported_by)
          SELECT plan_id, $2, digest, 'carried-over' FROM model_digests WHERE plan_id = $1 AND round = $2 - 1
@@ -191,7 +212,10 @@ export class RoundEngine {
     const aggregateDigest = `sha256:${hash.digest('hex')}`;
     await db.tx(async (client) => {
       await storeAggregate(client, plan.id, roundNo, chunks);
-      await transitionRound(client, plan.id, roundNo, ['aggregating'], 'published', { aggregateDigest, contributions });
+      await transitionRound(client, plan.id, roundNo, ['aggregating'], 'published', {
+        aggregateDigest,
+        contributions,
+      });
       await deleteRoundPayloads(client, plan.id, roundNo);
     });
     sums.drop(plan.id, roundNo);
@@ -209,7 +233,10 @@ export class RoundEngine {
   private async advance(plan: PlanRow, roundNo: number, failed: boolean): Promise<void> {
     if (failed && plan.on_round_failure === 'stop') {
       if (await finishPlan(this.d.db, plan.id, 'failed')) {
-        this.d.log.warn({ plan: plan.id, round: roundNo, event: 'plan.failed' }, 'plan stopped after a failed round');
+        this.d.log.warn(
+          { plan: plan.id, round: roundNo, event: 'plan.failed' },
+          'plan stopped after a failed round',
+        );
       }
       return;
     }
@@ -226,6 +253,10 @@ export function assertCollecting(round: RoundRow): void {
     );
   }
   if (round.deadline_at.getTime() < Date.now()) {
-    throw new RpcError('FAILED_PRECONDITION', 'late', `round ${round.round} passed its deadline at ${round.deadline_at.toISOString()}`);
+    throw new RpcError(
+      'FAILED_PRECONDITION',
+      'late',
+      `round ${round.round} passed its deadline at ${round.deadline_at.toISOString()}`,
+    );
   }
 }

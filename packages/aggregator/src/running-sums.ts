@@ -30,7 +30,11 @@ export class RunningSums {
   }
 
   /** The sum over exactly the accepted contributions in Postgres, folding any this process has not seen. */
-  async settle(db: Db, plan: PlanRow, round: number): Promise<{ chunks: Uint8Array[]; contributions: number }> {
+  async settle(
+    db: Db,
+    plan: PlanRow,
+    round: number,
+  ): Promise<{ chunks: Uint8Array[]; contributions: number }> {
     const accepted = await listContributions(db, plan.id, round);
     const acceptedIds = new Set(accepted.map((c) => c.id));
     let sum = this.sums.get(key(plan.id, round));
@@ -62,7 +66,11 @@ export class RunningSums {
     const k = key(plan.id, round);
     let sum = this.sums.get(k);
     if (!sum) {
-      const acc = await createAccumulator({ mode: plan.mode, paramsName: plan.he_params, chunkCount: plan.chunk_count });
+      const acc = await createAccumulator({
+        mode: plan.mode,
+        paramsName: plan.he_params,
+        chunkCount: plan.chunk_count,
+      });
       sum = { acc, folded: new Set(), dirty: false };
       this.sums.set(k, sum);
     }

@@ -17,5 +17,11 @@ export function sampleParticipants(
     .sort()
     .map((id) => ({ id, rank: createHash('sha256').update(`${samplingSeed}:${id}`).digest('hex') }))
     .sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
-  return { sampled: ranked.slice(0, count).map((r) => r.id).sort(), samplingSeed };
+  return {
+    sampled: ranked
+      .slice(0, count)
+      .map((r) => r.id)
+      .sort(),
+    samplingSeed,
+  };
 }

@@ -39,12 +39,20 @@ export class RoundQueue implements RoundJobs {
   }
 
   async scheduleOpen(planId: string, round: number, delayMs = 0): Promise<void> {
-    await this.queue.add('open', { kind: 'open', planId, round }, { jobId: `open-${planId}-${round}`, delay: delayMs });
+    await this.queue.add(
+      'open',
+      { kind: 'open', planId, round },
+      { jobId: `open-${planId}-${round}`, delay: delayMs },
+    );
   }
 
   async scheduleDeadline(planId: string, round: number, at: Date): Promise<void> {
     const delay = Math.max(0, at.getTime() - Date.now());
-    await this.queue.add('deadline', { kind: 'deadline', planId, round }, { jobId: `deadline-${planId}-${round}`, delay });
+    await this.queue.add(
+      'deadline',
+      { kind: 'deadline', planId, round },
+      { jobId: `deadline-${planId}-${round}`, delay },
+    );
   }
 
   async requestClose(planId: string, round: number): Promise<void> {

@@ -4,7 +4,6 @@ import { buildJwks, type IdentityKey, type JSONWebKeySet, TokenVerifier } from '
 import { loadKpflProto } from '@kpfl/proto';
 import { type Db, getMember, openDb } from '@kpfl/store';
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Certificates, federationJwks } from './certificates.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -61,7 +60,9 @@ export async function createCore(o: AggregatorOptions) {
   const queueRedis = redisConnection(o.redisUrl);
   const queue = new RoundQueue(QUEUE_NAME, queueRedis, prefix);
   const metrics = new Metrics();
-  const coordinatorJwks = buildJwks([{ kid: o.coordinatorKey.kid, publicJwk: o.coordinatorKey.publicJwk, memberId: 'coordinator' }]);
+  const coordinatorJwks = buildJwks([
+    { kid: o.coordinatorKey.kid, publicJwk: o.coordinatorKey.publicJwk, memberId: 'coordinator' },
+  ]);
   const certificates = new Certificates({
     db,
     coordinatorKey: o.coordinatorKey,
@@ -114,14 +115,23 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
   );
   let worker: Worker | undefined;
   if (o.runWorker !== false) {
-    worker = startRoundWorker({ queueName: QUEUE_NAME, prefix: core.prefix, connection: core.queueRedis, engine, log });
+    worker = startRoundWorker({
+      queueName: QUEUE_NAME,
+      prefix: core.prefix,
+      connection: core.queueRedis,
+      engine,
+      log,
+    });
   }
   let http: HttpServer | undefined;
   let metricsPort: number | undefined;
   if (o.metricsPort !== undefined) {
     ({ http, port: metricsPort } = await serveMetrics(metrics, queue, o.metricsPort));
   }
-  log.info({ port, tls: Boolean(o.tls), worker: Boolean(worker), metricsPort, event: 'aggregator.started' }, 'aggregator listening');
+  log.info(
+    { port, tls: Boolean(o.tls), worker: Boolean(worker), metricsPort, event: 'aggregator.started' },
+    'aggregator listening',
+  );
   return {
     port,
     metricsPort,
@@ -156,7 +166,13 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
 /** Runs only the round worker (aggregation, deadlines, opening rounds): the scale-out process. */
 export async function startRoundWorkerProcess(o: AggregatorOptions): Promise<{ close(): Promise<void> }> {
   const core = await createCore(o);
-  const worker = startRoundWorker({ queueName: QUEUE_NAME, prefix: core.prefix, connection: core.queueRedis, engine: core.engine, log: core.log });
+  const worker = startRoundWorker({
+    queueName: QUEUE_NAME,
+    prefix: core.prefix,
+    connection: core.queueRedis,
+    engine: core.engine,
+    log: core.log,
+  });
   core.log.info({ event: 'worker.started' }, 'round worker started');
   return {
     async close() {
@@ -182,7 +198,9 @@ export async function serveMetrics(metrics: Metrics, queue: RoundQueue, port: nu
     try {
       const counts = await queue.counts();
       for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ state }, n);
-      res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+      res
+        .writeHead(200, { 'content-type': metrics.registry.contentType })
+        .end(await metrics.registry.metrics());
     } catch (err) {
       res.writeHead(503).end(`metrics unavailable: ${(err as Error).message}\n`);
     }

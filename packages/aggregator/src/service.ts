@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import {
-  type IdentityKey,
   certificateSubject,
   createChallenge,
   digestOf,
+  type IdentityKey,
   issueSessionToken,
   type SessionClaims,
   signReceipt,
@@ -29,10 +29,10 @@ import {
   touchMember,
 } from '@kpfl/store';
 import type { Redis } from 'ioredis';
+import type { Certificates } from './certificates.js';
 import { RpcError, toServiceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import type { Certificates } from './certificates.js';
 import { assertCollecting, type RoundEngine } from './round-engine.js';
 
 export const CAPABILITIES: Record<string, string[]> = {
@@ -62,7 +62,10 @@ export interface ServiceDeps {
 
 const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
 
-type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
+type AnyCall =
+  | grpc.ServerUnaryCall<unknown, unknown>
+  | grpc.ServerReadableStream<unknown, unknown>
+  | grpc.ServerWritableStream<unknown, unknown>;
 
 const isFinished = (r: { state: string } | undefined) => r?.state === 'published' || r?.state === 'failed';
 
@@ -74,17 +77,29 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     const header = call.metadata.get('authorization')[0];
     const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined;
     if (!token) {
-      throw new RpcError('UNAUTHENTICATED', 'no_token', 'missing "authorization: Bearer <session token>"; call Authenticate first');
+      throw new RpcError(
+        'UNAUTHENTICATED',
+        'no_token',
+        'missing "authorization: Bearer <session token>"; call Authenticate first',
+      );
     }
     const claims = await d.verifier.verify(token, { role, capability });
     if (claims.kpfl.federation !== d.federation) {
-      throw new RpcError('PERMISSION_DENIED', 'wrong_federation', `token is for federation ${claims.kpfl.federation}`);
+      throw new RpcError(
+        'PERMISSION_DENIED',
+        'wrong_federation',
+        `token is for federation ${claims.kpfl.federation}`,
+      );
     }
     if (d.bindToCertificate) {
       const cert = call.getAuthContext()?.sslPeerCertificate;
       const cn = cert?.raw ? certificateSubject(cert.raw) : undefined;
       if (cn !== claims.sub) {
-        throw new RpcError('PERMISSION_DENIED', 'certificate_mismatch', `token subject ${claims.sub} does not match the TLS client certificate (${cn ?? 'none'})`);
+        throw new RpcError(
+          'PERMISSION_DENIED',
+          'certificate_mismatch',
+          `token subject ${claims.sub} does not match the TLS client certificate (${cn ?? 'none'})`,
+        );
       }
     }
     return claims;
@@ -106,7 +121,12 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
 
   async function currentPlan(): Promise<PlanRow> {
     const plan = await activePlan(db, d.federation);
-    if (!plan) throw new RpcError('FAILED_PRECONDITION', 'no_plan', 'no plan is scheduled yet; ask the operator to run `kpfl rounds schedule`');
+    if (!plan)
+      throw new RpcError(
+        'FAILED_PRECONDITION',
+        'no_plan',
+        'no plan is scheduled yet; ask the operator to run `kpfl rounds schedule`',
+      );
     return plan;
   }
 
@@ -114,8 +134,14 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     GetChallenge: unary('GetChallenge', async (call) => {
       const memberId = call.request.memberId;
       const member = memberId ? await getMember(db, d.federation, memberId) : undefined;
-      if (!member) throw new RpcError('UNAUTHENTICATED', 'unknown_member', `"${memberId}" is not a member of ${d.federation}`);
-      if (member.status !== 'active') throw new RpcError('PERMISSION_DENIED', 'revoked', `member ${memberId} is revoked`);
+      if (!member)
+        throw new RpcError(
+          'UNAUTHENTICATED',
+          'unknown_member',
+          `"${memberId}" is not a member of ${d.federation}`,
+        );
+      if (member.status !== 'active')
+        throw new RpcError('PERMISSION_DENIED', 'revoked', `member ${memberId} is revoked`);
       const { nonce, expiresAt } = createChallenge();
       await d.redis.set(`${d.redisPrefix}:nonce:${nonce}`, memberId, 'PXAT', expiresAt);
       return { nonce, expiresAtMs: expiresAt, audience: d.audience };
@@ -125,10 +151,20 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       const { memberId, nonce, signedChallenge } = call.request;
       // GETDEL makes the nonce single-use even across several front ends.
       const owner = await d.redis.getdel(`${d.redisPrefix}:nonce:${nonce}`);
-      if (owner !== memberId) throw new RpcError('UNAUTHENTICATED', 'bad_nonce', 'challenge nonce unknown, expired or already used; ask for a new one');
+      if (owner !== memberId)
+        throw new RpcError(
+          'UNAUTHENTICATED',
+          'bad_nonce',
+          'challenge nonce unknown, expired or already used; ask for a new one',
+        );
       const member = await getMember(db, d.federation, memberId);
-      if (!member || member.status !== 'active') throw new RpcError('PERMISSION_DENIED', 'revoked', `member ${memberId} is not active`);
-      await verifyChallengeResponse(signedChallenge, member.public_jwk, { nonce, subject: memberId, audience: d.audience });
+      if (member?.status !== 'active')
+        throw new RpcError('PERMISSION_DENIED', 'revoked', `member ${memberId} is not active`);
+      await verifyChallengeResponse(signedChallenge, member.public_jwk, {
+        nonce,
+        subject: memberId,
+        audience: d.audience,
+      });
       const plan = await activePlan(db, d.federation);
       const ttl = d.sessionTtlSeconds;
       const token = await issueSessionToken(d.coordinatorKey, {
@@ -160,8 +196,12 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         await authorize(call, 'model:download');
         const plan = await currentPlan();
         const round = await getRound(db, plan.id, call.request.round);
-        if (!round || round.state !== 'published') {
-          throw new RpcError('FAILED_PRECONDITION', 'not_published', `round ${call.request.round} has no published aggregate (state: ${round?.state ?? 'none'})`);
+        if (round?.state !== 'published') {
+          throw new RpcError(
+            'FAILED_PRECONDITION',
+            'not_published',
+            `round ${call.request.round} has no published aggregate (state: ${round?.state ?? 'none'})`,
+          );
         }
         const chunks = await loadAggregate(db, plan.id, round.round);
         for (let i = 0; i < chunks.length; i++) {
@@ -201,13 +241,25 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       const plan = await currentPlan();
       const r = call.request;
       if (!/^sha256:[0-9a-f]{64}$/.test(r.globalModelDigest)) {
-        throw new RpcError('INVALID_ARGUMENT', 'bad_digest', 'global_model_digest must look like sha256:<64 hex>');
+        throw new RpcError(
+          'INVALID_ARGUMENT',
+          'bad_digest',
+          'global_model_digest must look like sha256:<64 hex>',
+        );
       }
       if (!(r.accuracy >= 0 && r.accuracy <= 1) || !Number.isFinite(r.loss) || r.examples < 0) {
-        throw new RpcError('INVALID_ARGUMENT', 'bad_metrics', 'accuracy must be in [0,1], loss finite, examples >= 0');
+        throw new RpcError(
+          'INVALID_ARGUMENT',
+          'bad_metrics',
+          'accuracy must be in [0,1], loss finite, examples >= 0',
+        );
       }
       if (r.round < 0 || (r.round > 0 && !isFinished(await getRound(db, plan.id, r.round)))) {
-        throw new RpcError('INVALID_ARGUMENT', 'bad_round', `round ${r.round} is not published; evaluate only published rounds`);
+        throw new RpcError(
+          'INVALID_ARGUMENT',
+          'bad_round',
+          `round ${r.round} is not published; evaluate only published rounds`,
+        );
       }
       const expected = await recordModelDigest(db, plan.id, r.round, r.globalModelDigest, claims.sub);
       const agrees = expected === r.globalModelDigest;
@@ -220,8 +272,15 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         loss: r.loss,
         examples: r.examples,
       });
-      if (!agrees) log.warn({ member: claims.sub, round: r.round, expected, got: r.globalModelDigest }, 'global model digest disagrees');
-      log.info({ member: claims.sub, round: r.round, accuracy: r.accuracy, loss: r.loss, event: 'evaluation' }, 'evaluation reported');
+      if (!agrees)
+        log.warn(
+          { member: claims.sub, round: r.round, expected, got: r.globalModelDigest },
+          'global model digest disagrees',
+        );
+      log.info(
+        { member: claims.sub, round: r.round, accuracy: r.accuracy, loss: r.loss, event: 'evaluation' },
+        'evaluation reported',
+      );
       return { digestAgrees: agrees, expectedDigest: expected };
     }),
 
@@ -229,8 +288,17 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       await authorize(call, 'model:download');
       const plan = await currentPlan();
       const cert = await getCertificate(db, plan.id, call.request.round);
-      if (!cert) throw new RpcError('NOT_FOUND', 'no_certificate', `round ${call.request.round} has no certificate yet`);
-      return { round: call.request.round, certificateJson: JSON.stringify(cert.certificate), signers: cert.signers };
+      if (!cert)
+        throw new RpcError(
+          'NOT_FOUND',
+          'no_certificate',
+          `round ${call.request.round} has no certificate yet`,
+        );
+      return {
+        round: call.request.round,
+        certificateJson: JSON.stringify(cert.certificate),
+        signers: cert.signers,
+      };
     }),
 
     CountersignRoundCertificate: unary('CountersignRoundCertificate', async (call) => {
@@ -248,14 +316,17 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     // The latest finished round with every earlier round finished too: participants apply them in order.
     let latestDone = 0;
     for (const r of rounds) {
-      if (r.round === latestDone + 1 && (r.state === 'published' || r.state === 'failed')) latestDone = r.round;
+      if (r.round === latestDone + 1 && (r.state === 'published' || r.state === 'failed'))
+        latestDone = r.round;
     }
     const current = rounds.at(-1);
     const base: Task = {
       federation: d.federation,
       planId: plan.id,
       latestPublishedRound: latestDone,
-      failedRounds: published.filter((r) => r.state === 'failed' && r.round <= latestDone).map((r) => r.round),
+      failedRounds: published
+        .filter((r) => r.state === 'failed' && r.round <= latestDone)
+        .map((r) => r.round),
       totalRounds: plan.total_rounds,
       mode: plan.mode,
       heParams: plan.he_params,
@@ -281,7 +352,8 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       current.deadline_at.getTime() > Date.now() &&
       !(await hasContribution(db, plan.id, current.round, member))
     ) {
-      const baseDigest = current.base_model_digest ?? (await getModelDigest(db, plan.id, current.round - 1)) ?? '';
+      const baseDigest =
+        current.base_model_digest ?? (await getModelDigest(db, plan.id, current.round - 1)) ?? '';
       return {
         ...base,
         kind: 'TASK_KIND_TRAIN',
@@ -308,35 +380,61 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         if (header) throw new RpcError('INVALID_ARGUMENT', 'bad_stream', 'the stream carries two headers');
         header = msg.header;
         if (header.chunkCount !== plan.chunk_count) {
-          throw new RpcError('INVALID_ARGUMENT', 'chunk_count', `the update has ${header.chunkCount} chunks; this plan's model needs exactly ${plan.chunk_count}`);
+          throw new RpcError(
+            'INVALID_ARGUMENT',
+            'chunk_count',
+            `the update has ${header.chunkCount} chunks; this plan's model needs exactly ${plan.chunk_count}`,
+          );
         }
         const round = await getRound(db, plan.id, header.round);
         if (!round) throw new RpcError('NOT_FOUND', 'no_such_round', `round ${header.round} does not exist`);
         assertCollecting(round);
         if (!round.sampled.includes(member)) {
-          throw new RpcError('PERMISSION_DENIED', 'not_sampled', `${member} is not among the participants sampled for round ${round.round}`);
+          throw new RpcError(
+            'PERMISSION_DENIED',
+            'not_sampled',
+            `${member} is not among the participants sampled for round ${round.round}`,
+          );
         }
         continue;
       }
-      if (!header) throw new RpcError('INVALID_ARGUMENT', 'bad_stream', 'the first message must be the header');
+      if (!header)
+        throw new RpcError('INVALID_ARGUMENT', 'bad_stream', 'the first message must be the header');
       const chunk = msg.chunk;
       if (!chunk || chunk.index !== received.length) {
-        throw new RpcError('INVALID_ARGUMENT', 'chunk_order', `expected chunk ${received.length}, got ${chunk?.index ?? 'none'}`);
+        throw new RpcError(
+          'INVALID_ARGUMENT',
+          'chunk_order',
+          `expected chunk ${received.length}, got ${chunk?.index ?? 'none'}`,
+        );
       }
       if (received.length >= header.chunkCount) {
-        throw new RpcError('INVALID_ARGUMENT', 'chunk_count', `more chunks than the ${header.chunkCount} announced`);
+        throw new RpcError(
+          'INVALID_ARGUMENT',
+          'chunk_count',
+          `more chunks than the ${header.chunkCount} announced`,
+        );
       }
       const data = new Uint8Array(chunk.data);
       if (data.byteLength === 0 || data.byteLength > MAX_CHUNK_BYTES) {
-        throw new RpcError('INVALID_ARGUMENT', 'chunk_size', `chunk ${chunk.index} has ${data.byteLength} bytes`);
+        throw new RpcError(
+          'INVALID_ARGUMENT',
+          'chunk_size',
+          `chunk ${chunk.index} has ${data.byteLength} bytes`,
+        );
       }
       hash.update(data);
       bytes += data.byteLength;
       received.push(data);
     }
-    if (!header) throw new RpcError('INVALID_ARGUMENT', 'bad_stream', 'empty stream: send a header, then the chunks');
+    if (!header)
+      throw new RpcError('INVALID_ARGUMENT', 'bad_stream', 'empty stream: send a header, then the chunks');
     if (received.length !== header.chunkCount) {
-      throw new RpcError('INVALID_ARGUMENT', 'truncated', `stream ended after ${received.length} of ${header.chunkCount} chunks`);
+      throw new RpcError(
+        'INVALID_ARGUMENT',
+        'truncated',
+        `stream ended after ${received.length} of ${header.chunkCount} chunks`,
+      );
     }
     d.metrics.received(bytes);
     const updateDigest = `sha256:${hash.digest('hex')}`;
@@ -345,20 +443,46 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     const att = await verifyAttestation(header.attestation, memberRow.public_jwk);
     const round = await getRound(db, plan.id, header.round);
     const expectDigest = round?.base_model_digest ?? (await getModelDigest(db, plan.id, header.round - 1));
-    const mismatch = (what: string, reason: string, code: 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION' | 'PERMISSION_DENIED' = 'INVALID_ARGUMENT') => {
+    const mismatch = (
+      what: string,
+      reason: string,
+      code: 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION' | 'PERMISSION_DENIED' = 'INVALID_ARGUMENT',
+    ) => {
       throw new RpcError(code, reason, what);
     };
-    if (att.iss !== member) mismatch(`attestation is signed for ${att.iss}, but the session is ${member}`, 'attestation_subject', 'PERMISSION_DENIED');
-    if (att.federation !== d.federation) mismatch(`attestation names federation ${att.federation}`, 'attestation_federation');
-    if (att.round !== header.round) mismatch(`attestation names round ${att.round}, the stream round ${header.round}`, 'attestation_round');
-    if (att.updateDigest !== updateDigest) mismatch(`the received bytes hash to ${updateDigest}, the attestation names ${att.updateDigest}`, 'update_digest');
-    if (att.chunkCount !== header.chunkCount) mismatch('attestation chunk count differs from the stream', 'attestation_chunks');
+    if (att.iss !== member)
+      mismatch(
+        `attestation is signed for ${att.iss}, but the session is ${member}`,
+        'attestation_subject',
+        'PERMISSION_DENIED',
+      );
+    if (att.federation !== d.federation)
+      mismatch(`attestation names federation ${att.federation}`, 'attestation_federation');
+    if (att.round !== header.round)
+      mismatch(`attestation names round ${att.round}, the stream round ${header.round}`, 'attestation_round');
+    if (att.updateDigest !== updateDigest)
+      mismatch(
+        `the received bytes hash to ${updateDigest}, the attestation names ${att.updateDigest}`,
+        'update_digest',
+      );
+    if (att.chunkCount !== header.chunkCount)
+      mismatch('attestation chunk count differs from the stream', 'attestation_chunks');
     if (att.mode !== plan.mode) mismatch(`update is in ${att.mode} mode, the plan runs ${plan.mode}`, 'mode');
-    if (!expectDigest) mismatch(`round ${header.round} has no agreed base model yet; report the evaluation of round ${header.round - 1} first`, 'no_base_digest', 'FAILED_PRECONDITION');
+    if (!expectDigest)
+      mismatch(
+        `round ${header.round} has no agreed base model yet; report the evaluation of round ${header.round - 1} first`,
+        'no_base_digest',
+        'FAILED_PRECONDITION',
+      );
     if (att.baseModelDigest !== expectDigest) {
-      mismatch(`the update was trained from ${att.baseModelDigest}, round ${header.round} starts from ${expectDigest}; resync the global model`, 'base_model_digest', 'FAILED_PRECONDITION');
+      mismatch(
+        `the update was trained from ${att.baseModelDigest}, round ${header.round} starts from ${expectDigest}; resync the global model`,
+        'base_model_digest',
+        'FAILED_PRECONDITION',
+      );
     }
-    if (!Number.isInteger(att.exampleCount) || att.exampleCount <= 0) mismatch('example count must be a positive integer', 'example_count');
+    if (!Number.isInteger(att.exampleCount) || att.exampleCount <= 0)
+      mismatch('example count must be a positive integer', 'example_count');
     const attestationDigest = digestOf(header.attestation);
     const receipt = await signReceipt(d.coordinatorKey, {
       federation: d.federation,
@@ -382,7 +506,18 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       receipt,
     });
     d.metrics.submission('accepted');
-    log.info({ plan: plan.id, round: header.round, member, bytes, accepted: result.accepted, quorum: result.quorum, event: 'contribution.accepted' }, 'contribution accepted');
+    log.info(
+      {
+        plan: plan.id,
+        round: header.round,
+        member,
+        bytes,
+        accepted: result.accepted,
+        quorum: result.quorum,
+        event: 'contribution.accepted',
+      },
+      'contribution accepted',
+    );
     return {
       accepted: true,
       attestationDigest,

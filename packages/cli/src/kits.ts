@@ -1,6 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type ConsortiumKey, generateConsortiumKey, parseConsortiumKey, serializeConsortiumKey } from '@kpfl/he';
+import {
+  type ConsortiumKey,
+  generateConsortiumKey,
+  parseConsortiumKey,
+  serializeConsortiumKey,
+} from '@kpfl/he';
 import { createFederationKits, type IdentityKey, importIdentity, type JSONWebKeySet } from '@kpfl/kpt';
 import { UserError } from './user-error.js';
 
@@ -32,8 +37,20 @@ export interface MemberKitFile {
   coordinatorJwks: JSONWebKeySet;
 }
 
-export async function provisionKits(o: { federation: string; members: string[]; auditors?: string[]; out: string; heParams: string; serverHosts?: string[] }) {
-  const kits = await createFederationKits({ federation: o.federation, members: o.members, auditors: o.auditors ?? [], serverHosts: o.serverHosts });
+export async function provisionKits(o: {
+  federation: string;
+  members: string[];
+  auditors?: string[];
+  out: string;
+  heParams: string;
+  serverHosts?: string[];
+}) {
+  const kits = await createFederationKits({
+    federation: o.federation,
+    members: o.members,
+    auditors: o.auditors ?? [],
+    serverHosts: o.serverHosts,
+  });
   const heKey = await generateConsortiumKey(o.heParams);
   const out = resolve(o.out);
   const write = (path: string, data: unknown) => {
@@ -47,20 +64,46 @@ export async function provisionKits(o: { federation: string; members: string[]; 
     ca: kits.coordinator.ca,
     server: kits.coordinator.server,
     members: [
-      ...kits.members.map((m) => ({ id: m.memberId, kid: m.identity.kid, publicJwk: m.identity.publicJwk, roles: ['participant'] })),
-      ...kits.auditors.map((a) => ({ id: a.memberId, kid: a.identity.kid, publicJwk: a.identity.publicJwk, roles: ['auditor'] })),
+      ...kits.members.map((m) => ({
+        id: m.memberId,
+        kid: m.identity.kid,
+        publicJwk: m.identity.publicJwk,
+        roles: ['participant'],
+      })),
+      ...kits.auditors.map((a) => ({
+        id: a.memberId,
+        kid: a.identity.kid,
+        publicJwk: a.identity.publicJwk,
+        roles: ['auditor'],
+      })),
     ],
     jwks: kits.jwks,
     heParams: o.heParams,
   };
   write(join(out, 'coordinator', 'coordinator.json'), coordinator);
   for (const m of kits.members) {
-    const kit: MemberKitFile = { kind: 'kpfl-member-kit', federation: o.federation, memberId: m.memberId, identity: m.identity, tls: m.tls, coordinatorJwks: m.coordinatorJwks };
+    const kit: MemberKitFile = {
+      kind: 'kpfl-member-kit',
+      federation: o.federation,
+      memberId: m.memberId,
+      identity: m.identity,
+      tls: m.tls,
+      coordinatorJwks: m.coordinatorJwks,
+    };
     write(join(out, 'members', m.memberId, 'member.json'), kit);
-    writeFileSync(join(out, 'members', m.memberId, 'he-key.json'), serializeConsortiumKey(heKey), { mode: 0o600 });
+    writeFileSync(join(out, 'members', m.memberId, 'he-key.json'), serializeConsortiumKey(heKey), {
+      mode: 0o600,
+    });
   }
   for (const a of kits.auditors) {
-    const kit: MemberKitFile = { kind: 'kpfl-auditor-kit', federation: o.federation, memberId: a.memberId, identity: a.identity, tls: a.tls, coordinatorJwks: a.coordinatorJwks };
+    const kit: MemberKitFile = {
+      kind: 'kpfl-auditor-kit',
+      federation: o.federation,
+      memberId: a.memberId,
+      identity: a.identity,
+      tls: a.tls,
+      coordinatorJwks: a.coordinatorJwks,
+    };
     write(join(out, 'auditors', a.memberId, 'auditor.json'), kit);
   }
   write(join(out, 'federation.json'), { federation: o.federation, jwks: kits.jwks });
@@ -84,7 +127,10 @@ function readJson(path: string, what: string): unknown {
 export function readCoordinatorKit(path: string): CoordinatorKitFile {
   const file = path.endsWith('.json') ? path : join(path, 'coordinator.json');
   const kit = readJson(file, 'coordinator kit') as CoordinatorKitFile;
-  if (kit?.kind !== 'kpfl-coordinator-kit') throw new UserError(`${file} is not a coordinator kit (kind: ${String((kit as { kind?: unknown })?.kind)})`);
+  if (kit?.kind !== 'kpfl-coordinator-kit')
+    throw new UserError(
+      `${file} is not a coordinator kit (kind: ${String((kit as { kind?: unknown })?.kind)})`,
+    );
   return kit;
 }
 
@@ -104,5 +150,7 @@ export function readMemberKit(path: string): MemberKitFile & { heKey?: Consortiu
 }
 
 export async function identityOf(kit: { identity: IdentityKey }): Promise<IdentityKey> {
-  return importIdentity(kit.identity.privateJwk).then((k) => ({ ...kit.identity, ...(k as object) }) as IdentityKey);
+  return importIdentity(kit.identity.privateJwk).then(
+    (k) => ({ ...kit.identity, ...(k as object) }) as IdentityKey,
+  );
 }

@@ -6,7 +6,9 @@ import { registerParticipant } from './commands/participant.js';
 import { describeError } from './user-error.js';
 
 const program = new Command('kpfl')
-  .description('kpfl: federated learning with encrypted updates, verifiable contributions and crash-safe rounds')
+  .description(
+    'kpfl: federated learning with encrypted updates, verifiable contributions and crash-safe rounds',
+  )
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

@@ -10,19 +10,33 @@ export class UserError extends Error {
 }
 
 /** Errors from our libraries whose message is already written for the operator. */
-const OPERATOR_FACING = new Set(['UserError', 'DatasetError', 'HeError', 'KptError', 'StoreError', 'RpcError', 'AggregatorError', 'ConfigError', 'BackendUnavailableError', 'ZodError']);
+const OPERATOR_FACING = new Set([
+  'UserError',
+  'DatasetError',
+  'HeError',
+  'KptError',
+  'StoreError',
+  'RpcError',
+  'AggregatorError',
+  'ConfigError',
+  'BackendUnavailableError',
+  'ZodError',
+]);
 
 export function describeError(err: unknown): { message: string; exitCode: number; userFacing: boolean } {
-  const e = err as { name?: string; message?: string; exitCode?: number; code?: string };
-  if (e?.name && OPERATOR_FACING.has(e.name)) return { message: e.message ?? String(err), exitCode: e.exitCode ?? 2, userFacing: true };
-  if (e?.code === 'ECONNREFUSED') return { message: `cannot connect: ${e.message}`, exitCode: 3, userFacing: true };
+  const e = err as { name?: string; message?: string; exitCode?: number; code?: string; stack?: string };
+  if (e?.name && OPERATOR_FACING.has(e.name))
+    return { message: e.message ?? String(err), exitCode: e.exitCode ?? 2, userFacing: true };
+  if (e?.code === 'ECONNREFUSED')
+    return { message: `cannot connect: ${e.message}`, exitCode: 3, userFacing: true };
   return { message: e?.stack ?? String(err), exitCode: 1, userFacing: false };
 }
 
 export function parseIntOption(name: string, min = 0) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new UserError(`${name} must be an integer >= ${min}, got "${value}"`);
+    if (!Number.isInteger(n) || n < min)
+      throw new UserError(`${name} must be an integer >= ${min}, got "${value}"`);
     return n;
   };
 }
@@ -30,7 +44,8 @@ export function parseIntOption(name: string, min = 0) {
 export function parseFloatOption(name: string, min = 0, max = Number.POSITIVE_INFINITY) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isFinite(n) || n < min || n > max) throw new UserError(`${name} must be a number in [${min}, ${max}], got "${value}"`);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new UserError(`${name} must be a number in [${min}, ${max}], got "${value}"`);
     return n;
   };
 }

@@ -37,7 +37,12 @@ export class AggregatorError extends Error {
   }
 }
 
-const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED, grpc.status.INTERNAL]);
+const RETRYABLE = new Set([
+  grpc.status.UNAVAILABLE,
+  grpc.status.DEADLINE_EXCEEDED,
+  grpc.status.RESOURCE_EXHAUSTED,
+  grpc.status.INTERNAL,
+]);
 
 export function isRetryable(err: unknown): boolean {
   return err instanceof AggregatorError && RETRYABLE.has(err.code);
@@ -60,7 +65,11 @@ export class AggregatorConnection {
   constructor(readonly o: ConnectOptions) {
     const Ctor = loadKpflProto().kpfl.v1.Aggregator;
     const creds = o.tls
-      ? grpc.credentials.createSsl(Buffer.from(o.tls.caPem), Buffer.from(o.tls.keyPem), Buffer.from(o.tls.certPem))
+      ? grpc.credentials.createSsl(
+          Buffer.from(o.tls.caPem),
+          Buffer.from(o.tls.keyPem),
+          Buffer.from(o.tls.certPem),
+        )
       : grpc.credentials.createInsecure();
     this.client = new Ctor(o.address, creds, {
       'grpc.keepalive_time_ms': 20_000,
@@ -74,8 +83,14 @@ export class AggregatorConnection {
   }
 
   async authenticate(): Promise<string> {
-    const ch = await this.unaryRaw<{ nonce: string; audience: string }>('GetChallenge', { memberId: this.o.memberId });
-    const signed = await signChallenge(this.o.identity, { nonce: ch.nonce, subject: this.o.memberId, audience: ch.audience });
+    const ch = await this.unaryRaw<{ nonce: string; audience: string }>('GetChallenge', {
+      memberId: this.o.memberId,
+    });
+    const signed = await signChallenge(this.o.identity, {
+      nonce: ch.nonce,
+      subject: this.o.memberId,
+      audience: ch.audience,
+    });
     const res = await this.unaryRaw<{ sessionToken: string; expiresAtMs: number }>('Authenticate', {
       memberId: this.o.memberId,
       nonce: ch.nonce,
@@ -90,17 +105,31 @@ export class AggregatorConnection {
     return this.authed((md) => this.unaryRaw('GetTask', { appliedRound }, md));
   }
 
-  reportEvaluation(r: { round: number; globalModelDigest: string; accuracy: number; loss: number; examples: number }) {
-    return this.authed((md) => this.unaryRaw<{ digestAgrees: boolean; expectedDigest: string }>('ReportEvaluation', r, md));
+  reportEvaluation(r: {
+    round: number;
+    globalModelDigest: string;
+    accuracy: number;
+    loss: number;
+    examples: number;
+  }) {
+    return this.authed((md) =>
+      this.unaryRaw<{ digestAgrees: boolean; expectedDigest: string }>('ReportEvaluation', r, md),
+    );
   }
 
   getRoundCertificate(round: number) {
-    return this.authed((md) => this.unaryRaw<{ certificateJson: string; signers: string[] }>('GetRoundCertificate', { round }, md));
+    return this.authed((md) =>
+      this.unaryRaw<{ certificateJson: string; signers: string[] }>('GetRoundCertificate', { round }, md),
+    );
   }
 
   countersign(round: number, certificateJson: string) {
     return this.authed((md) =>
-      this.unaryRaw<{ certificateJson: string; signers: string[] }>('CountersignRoundCertificate', { round, certificateJson }, md),
+      this.unaryRaw<{ certificateJson: string; signers: string[] }>(
+        'CountersignRoundCertificate',
+        { round, certificateJson },
+        md,
+      ),
     );
   }
 
@@ -116,7 +145,9 @@ export class AggregatorConnection {
           call.on('data', (c: AggregateChunk__Output) => {
             if (c.index !== chunks.length) {
               call.cancel();
-              reject(new AggregatorError(grpc.status.DATA_LOSS, `aggregate chunk ${c.index} arrived out of order`));
+              reject(
+                new AggregatorError(grpc.status.DATA_LOSS, `aggregate chunk ${c.index} arrived out of order`),
+              );
               return;
             }
             if (c.index === 0) {
@@ -132,7 +163,10 @@ export class AggregatorConnection {
   }
 
   /** Streams one update: the header with the attestation, then each chunk, respecting back-pressure. */
-  submitUpdate(header: { round: number; attestation: string; totalBytes: number }, chunks: Uint8Array[]): Promise<Receipt__Output> {
+  submitUpdate(
+    header: { round: number; attestation: string; totalBytes: number },
+    chunks: Uint8Array[],
+  ): Promise<Receipt__Output> {
     return this.authed(
       (md) =>
         new Promise((resolve, reject) => {
@@ -170,8 +204,12 @@ export class AggregatorConnection {
 
   private unaryRaw<T>(method: string, req: unknown, md = new grpc.Metadata()): Promise<T> {
     return new Promise((resolve, reject) => {
-      const fn = (this.client as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!.bind(this.client);
-      fn(req, md, { deadline: Date.now() + 30_000 }, (err: grpc.ServiceError | null, res: T) => (err ? reject(wrap(err)) : resolve(res)));
+      const fn = (this.client as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!.bind(
+        this.client,
+      );
+      fn(req, md, { deadline: Date.now() + 30_000 }, (err: grpc.ServiceError | null, res: T) =>
+        err ? reject(wrap(err)) : resolve(res),
+      );
     });
   }
 }

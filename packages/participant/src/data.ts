@@ -1,4 +1,10 @@
-import { dataCommitment, type ImageDataset, loadIdxDataset, type PartitionSpec, partition } from '@kpfl/model';
+import {
+  dataCommitment,
+  type ImageDataset,
+  loadIdxDataset,
+  type PartitionSpec,
+  partition,
+} from '@kpfl/model';
 
 /** What a participant trains and evaluates on: its own examples, by index into the dataset arrays. */
 export interface LocalData {
@@ -28,7 +34,8 @@ export async function loadLocalData(o: LocalDataOptions): Promise<LocalData> {
   let testLabels = ds.testLabels;
   if (o.slice) {
     const { spec, clients, clientIndex, seed } = o.slice;
-    if (!(clientIndex >= 0 && clientIndex < clients)) throw new Error(`client index ${clientIndex} is outside 0..${clients - 1}`);
+    if (!(clientIndex >= 0 && clientIndex < clients))
+      throw new Error(`client index ${clientIndex} is outside 0..${clients - 1}`);
     trainIndices = partition(ds.trainLabels, clients, spec, seed)[clientIndex]!;
     // The local test split: an IID share of the test set, so the mean over clients is the global test accuracy.
     const testIdx = partition(ds.testLabels, clients, { kind: 'iid' }, seed + 1)[clientIndex]!;

@@ -1,9 +1,14 @@
 import { type ConsortiumKey, createEncoder, type UpdateEncoder } from '@kpfl/he';
-import { countersignRoundCertificate, digestOf, type IdentityKey, signAttestation } from '@kpfl/kpt';
+import {
+  countersignRoundCertificate,
+  digestOf,
+  type IdentityKey,
+  type JSONWebKeySet,
+  signAttestation,
+} from '@kpfl/kpt';
 import {
   type BackendPreference,
   createServerState,
-  dataCommitment,
   evaluate,
   type ImageDataset,
   initialWeights,
@@ -24,6 +29,8 @@ export interface ParticipantOptions {
   federation: string;
   memberId: string;
   identity: IdentityKey;
+  /** The coordinator's public keys (from the member kit): certificates and receipts are checked against them. */
+  coordinatorJwks: JSONWebKeySet;
   address: string;
   tls?: ClientTls;
   /** Members only; required for plans in he mode. */
@@ -70,9 +77,16 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  * attest, submit. Transient aggregator failures are retried with backoff; the loop ends when the
  * plan is done.
  */
-export async function runParticipant(o: ParticipantOptions): Promise<{ rounds: RoundReport[]; backend: string }> {
+export async function runParticipant(
+  o: ParticipantOptions,
+): Promise<{ rounds: RoundReport[]; backend: string; weights?: Float32Array; digest?: string }> {
   const log = o.log;
-  const conn = new AggregatorConnection({ address: o.address, memberId: o.memberId, identity: o.identity, tls: o.tls });
+  const conn = new AggregatorConnection({
+    address: o.address,
+    memberId: o.memberId,
+    identity: o.identity,
+    tls: o.tls,
+  });
   const reports: RoundReport[] = [];
   const contributedRounds = new Set<number>();
   let state: GlobalState | undefined;
@@ -87,9 +101,14 @@ export async function runParticipant(o: ParticipantOptions): Promise<{ rounds: R
     if (encoder && encoderKey === key) return encoder;
     await encoder?.close();
     if (task.mode === 'he') {
-      if (!o.consortiumKey) throw new Error('this plan runs in he mode but no consortium key was given (--he-key from your member kit)');
+      if (!o.consortiumKey)
+        throw new Error(
+          'this plan runs in he mode but no consortium key was given (--he-key from your member kit)',
+        );
       if (o.consortiumKey.paramsName !== task.heParams) {
-        throw new Error(`the consortium key is for ${o.consortiumKey.paramsName}, the plan uses ${task.heParams}`);
+        throw new Error(
+          `the consortium key is for ${o.consortiumKey.paramsName}, the plan uses ${task.heParams}`,
+        );
       }
       encoder = await createEncoder({ mode: 'he', key: o.consortiumKey });
     } else {
@@ -107,27 +126,56 @@ export async function runParticipant(o: ParticipantOptions): Promise<{ rounds: R
       labels: o.data.testLabels,
       pixels: o.data.pixels,
     });
-    const res = await conn.reportEvaluation({ round, globalModelDigest: s.digest, accuracy: ev.accuracy, loss: ev.loss, examples: ev.examples });
+    const res = await conn.reportEvaluation({
+      round,
+      globalModelDigest: s.digest,
+      accuracy: ev.accuracy,
+      loss: ev.loss,
+      examples: ev.examples,
+    });
     if (!res.digestAgrees) {
-      throw new Error(`global model after round ${round} has digest ${s.digest}, the consortium agreed on ${res.expectedDigest}`);
+      throw new Error(
+        `global model after round ${round} has digest ${s.digest}, the consortium agreed on ${res.expectedDigest}`,
+      );
     }
-    const report = { round, accuracy: ev.accuracy, loss: ev.loss, digest: s.digest, contributed: contributedRounds.has(round) };
+    const report = {
+      round,
+      accuracy: ev.accuracy,
+      loss: ev.loss,
+      digest: s.digest,
+      contributed: contributedRounds.has(round),
+    };
     reports.push(report);
     o.onRound?.(report);
-    log.info({ round, accuracy: ev.accuracy, loss: ev.loss, digest: s.digest, event: 'round.applied' }, 'global model updated');
+    log.info(
+      { round, accuracy: ev.accuracy, loss: ev.loss, digest: s.digest, event: 'round.applied' },
+      'global model updated',
+    );
   };
 
   const startPlan = async (task: Task__Output) => {
     const model = task.training!.model as ModelName;
     const sel = await selectBackend(o.backend ?? 'auto', model);
     backend = sel.backend;
-    log.info({ backend: sel.backend, skipped: sel.skipped, event: 'backend.selected' }, `tfjs backend: ${sel.backend}`);
+    log.info(
+      { backend: sel.backend, skipped: sel.skipped, event: 'backend.selected' },
+      `tfjs backend: ${sel.backend}`,
+    );
     const weights = initialWeights(model, task.seed);
     if (weights.length !== Number(task.parameterCount)) {
-      throw new Error(`model ${model} has ${weights.length} parameters, the plan expects ${task.parameterCount}`);
+      throw new Error(
+        `model ${model} has ${weights.length} parameters, the plan expects ${task.parameterCount}`,
+      );
     }
     const spec = parseServerOptimizer(task.training!.serverOptimizer || 'fedavg');
-    state = { planId: task.planId, model, applied: 0, weights, optimizer: createServerState(spec, weights.length), digest: weightsDigest(weights) };
+    state = {
+      planId: task.planId,
+      model,
+      applied: 0,
+      weights,
+      optimizer: createServerState(spec, weights.length),
+      digest: weightsDigest(weights),
+    };
     contributedRounds.clear();
     await evaluateAndReport(state, 0);
   };
@@ -157,9 +205,18 @@ export async function runParticipant(o: ParticipantOptions): Promise<{ rounds: R
       const { certificateJson } = await conn.getRoundCertificate(round);
       const mine = attestationDigests.get(round);
       if (!mine) return;
-      const signed = await countersignRoundCertificate(JSON.parse(certificateJson), o.identity, o.memberId, mine);
+      const signed = await countersignRoundCertificate(
+        JSON.parse(certificateJson),
+        o.identity,
+        o.memberId,
+        mine,
+        o.coordinatorJwks,
+      );
       const res = await conn.countersign(round, JSON.stringify(signed));
-      log.info({ round, signers: res.signers.length, event: 'certificate.countersigned' }, 'round certificate countersigned');
+      log.info(
+        { round, signers: res.signers.length, event: 'certificate.countersigned' },
+        'round certificate countersigned',
+      );
     } catch (err) {
       log.warn({ round, err: (err as Error).message }, 'could not countersign the round certificate');
     }
@@ -170,7 +227,9 @@ export async function runParticipant(o: ParticipantOptions): Promise<{ rounds: R
   const train = async (task: Task__Output) => {
     const s = state!;
     if (task.baseModelDigest && task.baseModelDigest !== s.digest) {
-      throw new Error(`round ${task.round} starts from ${task.baseModelDigest}, this participant holds ${s.digest}`);
+      throw new Error(
+        `round ${task.round} starts from ${task.baseModelDigest}, this participant holds ${s.digest}`,
+      );
     }
     const t = task.training!;
     const started = performance.now();
@@ -211,7 +270,13 @@ export async function runParticipant(o: ParticipantOptions): Promise<{ rounds: R
       dataCommitment: o.data.commitment,
       chunkCount: chunks.length,
       mode: task.mode as 'he' | 'plain',
-      training: { model: s.model, epochs: t.localEpochs, batchSize: t.batchSize, lr: t.learningRate, proxMu: t.proxMu },
+      training: {
+        model: s.model,
+        epochs: t.localEpochs,
+        batchSize: t.batchSize,
+        lr: t.learningRate,
+        proxMu: t.proxMu,
+      },
       metrics: { loss: trained.loss },
     });
     const receipt = await conn.submitUpdate({ round: task.round, attestation, totalBytes: bytes }, chunks);
@@ -266,7 +331,10 @@ export async function runParticipant(o: ParticipantOptions): Promise<{ rounds: R
         if (isRetryable(err) || isRefusalToRetry(err)) {
           failures++;
           const wait = Math.min(10_000, 250 * 2 ** Math.min(failures, 6));
-          log.warn({ err: (err as Error).message, retryInMs: wait, attempt: failures }, 'aggregator call failed; retrying');
+          log.warn(
+            { err: (err as Error).message, retryInMs: wait, attempt: failures },
+            'aggregator call failed; retrying',
+          );
           await sleep(wait, o.signal);
           continue;
         }
@@ -277,12 +345,15 @@ export async function runParticipant(o: ParticipantOptions): Promise<{ rounds: R
     await encoder?.close();
     conn.close();
   }
-  return { rounds: reports, backend };
+  return { rounds: reports, backend, weights: state?.weights, digest: state?.digest };
 }
 
 /** Refusals that resolve by themselves: the round closed while we trained, or the base digest is not agreed yet. */
 function isRefusalToRetry(err: unknown): boolean {
-  return err instanceof AggregatorError && (err.codeName === 'FAILED_PRECONDITION' || err.codeName === 'ALREADY_EXISTS');
+  return (
+    err instanceof AggregatorError &&
+    (err.codeName === 'FAILED_PRECONDITION' || err.codeName === 'ALREADY_EXISTS')
+  );
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {

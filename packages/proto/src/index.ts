@@ -3,10 +3,13 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType } from './generated/aggregator.js';
 
-export type * from './generated/kpfl/v1/Aggregator.js';
 export type { AggregateChunk__Output } from './generated/kpfl/v1/AggregateChunk.js';
+export type * from './generated/kpfl/v1/Aggregator.js';
 export type { Receipt, Receipt__Output } from './generated/kpfl/v1/Receipt.js';
-export type { SubmitUpdateMessage, SubmitUpdateMessage__Output } from './generated/kpfl/v1/SubmitUpdateMessage.js';
+export type {
+  SubmitUpdateMessage,
+  SubmitUpdateMessage__Output,
+} from './generated/kpfl/v1/SubmitUpdateMessage.js';
 export type { Task, Task__Output } from './generated/kpfl/v1/Task.js';
 export type { TaskKind } from './generated/kpfl/v1/TaskKind.js';
 export type { TrainingConfig__Output } from './generated/kpfl/v1/TrainingConfig.js';

@@ -19,14 +19,26 @@ export interface ContributionRow {
 export type NewContribution = Omit<ContributionRow, 'id' | 'received_at'>;
 
 /** Stores an accepted contribution and its payload in the caller's transaction. */
-export async function insertContribution(client: pg.PoolClient, c: NewContribution, chunks: Uint8Array[]): Promise<number> {
+export async function insertContribution(
+  client: pg.PoolClient,
+  c: NewContribution,
+  chunks: Uint8Array[],
+): Promise<number> {
   const { rows } = await client.query<{ id: string }>(
     `INSERT INTO contributions (plan_id, round, member, attestation, attestation_digest, update_digest, base_model_digest,
        example_count, bytes, receipt)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING id`,
     [
-      c.plan_id, c.round, c.member, c.attestation, c.attestation_digest, c.update_digest, c.base_model_digest,
-      c.example_count, c.bytes, c.receipt,
+      c.plan_id,
+      c.round,
+      c.member,
+      c.attestation,
+      c.attestation_digest,
+      c.update_digest,
+      c.base_model_digest,
+      c.example_count,
+      c.bytes,
+      c.receipt,
     ],
   );
   const id = Number(rows[0]!.id);
@@ -39,25 +51,32 @@ export async function insertContribution(client: pg.PoolClient, c: NewContributi
       values.push(id, start + i, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       return `($${values.length - 2}, $${values.length - 1}, $${values.length})`;
     });
-    await client.query(`INSERT INTO contribution_chunks (contribution_id, idx, data) VALUES ${tuples.join(',')}`, values);
+    await client.query(
+      `INSERT INTO contribution_chunks (contribution_id, idx, data) VALUES ${tuples.join(',')}`,
+      values,
+    );
   }
   return id;
 }
 
 export async function countContributions(db: Queryable, planId: string, round: number): Promise<number> {
-  const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM contributions WHERE plan_id = $1 AND round = $2', [
-    planId,
-    round,
-  ]);
+  const { rows } = await db.query<{ n: string }>(
+    'SELECT count(*) AS n FROM contributions WHERE plan_id = $1 AND round = $2',
+    [planId, round],
+  );
   return Number(rows[0]!.n);
 }
 
-export async function hasContribution(db: Queryable, planId: string, round: number, member: string): Promise<boolean> {
-  const { rows } = await db.query('SELECT 1 FROM contributions WHERE plan_id = $1 AND round = $2 AND member = $3', [
-    planId,
-    round,
-    member,
-  ]);
+export async function hasContribution(
+  db: Queryable,
+  planId: string,
+  round: number,
+  member: string,
+): Promise<boolean> {
+  const { rows } = await db.query(
+    'SELECT 1 FROM contributions WHERE plan_id = $1 AND round = $2 AND member = $3',
+    [planId, round, member],
+  );
   return rows.length > 0;
 }
 
@@ -85,7 +104,12 @@ export async function deleteRoundPayloads(db: Queryable, planId: string, round: 
   );
 }
 
-export async function storeAggregate(client: pg.PoolClient, planId: string, round: number, chunks: Uint8Array[]): Promise<void> {
+export async function storeAggregate(
+  client: pg.PoolClient,
+  planId: string,
+  round: number,
+  chunks: Uint8Array[],
+): Promise<void> {
   await client.query('DELETE FROM aggregates WHERE plan_id = $1 AND round = $2', [planId, round]);
   for (let i = 0; i < chunks.length; i++) {
     const c = chunks[i]!;

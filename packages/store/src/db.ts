@@ -27,20 +27,29 @@ export class StoreError extends Error {
 
 /** Anything that runs a query: the pool wrapper or a client inside a transaction. */
 export interface Queryable {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
 }
 
 export interface Db extends Queryable {
   pool: pg.Pool;
   schema: string;
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>;
   tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
 export function assertSchemaName(schema: string): string {
   if (!SCHEMA_NAME.test(schema)) {
-    throw new StoreError('BAD_SCHEMA', `schema name "${schema}" must match ${SCHEMA_NAME} (lower-case letters, digits, _)`);
+    throw new StoreError(
+      'BAD_SCHEMA',
+      `schema name "${schema}" must match ${SCHEMA_NAME} (lower-case letters, digits, _)`,
+    );
   }
   return schema;
 }
@@ -87,7 +96,10 @@ async function waitForPostgres(pool: pg.Pool, retries: number): Promise<void> {
       return;
     } catch (err) {
       if (attempt >= retries) {
-        throw new StoreError('UNAVAILABLE', `Postgres is not reachable after ${attempt} attempts: ${(err as Error).message}`);
+        throw new StoreError(
+          'UNAVAILABLE',
+          `Postgres is not reachable after ${attempt} attempts: ${(err as Error).message}`,
+        );
       }
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
     }
@@ -105,9 +117,13 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<string[]> 
       `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
     const done = new Set(
-      (await client.query<{ version: string }>(`SELECT version FROM ${schema}.schema_migrations`)).rows.map((r) => r.version),
+      (await client.query<{ version: string }>(`SELECT version FROM ${schema}.schema_migrations`)).rows.map(
+        (r) => r.version,
+      ),
     );
-    for (const file of readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort()) {
+    for (const file of readdirSync(MIGRATIONS_DIR)
+      .filter((f) => f.endsWith('.sql'))
+      .sort()) {
       if (done.has(file)) continue;
       const sql = readFileSync(`${MIGRATIONS_DIR}/${file}`, 'utf8').replaceAll(':schema', schema);
       await client.query('BEGIN');
@@ -131,7 +147,9 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<string[]> 
 
 /** Drops a schema and everything in it (tests and `kpfl demo` cleanup). */
 export async function dropSchema(databaseUrl: string | undefined, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL });
+  const client = new pg.Client({
+    connectionString: databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+  });
   await client.connect();
   try {
     await client.query(`DROP SCHEMA IF EXISTS ${assertSchemaName(schema)} CASCADE`);

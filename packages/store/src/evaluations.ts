@@ -31,10 +31,21 @@ export async function roundEvaluations(
      FROM evaluations WHERE plan_id = $1 GROUP BY round ORDER BY round`,
     [planId],
   );
-  return rows.map((r) => ({ round: r.round, accuracy: Number(r.accuracy), loss: Number(r.loss), reports: Number(r.reports) }));
+  return rows.map((r) => ({
+    round: r.round,
+    accuracy: Number(r.accuracy),
+    loss: Number(r.loss),
+    reports: Number(r.reports),
+  }));
 }
 
-export async function putCertificate(db: Db, planId: string, round: number, certificate: unknown, signers: string[]) {
+export async function putCertificate(
+  db: Db,
+  planId: string,
+  round: number,
+  certificate: unknown,
+  signers: string[],
+) {
   await db.query(
     `INSERT INTO certificates (plan_id, round, certificate, signers) VALUES ($1, $2, $3, $4)
      ON CONFLICT (plan_id, round) DO UPDATE SET certificate = EXCLUDED.certificate, signers = EXCLUDED.signers`,

@@ -1,3 +1,4 @@
+export * from './audit.js';
 export * from './contributions.js';
 export * from './db.js';
 export * from './evaluations.js';

@@ -44,15 +44,23 @@ export async function revokeMember(db: Db, federation: string, id: string): Prom
 }
 
 export async function getMember(db: Db, federation: string, id: string): Promise<MemberRow | undefined> {
-  const { rows } = await db.query<MemberRow>('SELECT * FROM members WHERE federation = $1 AND id = $2', [federation, id]);
+  const { rows } = await db.query<MemberRow>('SELECT * FROM members WHERE federation = $1 AND id = $2', [
+    federation,
+    id,
+  ]);
   return rows[0];
 }
 
 export async function listMembers(db: Db, federation: string): Promise<MemberRow[]> {
-  const { rows } = await db.query<MemberRow>('SELECT * FROM members WHERE federation = $1 ORDER BY id', [federation]);
+  const { rows } = await db.query<MemberRow>('SELECT * FROM members WHERE federation = $1 ORDER BY id', [
+    federation,
+  ]);
   return rows;
 }
 
 export async function touchMember(db: Db, federation: string, id: string): Promise<void> {
-  await db.query('UPDATE members SET last_seen_at = now() WHERE federation = $1 AND id = $2', [federation, id]);
+  await db.query('UPDATE members SET last_seen_at = now() WHERE federation = $1 AND id = $2', [
+    federation,
+    id,
+  ]);
 }

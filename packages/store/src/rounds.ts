@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import type { Db, Queryable } from './db.js';
 
 export type RoundState = 'open' | 'collecting' | 'aggregating' | 'published' | 'failed';
@@ -36,7 +35,9 @@ export interface PlanRow {
   finished_at: Date | null;
 }
 
-export type NewPlan = Omit<PlanRow, 'state' | 'created_at' | 'finished_at' | 'start_at'> & { start_at?: Date };
+export type NewPlan = Omit<PlanRow, 'state' | 'created_at' | 'finished_at' | 'start_at'> & {
+  start_at?: Date;
+};
 
 export interface RoundRow {
   plan_id: string;
@@ -56,7 +57,6 @@ export interface RoundRow {
   failure_reason: string | null;
 }
 
-
 /** Creates the plan unless one with this id exists; returns the stored plan either way (idempotent). */
 export async function createPlan(db: Db, p: NewPlan): Promise<PlanRow> {
   await db.query(
@@ -65,8 +65,21 @@ export async function createPlan(db: Db, p: NewPlan): Promise<PlanRow> {
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,COALESCE($16, now()))
      ON CONFLICT (id) DO NOTHING`,
     [
-      p.id, p.federation, p.total_rounds, p.min_participants, p.fraction, p.deadline_seconds, p.on_round_failure,
-      p.mode, p.he_params, p.model, p.parameter_count, p.slot_count, p.chunk_count, JSON.stringify(p.training), p.seed,
+      p.id,
+      p.federation,
+      p.total_rounds,
+      p.min_participants,
+      p.fraction,
+      p.deadline_seconds,
+      p.on_round_failure,
+      p.mode,
+      p.he_params,
+      p.model,
+      p.parameter_count,
+      p.slot_count,
+      p.chunk_count,
+      JSON.stringify(p.training),
+      p.seed,
       p.start_at ?? null,
     ],
   );
@@ -95,7 +108,11 @@ export async function activePlan(db: Db, federation: string): Promise<PlanRow | 
   return rows[0] ? normalizePlan(rows[0]) : undefined;
 }
 
-export async function finishPlan(db: Queryable, id: string, state: Exclude<PlanState, 'running'>): Promise<boolean> {
+export async function finishPlan(
+  db: Queryable,
+  id: string,
+  state: Exclude<PlanState, 'running'>,
+): Promise<boolean> {
   const r = await db.query(
     `UPDATE plans SET state = $2, finished_at = now() WHERE id = $1 AND state = 'running'`,
     [id, state],
@@ -110,7 +127,10 @@ function normalizePlan(p: PlanRow): PlanRow {
 /** Opens a round unless it exists; returns [row, created]. Deterministic job ids retry this safely. */
 export async function openRound(
   db: Db,
-  r: Pick<RoundRow, 'plan_id' | 'round' | 'sampled' | 'quorum' | 'min_participants' | 'sampling_seed' | 'deadline_at'>,
+  r: Pick<
+    RoundRow,
+    'plan_id' | 'round' | 'sampled' | 'quorum' | 'min_participants' | 'sampling_seed' | 'deadline_at'
+  >,
 ): Promise<[RoundRow, boolean]> {
   const ins = await db.query<RoundRow>(
     `INSERT INTO rounds (plan_id, round, state, sampled, quorum, min_participants, sampling_seed, deadline_at, base_model_digest)
@@ -123,7 +143,12 @@ export async function openRound(
   return [(await getRound(db, r.plan_id, r.round))!, false];
 }
 
-export async function getRound(db: Queryable, planId: string, round: number, forUpdate = false): Promise<RoundRow | undefined> {
+export async function getRound(
+  db: Queryable,
+  planId: string,
+  round: number,
+  forUpdate = false,
+): Promise<RoundRow | undefined> {
   const { rows } = await db.query<RoundRow>(
     `SELECT * FROM rounds WHERE plan_id = $1 AND round = $2${forUpdate ? ' FOR UPDATE' : ''}`,
     [planId, round],
@@ -132,14 +157,17 @@ export async function getRound(db: Queryable, planId: string, round: number, for
 }
 
 export async function listRounds(db: Db, planId: string): Promise<RoundRow[]> {
-  const { rows } = await db.query<RoundRow>('SELECT * FROM rounds WHERE plan_id = $1 ORDER BY round', [planId]);
+  const { rows } = await db.query<RoundRow>('SELECT * FROM rounds WHERE plan_id = $1 ORDER BY round', [
+    planId,
+  ]);
   return rows;
 }
 
 export async function latestRound(db: Queryable, planId: string): Promise<RoundRow | undefined> {
-  const { rows } = await db.query<RoundRow>('SELECT * FROM rounds WHERE plan_id = $1 ORDER BY round DESC LIMIT 1', [
-    planId,
-  ]);
+  const { rows } = await db.query<RoundRow>(
+    'SELECT * FROM rounds WHERE plan_id = $1 ORDER BY round DESC LIMIT 1',
+    [planId],
+  );
   return rows[0];
 }
 
@@ -168,7 +196,15 @@ export async function transitionRound(
        aggregate_digest = COALESCE($6, aggregate_digest),
        contributions = COALESCE($7, contributions)
      WHERE plan_id = $1 AND round = $2 AND state = ANY($3)`,
-    [planId, round, from, to, extra.failureReason ?? null, extra.aggregateDigest ?? null, extra.contributions ?? null],
+    [
+      planId,
+      round,
+      from,
+      to,
+      extra.failureReason ?? null,
+      extra.aggregateDigest ?? null,
+      extra.contributions ?? null,
+    ],
   );
   return (r.rowCount ?? 0) > 0;
 }
@@ -191,17 +227,17 @@ export async function recordModelDigest(
      WHERE plan_id = $1 AND round = $2 + 1 AND base_model_digest IS NULL`,
     [planId, round],
   );
-  const { rows } = await db.query<{ digest: string }>('SELECT digest FROM model_digests WHERE plan_id = $1 AND round = $2', [
-    planId,
-    round,
-  ]);
+  const { rows } = await db.query<{ digest: string }>(
+    'SELECT digest FROM model_digests WHERE plan_id = $1 AND round = $2',
+    [planId, round],
+  );
   return rows[0]!.digest;
 }
 
 export async function getModelDigest(db: Db, planId: string, round: number): Promise<string | undefined> {
-  const { rows } = await db.query<{ digest: string }>('SELECT digest FROM model_digests WHERE plan_id = $1 AND round = $2', [
-    planId,
-    round,
-  ]);
+  const { rows } = await db.query<{ digest: string }>(
+    'SELECT digest FROM model_digests WHERE plan_id = $1 AND round = $2',
+    [planId, round],
+  );
   return rows[0]?.digest;
 }

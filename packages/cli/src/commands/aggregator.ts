@@ -18,9 +18,18 @@ interface AggregatorCliOptions {
 export async function registerFederation(db: Db, kit: CoordinatorKitFile): Promise<void> {
   await upsertFederation(db, kit.federation, kit.jwks);
   for (const m of kit.members) {
-    const existing = await db.query('SELECT status FROM members WHERE federation = $1 AND id = $2', [kit.federation, m.id]);
+    const existing = await db.query('SELECT status FROM members WHERE federation = $1 AND id = $2', [
+      kit.federation,
+      m.id,
+    ]);
     if (existing.rows[0]?.status === 'revoked') continue;
-    await putMember(db, { federation: kit.federation, id: m.id, kid: m.kid, publicJwk: m.publicJwk, roles: m.roles });
+    await putMember(db, {
+      federation: kit.federation,
+      id: m.id,
+      kid: m.kid,
+      publicJwk: m.publicJwk,
+      roles: m.roles,
+    });
   }
 }
 
@@ -32,7 +41,11 @@ export function registerAggregator(program: Command): void {
     .requiredOption('--kit <dir>', 'coordinator kit directory (from `kpfl provision`)')
     .option('--listen <host:port>', 'gRPC listen address', process.env.KPFL_LISTEN ?? '0.0.0.0:50051')
     .option('--insecure', 'plaintext gRPC without mutual TLS (loopback testing only)')
-    .option('--metrics-port <port>', 'serve Prometheus /metrics and /healthz on this port', parseIntOption('--metrics-port'))
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus /metrics and /healthz on this port',
+      parseIntOption('--metrics-port'),
+    )
     .option('--no-worker', 'do not run the round worker here (run `kpfl worker` elsewhere)')
     .option('--schema <name>', 'Postgres schema', schemaDefault)
     .action(async (o: AggregatorCliOptions) => {
@@ -41,20 +54,26 @@ export function registerAggregator(program: Command): void {
         federation: kit.federation,
         coordinatorKey: { ...kit.signingKey, ...(await importIdentity(kit.signingKey.privateJwk)) },
         listen: o.listen,
-        tls: o.insecure ? undefined : { caPem: kit.ca.certPem, certPem: kit.server.certPem, keyPem: kit.server.keyPem },
+        tls: o.insecure
+          ? undefined
+          : { caPem: kit.ca.certPem, certPem: kit.server.certPem, keyPem: kit.server.keyPem },
         schema: o.schema,
         runWorker: o.worker,
         metricsPort: o.metricsPort,
       });
       await registerFederation(agg.db, kit);
-      process.stdout.write(`${JSON.stringify({ event: 'listening', port: agg.port, metricsPort: agg.metricsPort })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ event: 'listening', port: agg.port, metricsPort: agg.metricsPort })}\n`,
+      );
       await untilSignal();
       await agg.close();
     });
 
   program
     .command('worker')
-    .description('run only the round worker (opening rounds, deadlines, aggregation) against shared Postgres and Redis')
+    .description(
+      'run only the round worker (opening rounds, deadlines, aggregation) against shared Postgres and Redis',
+    )
     .requiredOption('--kit <dir>', 'coordinator kit directory')
     .option('--schema <name>', 'Postgres schema', schemaDefault)
     .action(async (o: { kit: string; schema: string }) => {

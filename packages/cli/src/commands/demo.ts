@@ -63,7 +63,9 @@ export interface DemoResult {
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run a throwaway federation on this machine: aggregator + N participants over gRPC, real Postgres and Redis')
+    .description(
+      'run a throwaway federation on this machine: aggregator + N participants over gRPC, real Postgres and Redis',
+    )
     .option('--participants <n>', 'number of participants', parseIntOption('--participants', 1), 3)
     .option('--rounds <n>', 'number of rounds', parseIntOption('--rounds', 1), 5)
     .option('--model <name>', 'mlp (2NN, 199,210 params) | cnn (1,663,370 params)', 'mlp')
@@ -74,8 +76,17 @@ export function registerDemo(program: Command): void {
     .option('--lr <x>', 'local SGD learning rate', parseFloatOption('--lr', 0), 0.1)
     .option('--seed <n>', 'seed for model init, partitions, sampling', parseIntOption('--seed'), 1)
     .option('--mode <mode>', 'he (CKKS-encrypted updates) | plain', 'he')
-    .option('--max-examples <n>', 'local examples per round and participant (0 = all)', parseIntOption('--max-examples'), 2000)
-    .option('--test-limit <n>', 'local test examples each participant evaluates on', parseIntOption('--test-limit', 1))
+    .option(
+      '--max-examples <n>',
+      'local examples per round and participant (0 = all)',
+      parseIntOption('--max-examples'),
+      2000,
+    )
+    .option(
+      '--test-limit <n>',
+      'local test examples each participant evaluates on',
+      parseIntOption('--test-limit', 1),
+    )
     .option('--server-optimizer <spec>', 'fedavg | fedavgm:lr=1,momentum=0.9 | fedadam:lr=0.01,...', 'fedavg')
     .option('--prox-mu <x>', 'FedProx proximal term (0 = off)', parseFloatOption('--prox-mu', 0), 0)
     .option('--backend <name>', 'tfjs backend for participants', 'auto')
@@ -91,8 +102,10 @@ export function registerDemo(program: Command): void {
 
 /** Runs the demo federation; `print` receives the human-readable progress lines. */
 export async function runDemo(o: DemoOptions, print: (line: string) => void): Promise<DemoResult> {
-  if (o.mode !== 'he' && o.mode !== 'plain') throw new UserError(`--mode must be he or plain, got "${o.mode}"`);
-  if (o.model !== 'mlp' && o.model !== 'cnn') throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
+  if (o.mode !== 'he' && o.mode !== 'plain')
+    throw new UserError(`--mode must be he or plain, got "${o.mode}"`);
+  if (o.model !== 'mlp' && o.model !== 'cnn')
+    throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
   parsePartitionSpec(o.partition);
   const started = performance.now();
   const id = randomBytes(4).toString('hex');
@@ -103,13 +116,30 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
   const children: ChildProcess[] = [];
   let agg: Awaited<ReturnType<typeof startAggregator>> | undefined;
   try {
-    print(`kpfl demo: ${o.participants} participants, ${o.rounds} rounds, ${o.model}, ${o.partition}, mode ${o.mode}${o.insecure ? ' (insecure gRPC)' : ', mutual TLS'}`);
-    const { coordinator } = await provisionKits({ federation, members, auditors: ['auditor-1'], out: work, heParams: DEFAULT_HE_PARAMS });
+    print(
+      `kpfl demo: ${o.participants} participants, ${o.rounds} rounds, ${o.model}, ${o.partition}, mode ${o.mode}${o.insecure ? ' (insecure gRPC)' : ', mutual TLS'}`,
+    );
+    const { coordinator } = await provisionKits({
+      federation,
+      members,
+      auditors: ['auditor-1'],
+      out: work,
+      heParams: DEFAULT_HE_PARAMS,
+    });
     agg = await startAggregator({
       federation,
-      coordinatorKey: { ...coordinator.signingKey, ...(await importIdentity(coordinator.signingKey.privateJwk)) },
+      coordinatorKey: {
+        ...coordinator.signingKey,
+        ...(await importIdentity(coordinator.signingKey.privateJwk)),
+      },
       listen: '127.0.0.1:0',
-      tls: o.insecure ? undefined : { caPem: coordinator.ca.certPem, certPem: coordinator.server.certPem, keyPem: coordinator.server.keyPem },
+      tls: o.insecure
+        ? undefined
+        : {
+            caPem: coordinator.ca.certPem,
+            certPem: coordinator.server.certPem,
+            keyPem: coordinator.server.keyPem,
+          },
       schema,
       redisPrefix: `kpfl-demo:${id}`,
       metricsPort: 0,
@@ -137,13 +167,32 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       },
       seed: o.seed,
     });
-    print(`aggregator on 127.0.0.1:${agg.port}, metrics on http://127.0.0.1:${agg.metricsPort}/metrics, logs in ${work}`);
+    print(
+      `aggregator on 127.0.0.1:${agg.port}, metrics on http://127.0.0.1:${agg.metricsPort}/metrics, logs in ${work}`,
+    );
     const summaries: { backend?: string }[] = [];
     const exits: Promise<void>[] = members.map((member, i) => {
       const args = [
-        'participant', '--kit', join(work, 'members', member), '--aggregator', `localhost:${agg!.port}`,
-        '--dataset', o.dataset, '--partition', o.partition, '--clients', String(o.participants), '--client-index', String(i),
-        '--seed', String(o.seed), '--backend', o.backend, '--json',
+        'participant',
+        '--kit',
+        join(work, 'members', member),
+        '--aggregator',
+        `localhost:${agg!.port}`,
+        '--dataset',
+        o.dataset,
+        '--partition',
+        o.partition,
+        '--clients',
+        String(o.participants),
+        '--client-index',
+        String(i),
+        '--seed',
+        String(o.seed),
+        '--backend',
+        o.backend,
+        '--json',
+        '--save-model',
+        join(work, `${member}.weights`),
         ...(o.testLimit ? ['--test-limit', String(o.testLimit)] : []),
         ...(o.insecure ? ['--insecure'] : []),
       ];
@@ -160,7 +209,11 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
             summaries[i] = JSON.parse(out.trim().split('\n').at(-1) ?? '{}');
             resolve();
           } else {
-            reject(new Error(`participant ${member} exited with ${code ?? signal}; last log lines:\n${tail(logFile, 8)}`));
+            reject(
+              new Error(
+                `participant ${member} exited with ${code ?? signal}; last log lines:\n${tail(logFile, 8)}`,
+              ),
+            );
           }
         }),
       );
@@ -171,7 +224,10 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
 
     const rounds: DemoRound[] = [];
     let done = false;
-    allExited.then(() => (done = true), () => {});
+    allExited.then(
+      () => (done = true),
+      () => {},
+    );
     while (!failed) {
       const evals = await roundEvaluations(agg.db, plan.id);
       for (const r of await listRounds(agg.db, plan.id)) {
@@ -179,8 +235,15 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
         const ev = evals.find((e) => e.round === r.round);
         const finished = r.state === 'published' || r.state === 'failed';
         if (!finished || !ev || (ev.reports < o.participants && !done)) break;
-        const seconds = ((r.published_at ?? r.closed_at ?? new Date()).getTime() - r.opened_at.getTime()) / 1000;
-        const line = { round: r.round, participants: r.contributions, accuracy: ev.accuracy, loss: ev.loss, seconds };
+        const seconds =
+          ((r.published_at ?? r.closed_at ?? new Date()).getTime() - r.opened_at.getTime()) / 1000;
+        const line = {
+          round: r.round,
+          participants: r.contributions,
+          accuracy: ev.accuracy,
+          loss: ev.loss,
+          seconds,
+        };
         rounds.push(line);
         print(
           `round ${String(r.round).padStart(3)}/${o.rounds}  ${r.state === 'failed' ? 'FAILED     ' : `updates ${r.contributions}/${r.quorum}`}  accuracy ${(ev.accuracy * 100).toFixed(2)}%  loss ${ev.loss.toFixed(4)}  ${seconds.toFixed(1)} s`,
@@ -191,8 +254,18 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       await new Promise((r) => setTimeout(r, 250));
     }
     if (failed) throw failed;
-    const digest = (await agg.db.query<{ digest: string }>('SELECT digest FROM model_digests WHERE plan_id = $1 ORDER BY round DESC LIMIT 1', [plan.id])).rows[0]?.digest ?? '';
-    const bytes = (await agg.db.query<{ b: string }>('SELECT avg(bytes) AS b FROM contributions WHERE plan_id = $1', [plan.id])).rows[0]?.b;
+    const digest =
+      (
+        await agg.db.query<{ digest: string }>(
+          'SELECT digest FROM model_digests WHERE plan_id = $1 ORDER BY round DESC LIMIT 1',
+          [plan.id],
+        )
+      ).rows[0]?.digest ?? '';
+    const bytes = (
+      await agg.db.query<{ b: string }>('SELECT avg(bytes) AS b FROM contributions WHERE plan_id = $1', [
+        plan.id,
+      ])
+    ).rows[0]?.b;
     const last = rounds.at(-1);
     const result: DemoResult = {
       federation,

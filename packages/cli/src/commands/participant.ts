@@ -1,6 +1,7 @@
-import type { BackendPreference } from '@kpfl/model';
-import { parsePartitionSpec } from '@kpfl/model';
+import { writeFileSync } from 'node:fs';
 import { createLogger } from '@kpfl/aggregator';
+import type { BackendPreference } from '@kpfl/model';
+import { parsePartitionSpec, weightsToBytes } from '@kpfl/model';
 import { loadLocalData, runParticipant } from '@kpfl/participant';
 import type { Command } from 'commander';
 import { identityOf, readMemberKit } from '../kits.js';
@@ -19,22 +20,45 @@ export interface ParticipantCliOptions {
   backend: BackendPreference;
   testLimit?: number;
   json?: boolean;
+  saveModel?: string;
 }
 
 export function registerParticipant(program: Command): void {
   program
     .command('participant')
-    .description('run a participant: authenticate, train on local data, submit encrypted updates until the plan ends')
-    .requiredOption('--kit <dir>', 'this member\'s kit directory (from `kpfl provision`)')
-    .option('--aggregator <host:port>', 'aggregator address', process.env.KPFL_AGGREGATOR ?? '127.0.0.1:50051')
+    .description(
+      'run a participant: authenticate, train on local data, submit encrypted updates until the plan ends',
+    )
+    .requiredOption('--kit <dir>', "this member's kit directory (from `kpfl provision`)")
+    .option(
+      '--aggregator <host:port>',
+      'aggregator address',
+      process.env.KPFL_AGGREGATOR ?? '127.0.0.1:50051',
+    )
     .option('--insecure', 'plaintext gRPC without TLS (loopback testing only)')
-    .option('--dataset <dir>', 'directory with the four IDX files', process.env.KPFL_DATASET ?? DEFAULT_DATASET)
-    .option('--partition <spec>', 'simulation: take one client\'s share of the dataset: iid | shards:N | dirichlet:ALPHA')
-    .option('--clients <n>', 'simulation: number of clients the dataset is split across', parseIntOption('--clients', 1))
+    .option(
+      '--dataset <dir>',
+      'directory with the four IDX files',
+      process.env.KPFL_DATASET ?? DEFAULT_DATASET,
+    )
+    .option(
+      '--partition <spec>',
+      "simulation: take one client's share of the dataset: iid | shards:N | dirichlet:ALPHA",
+    )
+    .option(
+      '--clients <n>',
+      'simulation: number of clients the dataset is split across',
+      parseIntOption('--clients', 1),
+    )
     .option('--client-index <i>', 'simulation: which share (0-based)', parseIntOption('--client-index', 0))
     .option('--seed <n>', 'partition seed', parseIntOption('--seed'), 1)
     .option('--backend <name>', 'tfjs backend: auto | tensorflow-gpu | tensorflow | wasm | cpu', 'auto')
-    .option('--test-limit <n>', 'evaluate on at most n local test examples', parseIntOption('--test-limit', 1))
+    .option(
+      '--test-limit <n>',
+      'evaluate on at most n local test examples',
+      parseIntOption('--test-limit', 1),
+    )
+    .option('--save-model <file>', 'write the final global model (little-endian float32) to this file')
     .option('--json', 'print a JSON summary on stdout when done')
     .action(async (o: ParticipantCliOptions) => {
       const summary = await participantMain(o);
@@ -44,7 +68,8 @@ export function registerParticipant(program: Command): void {
 
 export async function participantMain(o: ParticipantCliOptions) {
   const kit = readMemberKit(o.kit);
-  if (kit.kind !== 'kpfl-member-kit') throw new UserError(`${o.kit} is an auditor kit; participants need a member kit`);
+  if (kit.kind !== 'kpfl-member-kit')
+    throw new UserError(`${o.kit} is an auditor kit; participants need a member kit`);
   const log = createLogger('participant').child({ member: kit.memberId });
   const slice =
     o.partition !== undefined
@@ -56,7 +81,10 @@ export async function participantMain(o: ParticipantCliOptions) {
         }
       : undefined;
   const data = await loadLocalData({ dir: o.dataset, slice, testLimit: o.testLimit });
-  log.info({ examples: data.trainIndices.length, test: data.testLabels.length, event: 'data.loaded' }, 'local data loaded');
+  log.info(
+    { examples: data.trainIndices.length, test: data.testLabels.length, event: 'data.loaded' },
+    'local data loaded',
+  );
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGTERM', stop);
@@ -65,6 +93,7 @@ export async function participantMain(o: ParticipantCliOptions) {
     federation: kit.federation,
     memberId: kit.memberId,
     identity: await identityOf(kit),
+    coordinatorJwks: kit.coordinatorJwks,
     address: o.aggregator,
     tls: o.insecure ? undefined : kit.tls,
     consortiumKey: kit.heKey,
@@ -73,5 +102,14 @@ export async function participantMain(o: ParticipantCliOptions) {
     log,
     signal: abort.signal,
   });
-  return { member: kit.memberId, backend: result.backend, examples: data.trainIndices.length, rounds: result.rounds };
+  if (o.saveModel && result.weights) {
+    writeFileSync(o.saveModel, weightsToBytes(result.weights));
+  }
+  return {
+    member: kit.memberId,
+    backend: result.backend,
+    digest: result.digest,
+    examples: data.trainIndices.length,
+    rounds: result.rounds,
+  };
 }

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { maxAbsDiff, runKeptDemo } from './helpers.js';
+
+test('the same seeded federation in plain and he modes ends with the same model', {
+  timeout: 600_000,
+}, async (t) => {
+  const plain = await runKeptDemo({ mode: 'plain' });
+  t.after(plain.cleanup);
+  const he = await runKeptDemo({ mode: 'he' });
+  t.after(he.cleanup);
+
+  for (const run of [plain, he]) {
+    assert.equal(run.result.rounds.length, 2, 'both rounds reported');
+    for (const r of run.result.rounds)
+      assert.equal(r.participants, 2, `round ${r.round} folded both updates`);
+    // Every participant holds a bit-identical global model.
+    assert.deepEqual(Buffer.from(run.weights[0]!.buffer), Buffer.from(run.weights[1]!.buffer));
+    assert.ok(run.result.finalAccuracy > 0.6, `learned something: ${run.result.finalAccuracy}`);
+  }
+  const diff = maxAbsDiff(plain.weights[0]!, he.weights[0]!);
+  t.diagnostic(
+    `max |plain - he| = ${diff.toExponential(2)}; accuracy plain ${plain.result.finalAccuracy} he ${he.result.finalAccuracy}`,
+  );
+  assert.ok(diff <= 1e-6, `weights agree to 1e-6 (got ${diff})`);
+  assert.ok(
+    Math.abs(plain.result.finalAccuracy - he.result.finalAccuracy) <= 0.001,
+    'accuracies equal to 0.1 pp',
+  );
+  assert.ok(he.result.bytesPerUpdate > plain.result.bytesPerUpdate, 'ciphertexts are larger than float32');
+});

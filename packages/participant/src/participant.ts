@@ -24,6 +24,7 @@ import type { Task__Output } from '@kpfl/proto';
 import type pino from 'pino';
 import { AggregatorConnection, AggregatorError, type ClientTls, isRetryable } from './client.js';
 import type { LocalData } from './data.js';
+import { concat } from './simulated.js';
 
 export interface ParticipantOptions {
   federation: string;
@@ -354,16 +355,6 @@ function isRefusalToRetry(err: unknown): boolean {
     err instanceof AggregatorError &&
     (err.codeName === 'FAILED_PRECONDITION' || err.codeName === 'ALREADY_EXISTS')
   );
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((a, c) => a + c.byteLength, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
 }
 
 export type { ImageDataset };

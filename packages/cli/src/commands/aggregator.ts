@@ -12,6 +12,7 @@ interface AggregatorCliOptions {
   metricsPort?: number;
   worker: boolean;
   schema: string;
+  redisPrefix?: string;
 }
 
 /** Makes Postgres' member registry match the coordinator kit (adds members; never un-revokes one). */
@@ -48,6 +49,11 @@ export function registerAggregator(program: Command): void {
     )
     .option('--no-worker', 'do not run the round worker here (run `kpfl worker` elsewhere)')
     .option('--schema <name>', 'Postgres schema', schemaDefault)
+    .option(
+      '--redis-prefix <prefix>',
+      'namespace of queues and keys in Redis (default kpfl:<federation>)',
+      process.env.KPFL_REDIS_PREFIX,
+    )
     .action(async (o: AggregatorCliOptions) => {
       const kit = readCoordinatorKit(o.kit);
       const agg = await startAggregator({
@@ -58,6 +64,7 @@ export function registerAggregator(program: Command): void {
           ? undefined
           : { caPem: kit.ca.certPem, certPem: kit.server.certPem, keyPem: kit.server.keyPem },
         schema: o.schema,
+        redisPrefix: o.redisPrefix,
         runWorker: o.worker,
         metricsPort: o.metricsPort,
       });
@@ -76,12 +83,18 @@ export function registerAggregator(program: Command): void {
     )
     .requiredOption('--kit <dir>', 'coordinator kit directory')
     .option('--schema <name>', 'Postgres schema', schemaDefault)
-    .action(async (o: { kit: string; schema: string }) => {
+    .option(
+      '--redis-prefix <prefix>',
+      'namespace of queues and keys in Redis (default kpfl:<federation>)',
+      process.env.KPFL_REDIS_PREFIX,
+    )
+    .action(async (o: { kit: string; schema: string; redisPrefix?: string }) => {
       const kit = readCoordinatorKit(o.kit);
       const w = await startRoundWorkerProcess({
         federation: kit.federation,
         coordinatorKey: { ...kit.signingKey, ...(await importIdentity(kit.signingKey.privateJwk)) },
         schema: o.schema,
+        redisPrefix: o.redisPrefix,
         log: createLogger('worker'),
       });
       process.stdout.write(`${JSON.stringify({ event: 'worker-started' })}\n`);

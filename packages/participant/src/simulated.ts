@@ -1,0 +1,95 @@
+import { type ConsortiumKey, createEncoder, type UpdateEncoder } from '@kpfl/he';
+import { digestOf, type IdentityKey, type JSONWebKeySet, signAttestation } from '@kpfl/kpt';
+import type { Receipt__Output, Task__Output } from '@kpfl/proto';
+import { AggregatorConnection, type ClientTls } from './client.js';
+
+/**
+ * A participant without training: it submits a given update vector (or given raw chunks) for a
+ * round with a real session token, attestation and real ciphertexts. Used by the scale benchmark
+ * and by tests that need precise control over what is sent.
+ */
+export class SimulatedParticipant {
+  readonly conn: AggregatorConnection;
+
+  constructor(
+    readonly o: {
+      federation: string;
+      memberId: string;
+      identity: IdentityKey;
+      coordinatorJwks?: JSONWebKeySet;
+      address: string;
+      tls?: ClientTls;
+    },
+  ) {
+    this.conn = new AggregatorConnection({
+      address: o.address,
+      memberId: o.memberId,
+      identity: o.identity,
+      tls: o.tls,
+    });
+  }
+
+  /** Waits until the aggregator offers this member a TRAIN task (bounded). */
+  async waitForTrainTask(timeoutMs = 30_000): Promise<Task__Output> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const task = await this.conn.getTask(0);
+      if (task.kind === 'TASK_KIND_TRAIN' && task.baseModelDigest) return task;
+      if (Date.now() > until)
+        throw new Error(`${this.o.memberId}: no train task within ${timeoutMs} ms (last: ${task.kind})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Encodes `values` (pre-weighted update + count in the trailing slot) and submits them. */
+  async submitValues(task: Task__Output, values: Float64Array, encoder: UpdateEncoder, exampleCount: number) {
+    return this.submitChunks(task, await encoder.encode(values), exampleCount);
+  }
+
+  /** Submits exactly these chunks with an honest attestation over them (unless overridden). */
+  async submitChunks(
+    task: Task__Output,
+    chunks: Uint8Array[],
+    exampleCount: number,
+    override: Partial<Parameters<typeof signAttestation>[1]> = {},
+  ): Promise<Receipt__Output> {
+    const attestation = await signAttestation(this.o.identity, {
+      iss: this.o.memberId,
+      federation: this.o.federation,
+      round: task.round,
+      baseModelDigest: task.baseModelDigest,
+      updateDigest: digestOf(concat(chunks)),
+      exampleCount,
+      dataCommitment: digestOf(`simulated:${this.o.memberId}`),
+      chunkCount: chunks.length,
+      mode: task.mode as 'he' | 'plain',
+      training: { model: task.training?.model ?? 'mlp', epochs: 0, batchSize: 0, lr: 0 },
+      ...override,
+    });
+    const totalBytes = chunks.reduce((a, c) => a + c.byteLength, 0);
+    return this.conn.submitUpdate({ round: task.round, attestation, totalBytes }, chunks);
+  }
+
+  close(): void {
+    this.conn.close();
+  }
+}
+
+/** An encoder for simulated participants: he with the consortium key, or plain. */
+export function simulatedEncoder(
+  mode: 'he' | 'plain',
+  key?: ConsortiumKey,
+  workers?: number,
+): Promise<UpdateEncoder> {
+  return mode === 'he' ? createEncoder({ mode: 'he', key: key!, workers }) : createEncoder({ mode: 'plain' });
+}
+
+export function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((a, c) => a + c.byteLength, 0));
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}

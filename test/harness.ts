@@ -1,0 +1,192 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createLogger,
+  type RunningAggregator,
+  schedulePlan,
+  startAggregator,
+} from '../packages/aggregator/src/index.js';
+import { registerFederation } from '../packages/cli/src/commands/aggregator.js';
+import {
+  type CoordinatorKitFile,
+  identityOf,
+  provisionKits,
+  readMemberKit,
+} from '../packages/cli/src/kits.js';
+import { cliCommand } from '../packages/cli/src/paths.js';
+import { DEFAULT_HE_PARAMS } from '../packages/he/src/index.js';
+import { importIdentity } from '../packages/kpt/src/index.js';
+import { SimulatedParticipant } from '../packages/participant/src/index.js';
+import { dropSchema, type PlanRow } from '../packages/store/src/index.js';
+
+export interface TestFederationOptions {
+  members?: string[];
+  auditors?: string[];
+  mode?: 'he' | 'plain';
+  rounds?: number;
+  minParticipants?: number;
+  fraction?: number;
+  deadlineSeconds?: number;
+  /** Length of the simulated model update (no training happens in these tests). */
+  parameterCount?: number;
+  tls?: boolean;
+  /** false: the caller starts the aggregator (e.g. as a separate process). */
+  startAggregator?: boolean;
+  onRoundFailure?: 'continue' | 'stop';
+}
+
+export interface TestFederation {
+  id: string;
+  federation: string;
+  schema: string;
+  redisPrefix: string;
+  work: string;
+  coordinator: CoordinatorKitFile;
+  agg?: RunningAggregator;
+  plan?: PlanRow;
+  participant(memberId: string, address?: string): Promise<SimulatedParticipant>;
+  memberKit(memberId: string): ReturnType<typeof readMemberKit>;
+  schedule(over?: Partial<TestFederationOptions>): Promise<PlanRow>;
+  address(): string;
+  stop(): Promise<void>;
+}
+
+/** A throwaway federation on real Postgres, Redis and gRPC, in its own schema and Redis prefix. */
+export async function startTestFederation(o: TestFederationOptions = {}): Promise<TestFederation> {
+  const id = randomBytes(4).toString('hex');
+  const federation = `test-${id}`;
+  const schema = `test_${id}`;
+  const redisPrefix = `kpfl-test:${id}`;
+  const work = mkdtempSync(join(tmpdir(), 'kpfl-test-'));
+  const members = o.members ?? ['alice', 'bob', 'carol'];
+  const { coordinator } = await provisionKits({
+    federation,
+    members,
+    auditors: o.auditors ?? ['auditor-1'],
+    out: work,
+    heParams: DEFAULT_HE_PARAMS,
+  });
+  const tls = o.tls ?? true;
+  const participants: SimulatedParticipant[] = [];
+  const f: TestFederation = {
+    id,
+    federation,
+    schema,
+    redisPrefix,
+    work,
+    coordinator,
+    memberKit: (m) => readMemberKit(join(work, m.startsWith('auditor') ? 'auditors' : 'members', m)),
+    address: () => `localhost:${f.agg!.port}`,
+    async participant(memberId, address) {
+      const kit = f.memberKit(memberId);
+      const p = new SimulatedParticipant({
+        federation,
+        memberId,
+        identity: await identityOf(kit),
+        coordinatorJwks: kit.coordinatorJwks,
+        address: address ?? f.address(),
+        tls: tls ? kit.tls : undefined,
+      });
+      participants.push(p);
+      return p;
+    },
+    async schedule(over = {}) {
+      const p = { ...o, ...over };
+      f.plan = await schedulePlan(f.agg!.db, f.agg!.queue, {
+        id: `${federation}-plan-${randomBytes(2).toString('hex')}`,
+        federation,
+        rounds: p.rounds ?? 1,
+        minParticipants: p.minParticipants ?? members.length,
+        fraction: p.fraction ?? 1,
+        deadlineSeconds: p.deadlineSeconds ?? 120,
+        onRoundFailure: p.onRoundFailure,
+        mode: p.mode ?? 'he',
+        heParams: DEFAULT_HE_PARAMS,
+        parameterCount: p.parameterCount ?? 10_000,
+        training: {
+          model: 'mlp',
+          localEpochs: 1,
+          batchSize: 10,
+          learningRate: 0.1,
+          proxMu: 0,
+          serverOptimizer: 'fedavg',
+          maxExamples: 0,
+        },
+        seed: 1,
+      });
+      return f.plan;
+    },
+    async stop() {
+      for (const p of participants) p.close();
+      await f.agg?.close();
+      await dropSchema(undefined, schema).catch(() => {});
+      rmSync(work, { recursive: true, force: true });
+    },
+  };
+  if (o.startAggregator !== false) {
+    f.agg = await startAggregator({
+      federation,
+      coordinatorKey: {
+        ...coordinator.signingKey,
+        ...(await importIdentity(coordinator.signingKey.privateJwk)),
+      },
+      listen: '127.0.0.1:0',
+      tls: tls
+        ? {
+            caPem: coordinator.ca.certPem,
+            certPem: coordinator.server.certPem,
+            keyPem: coordinator.server.keyPem,
+          }
+        : undefined,
+      schema,
+      redisPrefix,
+      metricsPort: 0,
+      log: createLogger('aggregator', { file: join(work, 'aggregator.log') }),
+    });
+    await registerFederation(f.agg.db, coordinator);
+  }
+  return f;
+}
+
+/** Runs `kpfl ...` as a child process; resolves with the first JSON line it prints on stdout. */
+export function spawnKpfl(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; firstLine: Promise<Record<string, unknown>> } {
+  const { cmd, args: argv } = cliCommand(args);
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let err = '';
+  child.stderr!.on('data', (b) => (err += b));
+  const firstLine = new Promise<Record<string, unknown>>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b) => {
+      out += b;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)));
+    });
+    child.on('exit', (code) =>
+      reject(new Error(`kpfl ${args[0]} exited with ${code}:\n${err.slice(-2000)}`)),
+    );
+  });
+  return { child, firstLine };
+}
+
+/** Polls until fn returns a truthy value (bounded). */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export { importIdentity };

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createLogger,
+  RoundQueue,
   type RunningAggregator,
+  redisConnection,
   schedulePlan,
   startAggregator,
 } from '../packages/aggregator/src/index.js';
@@ -20,7 +22,7 @@ import { cliCommand } from '../packages/cli/src/paths.js';
 import { DEFAULT_HE_PARAMS } from '../packages/he/src/index.js';
 import { importIdentity } from '../packages/kpt/src/index.js';
 import { SimulatedParticipant } from '../packages/participant/src/index.js';
-import { dropSchema, type PlanRow } from '../packages/store/src/index.js';
+import { type Db, dropSchema, openDb, type PlanRow } from '../packages/store/src/index.js';
 
 export interface TestFederationOptions {
   members?: string[];
@@ -50,6 +52,8 @@ export interface TestFederation {
   participant(memberId: string, address?: string): Promise<SimulatedParticipant>;
   memberKit(memberId: string): ReturnType<typeof readMemberKit>;
   schedule(over?: Partial<TestFederationOptions>): Promise<PlanRow>;
+  /** Postgres and queue handles: the in-process aggregator's, or the test's own when it runs as a process. */
+  handles(): Promise<{ db: Db; queue: RoundQueue }>;
   address(): string;
   stop(): Promise<void>;
 }
@@ -71,6 +75,7 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
   });
   const tls = o.tls ?? true;
   const participants: SimulatedParticipant[] = [];
+  let own: { db: Db; queue: RoundQueue; redis: ReturnType<typeof redisConnection> } | undefined;
   const f: TestFederation = {
     id,
     federation,
@@ -95,7 +100,8 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
     },
     async schedule(over = {}) {
       const p = { ...o, ...over };
-      f.plan = await schedulePlan(f.agg!.db, f.agg!.queue, {
+      const { db, queue } = await f.handles();
+      f.plan = await schedulePlan(db, queue, {
         id: `${federation}-plan-${randomBytes(2).toString('hex')}`,
         federation,
         rounds: p.rounds ?? 1,
@@ -119,9 +125,25 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
       });
       return f.plan;
     },
+    async handles() {
+      if (f.agg) return { db: f.agg.db, queue: f.agg.queue };
+      if (!own) {
+        const db = await openDb({ schema });
+        const redis = redisConnection();
+        const queue = new RoundQueue('rounds', redis, redisPrefix);
+        await registerFederation(db, coordinator);
+        own = { db, queue, redis };
+      }
+      return own;
+    },
     async stop() {
       for (const p of participants) p.close();
       await f.agg?.close();
+      if (own) {
+        await own.queue.close();
+        await own.redis.quit();
+        await own.db.close();
+      }
       await dropSchema(undefined, schema).catch(() => {});
       rmSync(work, { recursive: true, force: true });
     },
@@ -155,7 +177,7 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
 export function spawnKpfl(
   args: string[],
   env: Record<string, string> = {},
-): { child: ChildProcess; firstLine: Promise<Record<string, unknown>> } {
+): { child: ChildProcess; firstLine: Promise<Record<string, unknown>>; stderr: () => string } {
   const { cmd, args: argv } = cliCommand(args);
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
@@ -171,7 +193,8 @@ export function spawnKpfl(
       reject(new Error(`kpfl ${args[0]} exited with ${code}:\n${err.slice(-2000)}`)),
     );
   });
-  return { child, firstLine };
+  firstLine.catch(() => {});
+  return { child, firstLine, stderr: () => err };
 }
 
 /** Polls until fn returns a truthy value (bounded). */
@@ -190,3 +213,25 @@ export async function waitFor<T>(
 }
 
 export { importIdentity };
+
+/** A TCP port that was free a moment ago (for processes that must restart on the same address). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const INITIAL_DIGEST = `sha256:${'0'.repeat(64)}`;
+
+/** A distinctive pre-weighted update for member k: values, then the example count in the trailing slot. */
+export function syntheticUpdate(length: number, k: number, examples: number): Float64Array {
+  const v = new Float64Array(length + 1);
+  for (let i = 0; i < length; i++) v[i] = examples * (((i * 7 + k * 13) % 101) / 1000 - 0.05);
+  v[length] = examples;
+  return v;
+}

@@ -26,6 +26,12 @@ export class Metrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
+  readonly roundsByState = new Gauge({
+    name: 'kpfl_rounds',
+    help: 'Rounds in Postgres, by state',
+    labelNames: ['state'],
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({
     name: 'kpfl_queue_jobs',
     help: 'Round jobs in the BullMQ queue, by state',

@@ -10,6 +10,8 @@ export interface PlanRequest {
   minParticipants: number;
   fraction: number;
   deadlineSeconds: number;
+  /** Members seen this recently are eligible for sampling (default 600 s). */
+  seenWithinSeconds?: number;
   onRoundFailure?: 'continue' | 'stop';
   mode: 'he' | 'plain';
   heParams: string;
@@ -41,6 +43,7 @@ export async function schedulePlan(db: Db, queue: RoundQueue, p: PlanRequest): P
     min_participants: p.minParticipants,
     fraction: p.fraction,
     deadline_seconds: p.deadlineSeconds,
+    seen_within_seconds: p.seenWithinSeconds,
     on_round_failure: p.onRoundFailure ?? 'continue',
     mode: p.mode,
     he_params: p.heParams,

@@ -9,6 +9,7 @@ import {
   hasContribution,
   insertContribution,
   listMembers,
+  type MemberRow,
   openRound,
   type PlanRow,
   type RoundRow,
@@ -74,9 +75,11 @@ export class RoundEngine {
         log.info({ plan: planId, event: 'plan.done' }, 'plan finished');
       return undefined;
     }
-    const eligible = (await listMembers(db, plan.federation))
-      .filter((m) => m.status === 'active' && m.roles.includes('participant'))
-      .map((m) => m.id);
+    const eligible = eligibleMembers(
+      await listMembers(db, plan.federation),
+      plan.seen_within_seconds,
+      plan.min_participants,
+    );
     const { sampled, samplingSeed } = sampleParticipants(
       eligible,
       plan.fraction,
@@ -259,4 +262,15 @@ export function assertCollecting(round: RoundRow): void {
       `round ${round.round} passed its deadline at ${round.deadline_at.toISOString()}`,
     );
   }
+}
+
+/**
+ * Active participants seen within the window. A federation that has just started has seen nobody
+ * yet: when fewer than the minimum were seen, every active participant is eligible.
+ */
+export function eligibleMembers(members: MemberRow[], seenWithinSeconds: number, min: number): string[] {
+  const active = members.filter((m) => m.status === 'active' && m.roles.includes('participant'));
+  const since = Date.now() - seenWithinSeconds * 1000;
+  const seen = active.filter((m) => m.last_seen_at && m.last_seen_at.getTime() >= since);
+  return (seen.length >= min ? seen : active).map((m) => m.id);
 }

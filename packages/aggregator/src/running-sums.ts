@@ -1,4 +1,4 @@
-import { createAccumulator, type SumAccumulator } from '@kpfl/he';
+import { createAccumulator, type SumAccumulator, validateUpdate } from '@kpfl/he';
 import { type Db, listContributions, loadContributionChunks, type PlanRow } from '@kpfl/store';
 
 interface RunningSum {
@@ -17,7 +17,21 @@ interface RunningSum {
 export class RunningSums {
   private readonly sums = new Map<string, RunningSum>();
 
+  /**
+   * @param foldOnAccept false in a front end whose aggregation runs in separate worker processes:
+   *   it only validates incoming updates, the worker folds them from Postgres at close.
+   */
+  constructor(private readonly foldOnAccept = true) {}
+
   async fold(plan: PlanRow, round: number, contributionId: number, chunks: Uint8Array[]): Promise<void> {
+    if (!this.foldOnAccept) {
+      await validateUpdate(chunks, {
+        mode: plan.mode,
+        paramsName: plan.he_params,
+        chunkCount: plan.chunk_count,
+      });
+      return;
+    }
     const sum = await this.get(plan, round);
     await sum.acc.add(chunks);
     sum.folded.add(contributionId);

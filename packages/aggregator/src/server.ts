@@ -7,6 +7,7 @@ import type { Worker } from 'bullmq';
 import { Certificates, federationJwks } from './certificates.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { startReconciler } from './reconciler.js';
 import { RoundEngine } from './round-engine.js';
 import { RunningSums } from './running-sums.js';
 import { RoundQueue, redisConnection, startRoundWorker } from './scheduler.js';
@@ -70,7 +71,7 @@ export async function createCore(o: AggregatorOptions) {
     log,
     jwks: () => federationJwks(db, o.federation, coordinatorJwks),
   });
-  const sums = new RunningSums();
+  const sums = new RunningSums(o.runWorker !== false);
   const engine = new RoundEngine({ db, sums, jobs: queue, log, metrics, signer: certificates });
   return { log, db, redis, queueRedis, queue, metrics, coordinatorJwks, certificates, sums, engine, prefix };
 }
@@ -114,6 +115,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
     server.bindAsync(o.listen ?? '127.0.0.1:0', creds, (err, p) => (err ? reject(err) : resolve(p))),
   );
   let worker: Worker | undefined;
+  let stopReconciler = () => {};
   if (o.runWorker !== false) {
     worker = startRoundWorker({
       queueName: QUEUE_NAME,
@@ -122,11 +124,12 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
       engine,
       log,
     });
+    stopReconciler = startReconciler(db, queue, log, o.federation);
   }
   let http: HttpServer | undefined;
   let metricsPort: number | undefined;
   if (o.metricsPort !== undefined) {
-    ({ http, port: metricsPort } = await serveMetrics(metrics, queue, o.metricsPort));
+    ({ http, port: metricsPort } = await serveMetrics(metrics, queue, o.metricsPort, db));
   }
   log.info(
     { port, tls: Boolean(o.tls), worker: Boolean(worker), metricsPort, event: 'aggregator.started' },
@@ -152,6 +155,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
           resolve();
         });
       });
+      stopReconciler();
       await worker?.close();
       await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
       await queue.close();
@@ -185,7 +189,7 @@ export async function startRoundWorkerProcess(o: AggregatorOptions): Promise<{ c
   };
 }
 
-export async function serveMetrics(metrics: Metrics, queue: RoundQueue, port: number) {
+export async function serveMetrics(metrics: Metrics, queue: RoundQueue, port: number, db?: Db) {
   const http = createServer(async (req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
@@ -198,6 +202,14 @@ export async function serveMetrics(metrics: Metrics, queue: RoundQueue, port: nu
     try {
       const counts = await queue.counts();
       for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ state }, n);
+      if (db) {
+        const { rows } = await db.query<{ state: string; n: string }>(
+          'SELECT state, count(*) AS n FROM rounds GROUP BY state',
+        );
+        for (const state of ['open', 'collecting', 'aggregating', 'published', 'failed']) {
+          metrics.roundsByState.set({ state }, Number(rows.find((r) => r.state === state)?.n ?? 0));
+        }
+      }
       res
         .writeHead(200, { 'content-type': metrics.registry.contentType })
         .end(await metrics.registry.metrics());

@@ -440,6 +440,16 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     const updateDigest = `sha256:${hash.digest('hex')}`;
     const memberRow = await getMember(db, d.federation, member);
     if (!memberRow) throw new RpcError('PERMISSION_DENIED', 'unknown_member', `${member} is not a member`);
+    // Another member's attestation (e.g. a captured one) is an impersonation, not a malformed request:
+    // refuse it as such before its signature is checked against the session member's key.
+    const claimedIss = unverifiedIssuer(header.attestation);
+    if (claimedIss !== undefined && claimedIss !== member) {
+      throw new RpcError(
+        'PERMISSION_DENIED',
+        'attestation_subject',
+        `attestation is signed for ${claimedIss}, but the session is ${member}`,
+      );
+    }
     const att = await verifyAttestation(header.attestation, memberRow.public_jwk);
     const round = await getRound(db, plan.id, header.round);
     const expectDigest = round?.base_model_digest ?? (await getModelDigest(db, plan.id, header.round - 1));
@@ -525,5 +535,15 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       acceptedInRound: result.accepted,
       quorum: result.quorum,
     };
+  }
+}
+
+/** The `iss` an attestation claims, read without verifying it (undefined if unreadable). */
+function unverifiedIssuer(jws: string): string | undefined {
+  try {
+    const iss = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8'))?.iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAggregator } from './commands/aggregator.js';
 import { registerDemo } from './commands/demo.js';
 import { registerParticipant } from './commands/participant.js';
+import { registerRounds } from './commands/rounds.js';
 import { describeError } from './user-error.js';
 
 const program = new Command('kpfl')
@@ -15,6 +16,7 @@ const program = new Command('kpfl')
 registerDemo(program);
 registerAggregator(program);
 registerParticipant(program);
+registerRounds(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -225,8 +225,32 @@ export async function runParticipant(
 
   const attestationDigests = new Map<number, string>();
 
+  // The last encoded update: after an aggregator crash the same bytes are resubmitted, not retrained.
+  let pending:
+    | { round: number; base: string; attestation: string; chunks: Uint8Array[]; bytes: number }
+    | undefined;
+
+  const submit = async (p: NonNullable<typeof pending>) => {
+    const receipt = await conn.submitUpdate(
+      { round: p.round, attestation: p.attestation, totalBytes: p.bytes },
+      p.chunks,
+    );
+    pending = undefined;
+    contributedRounds.add(p.round);
+    attestationDigests.set(p.round, receipt.attestationDigest);
+    return receipt;
+  };
+
   const train = async (task: Task__Output) => {
     const s = state!;
+    if (pending && pending.round === task.round && pending.base === s.digest) {
+      const receipt = await submit(pending);
+      log.info(
+        { round: task.round, accepted: receipt.acceptedInRound, event: 'update.resubmitted' },
+        'update accepted after retry',
+      );
+      return;
+    }
     if (task.baseModelDigest && task.baseModelDigest !== s.digest) {
       throw new Error(
         `round ${task.round} starts from ${task.baseModelDigest}, this participant holds ${s.digest}`,
@@ -280,9 +304,8 @@ export async function runParticipant(
       },
       metrics: { loss: trained.loss },
     });
-    const receipt = await conn.submitUpdate({ round: task.round, attestation, totalBytes: bytes }, chunks);
-    contributedRounds.add(task.round);
-    attestationDigests.set(task.round, receipt.attestationDigest);
+    pending = { round: task.round, base: s.digest, attestation, chunks, bytes };
+    const receipt = await submit(pending);
     log.info(
       {
         round: task.round,

@@ -63,7 +63,13 @@ export class SimulatedParticipant {
       dataCommitment: digestOf(`simulated:${this.o.memberId}`),
       chunkCount: chunks.length,
       mode: task.mode as 'he' | 'plain',
-      training: { model: task.training?.model ?? 'mlp', epochs: 0, batchSize: 0, lr: 0 },
+      // The plan's training configuration: the attestation schema requires positive values.
+      training: {
+        model: task.training?.model || 'mlp',
+        epochs: task.training?.localEpochs || 1,
+        batchSize: task.training?.batchSize || 1,
+        lr: task.training?.learningRate || 0.1,
+      },
       ...override,
     });
     const totalBytes = chunks.reduce((a, c) => a + c.byteLength, 0);

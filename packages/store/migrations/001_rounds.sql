@@ -26,6 +26,8 @@ CREATE TABLE plans (
   min_participants  int NOT NULL CHECK (min_participants > 0),
   fraction          double precision NOT NULL CHECK (fraction > 0 AND fraction <= 1),
   deadline_seconds  int NOT NULL CHECK (deadline_seconds > 0),
+  -- Members count as eligible when seen (any authenticated call) this recently.
+  seen_within_seconds int NOT NULL DEFAULT 600 CHECK (seen_within_seconds > 0),
   on_round_failure  text NOT NULL DEFAULT 'continue' CHECK (on_round_failure IN ('continue', 'stop')),
   mode              text NOT NULL CHECK (mode IN ('he', 'plain')),
   he_params         text NOT NULL,

@@ -60,6 +60,8 @@ export async function openDb(opts: DbOptions = {}): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: opts.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     max: opts.max ?? 10,
+    // Lets an operator (or a fault test) find this deployment's sessions in pg_stat_activity.
+    application_name: `kpfl:${schema}`,
     options: `-c search_path=${schema}`,
   });
   // An idle client dropped by a Postgres restart must not crash the process; the next query reconnects.

@@ -21,6 +21,7 @@ export interface PlanRow {
   min_participants: number;
   fraction: number;
   deadline_seconds: number;
+  seen_within_seconds: number;
   on_round_failure: 'continue' | 'stop';
   mode: 'he' | 'plain';
   he_params: string;
@@ -35,8 +36,12 @@ export interface PlanRow {
   finished_at: Date | null;
 }
 
-export type NewPlan = Omit<PlanRow, 'state' | 'created_at' | 'finished_at' | 'start_at'> & {
+export type NewPlan = Omit<
+  PlanRow,
+  'state' | 'created_at' | 'finished_at' | 'start_at' | 'seen_within_seconds'
+> & {
   start_at?: Date;
+  seen_within_seconds?: number;
 };
 
 export interface RoundRow {
@@ -61,8 +66,8 @@ export interface RoundRow {
 export async function createPlan(db: Db, p: NewPlan): Promise<PlanRow> {
   await db.query(
     `INSERT INTO plans (id, federation, total_rounds, min_participants, fraction, deadline_seconds, on_round_failure,
-       mode, he_params, model, parameter_count, slot_count, chunk_count, training, seed, start_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,COALESCE($16, now()))
+       mode, he_params, model, parameter_count, slot_count, chunk_count, training, seed, start_at, seen_within_seconds)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,COALESCE($16, now()),COALESCE($17, 600))
      ON CONFLICT (id) DO NOTHING`,
     [
       p.id,
@@ -81,6 +86,7 @@ export async function createPlan(db: Db, p: NewPlan): Promise<PlanRow> {
       JSON.stringify(p.training),
       p.seed,
       p.start_at ?? null,
+      p.seen_within_seconds ?? null,
     ],
   );
   return (await getPlan(db, p.id))!;

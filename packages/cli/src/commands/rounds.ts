@@ -1,0 +1,288 @@
+import { DEFAULT_REDIS_URL, RoundQueue, redisConnection, schedulePlan } from '@kpfl/aggregator';
+import { DEFAULT_HE_PARAMS } from '@kpfl/he';
+import { type ModelName, parameterCount, parseServerOptimizer } from '@kpfl/model';
+import {
+  activePlan,
+  type Db,
+  finishPlan,
+  getPlan,
+  listPlans,
+  listRounds,
+  openDb,
+  type PlanRow,
+  roundEvaluations,
+  transitionRound,
+} from '@kpfl/store';
+import type { Command } from 'commander';
+import { parseDuration, parseFloatOption, parseIntOption, UserError } from '../user-error.js';
+
+interface Conn {
+  federation: string;
+  schema: string;
+  redisPrefix?: string;
+}
+
+function connOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--federation <name>', 'federation name', process.env.KPFL_FEDERATION)
+    .option('--schema <name>', 'Postgres schema', process.env.KPFL_SCHEMA ?? 'kpfl')
+    .option(
+      '--redis-prefix <prefix>',
+      'namespace in Redis (default kpfl:<federation>)',
+      process.env.KPFL_REDIS_PREFIX,
+    );
+}
+
+async function withDb<T>(o: Conn, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = await openDb({ schema: o.schema, connectRetries: 3 }).catch((err) => {
+    throw new UserError(
+      `cannot reach Postgres at ${process.env.DATABASE_URL ?? 'the default URL'}: ${(err as Error).message}`,
+    );
+  });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function withQueue<T>(o: Conn, fn: (q: RoundQueue) => Promise<T>): Promise<T> {
+  const redis = redisConnection(process.env.REDIS_URL ?? DEFAULT_REDIS_URL);
+  const q = new RoundQueue('rounds', redis, o.redisPrefix ?? `kpfl:${o.federation}`);
+  try {
+    return await fn(q);
+  } finally {
+    await q.close();
+    await redis.quit();
+  }
+}
+
+async function resolvePlan(db: Db, o: Conn & { plan?: string }): Promise<PlanRow> {
+  const plan = o.plan ? await getPlan(db, o.plan) : await activePlan(db, o.federation);
+  if (!plan)
+    throw new UserError(
+      o.plan
+        ? `no plan "${o.plan}"`
+        : `federation ${o.federation} has no plan; schedule one with \`kpfl rounds schedule\``,
+    );
+  return plan;
+}
+
+export function registerRounds(program: Command): void {
+  const rounds = program.command('rounds').description('schedule and follow training rounds (operator)');
+
+  connOptions(rounds.command('schedule'))
+    .description('store a plan of R rounds in Postgres and drive it through BullMQ')
+    .requiredOption('--rounds <n>', 'number of rounds', parseIntOption('--rounds', 1))
+    .option(
+      '--plan-id <id>',
+      'plan id; scheduling the same id again changes nothing (default: derived from the time)',
+    )
+    .option(
+      '--min-participants <n>',
+      'minimum accepted updates for a round to publish at its deadline',
+      parseIntOption('--min-participants', 1),
+      2,
+    )
+    .option(
+      '--fraction <c>',
+      'fraction of eligible members sampled per round',
+      parseFloatOption('--fraction', 0.0001, 1),
+      1,
+    )
+    .option('--deadline <duration>', 'round deadline, e.g. 120s, 5m', parseDuration('--deadline'), 120)
+    .option('--start-at <time>', 'ISO time of the first round (default now)')
+    .option('--on-failure <what>', 'after a failed round: continue | stop', 'continue')
+    .option(
+      '--seen-within <duration>',
+      'members seen this recently are eligible',
+      parseDuration('--seen-within'),
+      600,
+    )
+    .option('--model <name>', 'mlp | cnn', 'mlp')
+    .option('--mode <mode>', 'he | plain', 'he')
+    .option('--he-params <name>', 'CKKS parameter set', DEFAULT_HE_PARAMS)
+    .option('--local-epochs <n>', 'local epochs (E)', parseIntOption('--local-epochs', 1), 1)
+    .option('--batch-size <n>', 'local batch size (B)', parseIntOption('--batch-size', 1), 32)
+    .option('--lr <x>', 'local learning rate', parseFloatOption('--lr', 0), 0.1)
+    .option('--max-examples <n>', 'local examples per round (0 = all)', parseIntOption('--max-examples'), 0)
+    .option('--server-optimizer <spec>', 'fedavg | fedavgm:lr=1,momentum=0.9 | fedadam:...', 'fedavg')
+    .option('--prox-mu <x>', 'FedProx proximal term', parseFloatOption('--prox-mu', 0), 0)
+    .option('--seed <n>', 'seed for model init and sampling', parseIntOption('--seed'), 1)
+    .action(async (o) => {
+      if (o.mode !== 'he' && o.mode !== 'plain')
+        throw new UserError(`--mode must be he or plain, got "${o.mode}"`);
+      if (o.onFailure !== 'continue' && o.onFailure !== 'stop')
+        throw new UserError('--on-failure must be continue or stop');
+      parseServerOptimizer(o.serverOptimizer);
+      const startAt = o.startAt ? new Date(o.startAt) : undefined;
+      if (startAt && Number.isNaN(startAt.getTime()))
+        throw new UserError(`--start-at must be an ISO time, got "${o.startAt}"`);
+      const params = parameterCount(o.model as ModelName);
+      const plan = await withDb(o, (db) =>
+        withQueue(o, async (q) => {
+          if (!(await db.query('SELECT 1 FROM federations WHERE id = $1', [o.federation])).rows.length) {
+            throw new UserError(
+              `federation ${o.federation} is not registered in schema ${o.schema}; start its aggregator with the coordinator kit first`,
+            );
+          }
+          return schedulePlan(db, q, {
+            id:
+              o.planId ??
+              `${o.federation}-${new Date()
+                .toISOString()
+                .replace(/[-:.TZ]/g, '')
+                .slice(0, 14)}`,
+            federation: o.federation,
+            rounds: o.rounds,
+            minParticipants: o.minParticipants,
+            fraction: o.fraction,
+            deadlineSeconds: Math.round(o.deadline),
+            seenWithinSeconds: Math.round(o.seenWithin),
+            onRoundFailure: o.onFailure,
+            mode: o.mode,
+            heParams: o.heParams,
+            parameterCount: params,
+            training: {
+              model: o.model,
+              localEpochs: o.localEpochs,
+              batchSize: o.batchSize,
+              learningRate: o.lr,
+              proxMu: o.proxMu,
+              serverOptimizer: o.serverOptimizer,
+              maxExamples: o.maxExamples,
+            },
+            seed: o.seed,
+            startAt,
+          });
+        }),
+      );
+      process.stdout.write(
+        `${JSON.stringify({ plan: plan.id, state: plan.state, rounds: plan.total_rounds, startAt: plan.start_at })}\n`,
+      );
+    });
+
+  connOptions(rounds.command('list'))
+    .description('plans of a federation')
+    .option('--json', 'JSON output')
+    .action(async (o) => {
+      const plans = await withDb(o, (db) => listPlans(db, o.federation));
+      const rows = plans.map((p) => ({
+        plan: p.id,
+        state: p.state,
+        rounds: p.total_rounds,
+        mode: p.mode,
+        model: p.model,
+        created: p.created_at.toISOString(),
+      }));
+      process.stdout.write(o.json ? `${JSON.stringify(rows)}\n` : table(rows));
+    });
+
+  connOptions(rounds.command('status'))
+    .description('per-round state of a plan (default: the active one)')
+    .option('--plan <id>', 'plan id')
+    .option('--json', 'JSON output')
+    .action(async (o) => {
+      const rows = await withDb(o, async (db) => statusRows(db, await resolvePlan(db, o)));
+      process.stdout.write(o.json ? `${JSON.stringify(rows)}\n` : table(rows));
+    });
+
+  connOptions(rounds.command('cancel'))
+    .description('cancel a plan: its open round fails, no further round opens')
+    .option('--plan <id>', 'plan id (default: the active one)')
+    .action(async (o) => {
+      await withDb(o, async (db) => {
+        const plan = await resolvePlan(db, o);
+        if (!(await finishPlan(db, plan.id, 'cancelled')))
+          throw new UserError(`plan ${plan.id} is already ${plan.state}`);
+        for (const r of await listRounds(db, plan.id)) {
+          await transitionRound(db, plan.id, r.round, ['open', 'collecting'], 'failed', {
+            failureReason: 'plan cancelled by the operator',
+          });
+        }
+        process.stdout.write(`${JSON.stringify({ plan: plan.id, state: 'cancelled' })}\n`);
+      });
+    });
+
+  connOptions(rounds.command('watch'))
+    .description('live progress: rounds done, submissions vs quorum, time to deadline, last accuracy')
+    .option('--plan <id>', 'plan id (default: the active one)')
+    .option('--interval <ms>', 'refresh interval', parseIntOption('--interval', 100), 1000)
+    .option('--once', 'print one snapshot and exit')
+    .action(async (o) => {
+      await withDb(o, async (db) => {
+        const tty = process.stdout.isTTY;
+        let last = '';
+        for (;;) {
+          const plan = (await getPlan(db, (await resolvePlan(db, o)).id))!;
+          const line = await watchLine(db, plan);
+          if (line !== last) {
+            process.stdout.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+            last = line;
+          }
+          if (o.once || plan.state !== 'running') break;
+          await new Promise((r) => setTimeout(r, o.interval));
+        }
+        if (tty) process.stdout.write('\n');
+      });
+    });
+}
+
+async function statusRows(db: Db, plan: PlanRow) {
+  const evals = await roundEvaluations(db, plan.id);
+  const counts = await db.query<{ round: number; n: string }>(
+    'SELECT round, count(*) AS n FROM contributions WHERE plan_id = $1 GROUP BY round',
+    [plan.id],
+  );
+  return (await listRounds(db, plan.id)).map((r) => {
+    const ev = evals.find((e) => e.round === r.round);
+    return {
+      round: r.round,
+      state: r.state,
+      sampled: r.sampled.length,
+      accepted: Number(counts.rows.find((c) => c.round === r.round)?.n ?? 0),
+      quorum: r.quorum,
+      min: r.min_participants,
+      accuracy: ev ? Number(ev.accuracy.toFixed(4)) : null,
+      loss: ev ? Number(ev.loss.toFixed(4)) : null,
+      opened: r.opened_at.toISOString(),
+      deadline: r.deadline_at.toISOString(),
+      reason: r.failure_reason ?? '',
+    };
+  });
+}
+
+/** One line: plan state, rounds done, current round's submissions/quorum, time to deadline, last accuracy. */
+export async function watchLine(db: Db, plan: PlanRow): Promise<string> {
+  const rows = await statusRows(db, plan);
+  const done = rows.filter((r) => r.state === 'published' || r.state === 'failed').length;
+  const current = rows.at(-1);
+  const lastAcc = [...rows].reverse().find((r) => r.accuracy !== null)?.accuracy;
+  const parts = [`plan ${plan.id} [${plan.state}]`, `rounds ${done}/${plan.total_rounds}`];
+  if (current && (current.state === 'open' || current.state === 'collecting')) {
+    const left = Math.max(0, Math.round((Date.parse(current.deadline) - Date.now()) / 1000));
+    parts.push(
+      `round ${current.round}: ${current.accepted}/${current.quorum} updates (min ${current.min})`,
+      `deadline in ${left}s`,
+    );
+  } else if (current) {
+    parts.push(`round ${current.round} ${current.state}`);
+  }
+  parts.push(
+    `last accuracy ${lastAcc === undefined || lastAcc === null ? '-' : `${(lastAcc * 100).toFixed(2)}%`}`,
+  );
+  return parts.join('  ');
+}
+
+export function table(rows: Record<string, unknown>[]): string {
+  if (rows.length === 0) return '(none)\n';
+  const cols = Object.keys(rows[0]!);
+  const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+  const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return `${[line(cols), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => cell(r[c]))))].join('\n')}\n`;
+}

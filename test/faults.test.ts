@@ -257,3 +257,54 @@ test('killing the round worker process loses no job and runs none twice', { time
   assert.equal(closeJobs.length, 1, 'one close job, completed once');
   assert.equal(closeJobs[0]!.attemptsMade <= 1, true);
 });
+
+test('Redis losing its data and Postgres dropping connections: the aggregator reconnects and the round completes', {
+  timeout: 120_000,
+}, async (t) => {
+  const f = await startTestFederation({ members: ['alice', 'bob'] });
+  t.after(() => f.stop());
+  const plan = await f.schedule({
+    rounds: 1,
+    minParticipants: 2,
+    deadlineSeconds: 120,
+    parameterCount: LENGTH,
+    mode: 'plain',
+  });
+  const [alice, bob] = await Promise.all(['alice', 'bob'].map((m) => f.participant(m)));
+  await alice!.conn.reportEvaluation({
+    round: 0,
+    globalModelDigest: INITIAL_DIGEST,
+    accuracy: 0,
+    loss: 0,
+    examples: 0,
+  });
+  const enc = await createEncoder({ mode: 'plain' });
+  await alice!.submitValues(await alice!.waitForTrainTask(), syntheticUpdate(LENGTH, 1, 10), enc, 10);
+
+  // Redis restarts without persistence: every key of this federation is gone, round jobs included.
+  const { redisConnection } = await import('../packages/aggregator/src/index.js');
+  const redis = redisConnection();
+  t.after(() => redis.quit());
+  const keys = await redis.keys(`${f.redisPrefix}:*`);
+  assert.ok(keys.length > 0, 'the federation had queue keys');
+  await redis.del(...keys);
+  // Postgres restarts: every session of this deployment is terminated.
+  const { rows } = await f.agg!.db.query<{ n: string }>(
+    `SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`,
+    [`kpfl:${f.schema}`],
+  );
+  t.diagnostic(`terminated ${rows[0]!.n} Postgres sessions, deleted ${keys.length} Redis keys`);
+
+  // The reconciler restores the deadline job from Postgres; the pool reconnects on the next query.
+  await waitFor(
+    'deadline job restored',
+    async () => Boolean(await f.agg!.queue.queue.getJob(`deadline-${plan.id}-1`)),
+    20_000,
+  );
+  await bob!.submitValues(await bob!.waitForTrainTask(), syntheticUpdate(LENGTH, 2, 20), enc, 20);
+  const round = await waitFor('round 1 published', async () => {
+    const r = await getRound(f.agg!.db, plan.id, 1);
+    return r?.state === 'published' ? r : undefined;
+  });
+  assert.equal(round.contributions, 2);
+});

@@ -1,3 +1,4 @@
+import { signCheckpoint } from '@kpfl/audit';
 import {
   buildJwks,
   createRoundCertificate,
@@ -7,6 +8,7 @@ import {
   verifyRoundCertificate,
 } from '@kpfl/kpt';
 import {
+  appendAudit,
   type Db,
   getCertificate,
   listContributions,
@@ -47,10 +49,20 @@ export class Certificates implements RoundSigner {
       publishedAt: (round.published_at ?? new Date()).toISOString(),
     });
     await putCertificate(this.d.db, plan.id, round.round, cert, ['coordinator']);
+    await appendAudit(this.d.db, {
+      federation: this.d.federation,
+      event: 'certificate.signed',
+      planId: plan.id,
+      round: round.round,
+      actor: 'coordinator',
+      data: { aggregateDigest, attestationDigests: contributions.map((c) => c.attestation_digest).sort() },
+    });
     this.d.log.info(
       { plan: plan.id, round: round.round, event: 'certificate.signed' },
       'round certificate signed',
     );
+    // A checkpoint after every publication: auditors can pin the chain head of each round.
+    await signCheckpoint(this.d.db, this.d.coordinatorKey, this.d.federation);
   }
 
   /** Stores a participant's countersignature after checking the whole certificate still verifies. */
@@ -90,6 +102,15 @@ export class Certificates implements RoundSigner {
     const merged = mergeSignatures(stored.certificate, cert);
     const all = (await verifyRoundCertificate(merged as never, jwks)).signers;
     await putCertificate(this.d.db, plan.id, round, merged, ['coordinator', ...all]);
+    await appendAudit(this.d.db, {
+      federation: this.d.federation,
+      event: 'certificate.countersigned',
+      planId: plan.id,
+      round,
+      member,
+      actor: member,
+      data: { signers: ['coordinator', ...all] },
+    });
     this.d.log.info(
       { plan: plan.id, round, member, signers: all.length + 1, event: 'certificate.countersigned' },
       'certificate countersigned',

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { digestOf } from '@kpfl/kpt';
 import {
+  appendAudit,
   countContributions,
   type Db,
   deleteRoundPayloads,
@@ -97,6 +99,21 @@ export class RoundEngine {
       deadline_at: new Date(Date.now() + plan.deadline_seconds * 1000),
     });
     if (created) {
+      await appendAudit(db, {
+        federation: plan.federation,
+        event: 'round.opened',
+        planId,
+        round,
+        actor: 'coordinator',
+        data: {
+          sampled,
+          quorum: row.quorum,
+          minParticipants: row.min_participants,
+          samplingSeed,
+          deadlineAt: row.deadline_at.toISOString(),
+          baseModelDigest: row.base_model_digest,
+        },
+      });
       log.info({ plan: planId, round, sampled, event: 'round.opened' }, 'round opened');
       this.d.metrics?.roundTransition('open');
     }
@@ -152,6 +169,23 @@ export class RoundEngine {
         await sums.fold(plan, s.round, id, s.chunks);
         if (round.state === 'open') await transitionRound(client, s.planId, s.round, ['open'], 'collecting');
         const accepted = await countContributions(client, s.planId, s.round);
+        // Last statement: the audit chain's lock is held only until this transaction commits.
+        await appendAudit(client, {
+          federation: plan.federation,
+          event: 'contribution.accepted',
+          planId: s.planId,
+          round: s.round,
+          member: s.member,
+          actor: s.member,
+          data: {
+            attestationDigest: s.attestationDigest,
+            updateDigest: s.updateDigest,
+            baseModelDigest: s.baseModelDigest,
+            exampleCount: s.exampleCount,
+            bytes: s.bytes,
+            receiptDigest: digestOf(s.receipt),
+          },
+        });
         return { accepted, quorum: round.quorum };
       });
       if (result.accepted >= result.quorum) await this.d.jobs.requestClose(s.planId, s.round);
@@ -183,6 +217,14 @@ export class RoundEngine {
       if (why === 'quorum' && n < round.quorum) return undefined; // a stale close job: keep collecting
       if (n >= round.min_participants) {
         await transitionRound(client, planId, roundNo, ['open', 'collecting'], 'aggregating');
+        await appendAudit(client, {
+          federation: plan.federation,
+          event: 'round.closed',
+          planId,
+          round: roundNo,
+          actor: 'coordinator',
+          data: { why, contributions: n },
+        });
         return 'aggregating' as const;
       }
       const reason = `only ${n} of the required ${round.min_participants} contributions by the deadline`;
@@ -195,11 +237,20 @@ export class RoundEngine {
          ON CONFLICT DO NOTHING`,
         [planId, roundNo],
       );
+      await appendAudit(client, {
+        federation: plan.federation,
+        event: 'round.failed',
+        planId,
+        round: roundNo,
+        actor: 'coordinator',
+        data: { reason, contributions: n },
+      });
       log.warn({ plan: planId, round: roundNo, event: 'round.failed', reason }, 'round failed');
       this.d.metrics?.roundTransition('failed');
       return 'failed' as const;
     });
     if (decision === 'aggregating') await this.publish(plan, roundNo);
+    if (decision === 'aggregating' || decision === 'published') await this.certify(plan, roundNo);
     if (decision === 'published' || decision === 'aggregating' || decision === 'failed') {
       await this.advance(plan, roundNo, decision === 'failed');
     }
@@ -229,8 +280,14 @@ export class RoundEngine {
       { plan: plan.id, round: roundNo, contributions, aggregateDigest, seconds, event: 'round.published' },
       'round published',
     );
-    const round = await getRound(db, plan.id, roundNo);
-    if (round && this.d.signer) await this.d.signer.certify(plan, round, aggregateDigest);
+  }
+
+  /** Signs the round certificate (idempotent): also after a crash between publishing and certifying. */
+  private async certify(plan: PlanRow, roundNo: number): Promise<void> {
+    const round = await getRound(this.d.db, plan.id, roundNo);
+    if (round?.state === 'published' && round.aggregate_digest && this.d.signer) {
+      await this.d.signer.certify(plan, round, round.aggregate_digest);
+    }
   }
 
   private async advance(plan: PlanRow, roundNo: number, failed: boolean): Promise<void> {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import {
   certificateSubject,
   createChallenge,
@@ -15,6 +16,7 @@ import {
 import type { AggregatorHandlers, SubmitUpdateMessage__Output, Task } from '@kpfl/proto';
 import {
   activePlan,
+  appendAudit,
   type Db,
   getCertificate,
   getMember,
@@ -67,6 +69,20 @@ type AnyCall =
   | grpc.ServerReadableStream<unknown, unknown>
   | grpc.ServerWritableStream<unknown, unknown>;
 
+interface SubmitContext {
+  planId?: string;
+  round?: number;
+  attestationDigest?: string;
+  updateDigest?: string;
+  bytes?: number;
+}
+
+const grpcStatusName = (code: number) => grpcStatusNames[code] ?? String(code);
+const grpcStatusNames = Object.fromEntries(Object.entries(status).map(([k, v]) => [v, k])) as Record<
+  number,
+  string
+>;
+
 const isFinished = (r: { state: string } | undefined) => r?.state === 'published' || r?.state === 'failed';
 
 export function createHandlers(d: ServiceDeps): AggregatorHandlers {
@@ -84,6 +100,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       );
     }
     const claims = await d.verifier.verify(token, { role, capability });
+    callers.set(call, claims.sub);
     if (claims.kpfl.federation !== d.federation) {
       throw new RpcError(
         'PERMISSION_DENIED',
@@ -105,14 +122,44 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     return claims;
   }
 
+  /** Who made a call, once known: the token's subject, or the member id a challenge names. */
+  const callers = new WeakMap<object, string>();
+
+  /** One audit row per refusal; an audit failure is logged, never returned in place of the refusal. */
+  function auditRefusal(
+    rpc: string,
+    call: object,
+    e: { code: number; reason: string; details: string },
+    extra?: {
+      planId?: string;
+      round?: number;
+      data?: Record<string, unknown>;
+    },
+  ) {
+    if (e.reason === 'internal') return;
+    const member = callers.get(call);
+    appendAudit(db, {
+      federation: d.federation,
+      event: extra?.round !== undefined ? 'contribution.refused' : 'rpc.refused',
+      planId: extra?.planId,
+      round: extra?.round,
+      member,
+      actor: member ?? 'anonymous',
+      data: { rpc, code: grpcStatusName(e.code), reason: e.reason, details: e.details, ...extra?.data },
+    }).catch((err) =>
+      log.error({ rpc, err: (err as Error).message }, 'could not append the refusal to the audit log'),
+    );
+  }
+
   function unary<Req, Res>(name: string, fn: (call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>) {
     return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
       fn(call).then(
         (res) => callback(null, res),
         (err) => {
           const e = toServiceError(err);
-          log.warn({ rpc: name, reason: e.reason, err: e.details }, 'rpc refused');
+          log.warn({ rpc: name, member: callers.get(call), reason: e.reason, err: e.details }, 'rpc refused');
           if (e.reason === 'internal') log.error({ rpc: name, err: (err as Error)?.stack }, 'rpc failed');
+          auditRefusal(name, call, e);
           callback({ code: e.code, details: e.details });
         },
       );
@@ -181,6 +228,20 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         },
       });
       await touchMember(db, d.federation, memberId);
+      const issued = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+      // The token itself is never logged or stored: only its id and what it grants.
+      await appendAudit(db, {
+        federation: d.federation,
+        event: 'token.issued',
+        member: memberId,
+        actor: 'coordinator',
+        data: {
+          jti: issued.jti,
+          roles: issued.kpfl?.roles,
+          capabilities: issued.kpfl?.capabilities,
+          exp: issued.exp,
+        },
+      });
       log.info({ member: memberId, event: 'session.issued' }, 'session token issued');
       return { sessionToken: token, expiresAtMs: Date.now() + ttl * 1000 };
     }),
@@ -224,13 +285,33 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     },
 
     SubmitUpdate: (call, callback) => {
-      submit(call).then(
+      const ctx: SubmitContext = {};
+      submit(call, ctx).then(
         (receipt) => callback(null, receipt),
         (err) => {
           const e = toServiceError(err);
           d.metrics.submission('refused', e.reason);
-          log.warn({ rpc: 'SubmitUpdate', reason: e.reason, err: e.details }, 'submission refused');
+          log.warn(
+            {
+              rpc: 'SubmitUpdate',
+              member: callers.get(call),
+              plan: ctx.planId,
+              round: ctx.round,
+              reason: e.reason,
+              err: e.details,
+            },
+            'submission refused',
+          );
           if (e.reason === 'internal') log.error({ err: (err as Error)?.stack }, 'submission failed');
+          auditRefusal('SubmitUpdate', call, e, {
+            planId: ctx.planId,
+            round: ctx.round,
+            data: {
+              attestationDigest: ctx.attestationDigest,
+              updateDigest: ctx.updateDigest,
+              bytes: ctx.bytes,
+            },
+          });
           callback({ code: e.code, details: e.details });
         },
       );
@@ -367,10 +448,14 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     return { ...base, kind: appliedRound < latestDone ? 'TASK_KIND_SYNC' : 'TASK_KIND_WAIT' };
   }
 
-  async function submit(call: grpc.ServerReadableStream<SubmitUpdateMessage__Output, unknown>) {
+  async function submit(
+    call: grpc.ServerReadableStream<SubmitUpdateMessage__Output, unknown>,
+    ctx: SubmitContext,
+  ) {
     const claims = await authorize(call, 'submit:round');
     const member = claims.sub;
     const plan = await currentPlan();
+    ctx.planId = plan.id;
     const received: Uint8Array[] = [];
     const hash = createHash('sha256');
     let header: SubmitUpdateMessage__Output['header'] | undefined;
@@ -379,6 +464,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       if (msg.header) {
         if (header) throw new RpcError('INVALID_ARGUMENT', 'bad_stream', 'the stream carries two headers');
         header = msg.header;
+        ctx.round = header.round;
         if (header.chunkCount !== plan.chunk_count) {
           throw new RpcError(
             'INVALID_ARGUMENT',
@@ -438,6 +524,9 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     }
     d.metrics.received(bytes);
     const updateDigest = `sha256:${hash.digest('hex')}`;
+    ctx.updateDigest = updateDigest;
+    ctx.bytes = bytes;
+    ctx.attestationDigest = digestOf(header.attestation);
     const memberRow = await getMember(db, d.federation, member);
     if (!memberRow) throw new RpcError('PERMISSION_DENIED', 'unknown_member', `${member} is not a member`);
     // Another member's attestation (e.g. a captured one) is an impersonation, not a malformed request:

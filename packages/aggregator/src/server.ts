@@ -4,6 +4,8 @@ import { buildJwks, type IdentityKey, type JSONWebKeySet, TokenVerifier } from '
 import { loadKpflProto } from '@kpfl/proto';
 import { type Db, getMember, openDb } from '@kpfl/store';
 import type { Worker } from 'bullmq';
+import { createAuditHandlers } from './audit-service.js';
+import { createAuthorizer } from './auth.js';
 import { Certificates, federationJwks } from './certificates.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -103,6 +105,16 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
     redisPrefix: core.prefix,
   });
   const server = new grpc.Server();
+  server.addService(
+    loadKpflProto().kpfl.v1.Audit.service,
+    createAuditHandlers({
+      db,
+      federation: o.federation,
+      authorize: createAuthorizer({ verifier, federation: o.federation, bindToCertificate: Boolean(o.tls) }),
+      jwks: () => federationJwks(db, o.federation, core.coordinatorJwks),
+      log,
+    }),
+  );
   server.addService(loadKpflProto().kpfl.v1.Aggregator.service, handlers);
   const creds = o.tls
     ? grpc.ServerCredentials.createSsl(

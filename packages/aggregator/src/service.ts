@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import {
-  certificateSubject,
   createChallenge,
   digestOf,
   type IdentityKey,
@@ -31,6 +30,7 @@ import {
   touchMember,
 } from '@kpfl/store';
 import type { Redis } from 'ioredis';
+import { createAuthorizer } from './auth.js';
 import type { Certificates } from './certificates.js';
 import { RpcError, toServiceError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -64,11 +64,6 @@ export interface ServiceDeps {
 
 const MAX_CHUNK_BYTES = 4 * 1024 * 1024;
 
-type AnyCall =
-  | grpc.ServerUnaryCall<unknown, unknown>
-  | grpc.ServerReadableStream<unknown, unknown>
-  | grpc.ServerWritableStream<unknown, unknown>;
-
 interface SubmitContext {
   planId?: string;
   round?: number;
@@ -88,42 +83,14 @@ const isFinished = (r: { state: string } | undefined) => r?.state === 'published
 export function createHandlers(d: ServiceDeps): AggregatorHandlers {
   const { db, log } = d;
 
-  /** The server-side interceptor of every authenticated RPC: token, role, capability, revocation, TLS binding. */
-  async function authorize(call: AnyCall, capability: string, role = 'participant'): Promise<SessionClaims> {
-    const header = call.metadata.get('authorization')[0];
-    const token = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined;
-    if (!token) {
-      throw new RpcError(
-        'UNAUTHENTICATED',
-        'no_token',
-        'missing "authorization: Bearer <session token>"; call Authenticate first',
-      );
-    }
-    const claims = await d.verifier.verify(token, { role, capability });
-    callers.set(call, claims.sub);
-    if (claims.kpfl.federation !== d.federation) {
-      throw new RpcError(
-        'PERMISSION_DENIED',
-        'wrong_federation',
-        `token is for federation ${claims.kpfl.federation}`,
-      );
-    }
-    if (d.bindToCertificate) {
-      const cert = call.getAuthContext()?.sslPeerCertificate;
-      const cn = cert?.raw ? certificateSubject(cert.raw) : undefined;
-      if (cn !== claims.sub) {
-        throw new RpcError(
-          'PERMISSION_DENIED',
-          'certificate_mismatch',
-          `token subject ${claims.sub} does not match the TLS client certificate (${cn ?? 'none'})`,
-        );
-      }
-    }
-    return claims;
-  }
-
   /** Who made a call, once known: the token's subject, or the member id a challenge names. */
   const callers = new WeakMap<object, string>();
+  const authorize = createAuthorizer({
+    verifier: d.verifier,
+    federation: d.federation,
+    bindToCertificate: d.bindToCertificate,
+    onCaller: (call, sub) => callers.set(call, sub),
+  });
 
   /** One audit row per refusal; an audit failure is logged, never returned in place of the refusal. */
   function auditRefusal(

@@ -1,10 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { ProtoGrpcType } from './generated/aggregator.js';
+import type { ProtoGrpcType as AggregatorProto } from './generated/aggregator.js';
+import type { ProtoGrpcType as AuditProto } from './generated/audit.js';
+
+type ProtoGrpcType = { kpfl: { v1: AggregatorProto['kpfl']['v1'] & AuditProto['kpfl']['v1'] } };
 
 export type { AggregateChunk__Output } from './generated/kpfl/v1/AggregateChunk.js';
 export type * from './generated/kpfl/v1/Aggregator.js';
+export type * from './generated/kpfl/v1/Audit.js';
+export type { AuditQuery__Output } from './generated/kpfl/v1/AuditQuery.js';
+export type { AuditPage__Output } from './generated/kpfl/v1/AuditPage.js';
 export type { Receipt, Receipt__Output } from './generated/kpfl/v1/Receipt.js';
 export type {
   SubmitUpdateMessage,
@@ -16,7 +22,7 @@ export type { TrainingConfig__Output } from './generated/kpfl/v1/TrainingConfig.
 
 /** Directory holding protos/ (the wire contract), resolved from this file so it works from any cwd. */
 export const PROTO_ROOT = fileURLToPath(new URL('../../../protos', import.meta.url));
-export const AGGREGATOR_PROTO = 'kpfl/v1/aggregator.proto';
+export const PROTO_FILES = ['kpfl/v1/aggregator.proto', 'kpfl/v1/audit.proto'];
 
 // These options must match the gen:proto script so the generated types describe what is loaded.
 const LOADER_OPTIONS: protoLoader.Options = {
@@ -30,10 +36,10 @@ const LOADER_OPTIONS: protoLoader.Options = {
 
 let cached: ProtoGrpcType | undefined;
 
-/** Loads kpfl.v1 once per process. */
+/** Loads every kpfl.v1 service once per process. */
 export function loadKpflProto(): ProtoGrpcType {
   if (!cached) {
-    const definition = protoLoader.loadSync(AGGREGATOR_PROTO, LOADER_OPTIONS);
+    const definition = protoLoader.loadSync(PROTO_FILES, LOADER_OPTIONS);
     cached = grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
   }
   return cached;

@@ -84,7 +84,10 @@ async function tryBackend(id: BackendId, def: ModelDefinition): Promise<Attempt>
   const tfName = TF_NAMES[id];
   if (id === 'tensorflow-gpu' || id === 'tensorflow') {
     if (nodeBackendLoadedFrom && nodeBackendLoadedFrom !== id) {
-      return { ok: false, reason: `${BACKEND_PACKAGES[nodeBackendLoadedFrom]} is already loaded in this process` };
+      return {
+        ok: false,
+        reason: `${BACKEND_PACKAGES[nodeBackendLoadedFrom]} is already loaded in this process`,
+      };
     }
     if (!isInstalled(pkg)) return { ok: false, notInstalled: true, reason: `${pkg} is not installed` };
     if (id === 'tensorflow-gpu' && !hasNvidiaGpu()) {
@@ -110,7 +113,11 @@ async function tryBackend(id: BackendId, def: ModelDefinition): Promise<Attempt>
     try {
       await loadWasm();
     } catch (e) {
-      return { ok: false, notInstalled: !isInstalled(pkg), reason: `${pkg} failed to load: ${(e as Error).message}` };
+      return {
+        ok: false,
+        notInstalled: !isInstalled(pkg),
+        reason: `${pkg} failed to load: ${(e as Error).message}`,
+      };
     }
   }
   const missing = missingKernels(tfName, def);

@@ -108,7 +108,11 @@ function parseIdx(name: string, bytes: Uint8Array, dims: 1 | 3): Parsed {
   const expectedMagic = 0x800 + dims;
   const kind = dims === 3 ? 'images (idx3)' : 'labels (idx1)';
   if (bytes.length < 4) {
-    throw new DatasetError('TRUNCATED', `${name}: truncated: ${bytes.length} bytes, too short for an IDX header`, name);
+    throw new DatasetError(
+      'TRUNCATED',
+      `${name}: truncated: ${bytes.length} bytes, too short for an IDX header`,
+      name,
+    );
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = dv.getUint32(0, false);
@@ -121,7 +125,11 @@ function parseIdx(name: string, bytes: Uint8Array, dims: 1 | 3): Parsed {
   }
   const header = 4 + 4 * dims;
   if (bytes.length < header) {
-    throw new DatasetError('TRUNCATED', `${name}: truncated inside the IDX header (${bytes.length} bytes)`, name);
+    throw new DatasetError(
+      'TRUNCATED',
+      `${name}: truncated inside the IDX header (${bytes.length} bytes)`,
+      name,
+    );
   }
   const shape: number[] = [];
   for (let i = 0; i < dims; i++) shape.push(dv.getUint32(4 + 4 * i, false));
@@ -164,7 +172,10 @@ export async function loadIdxDataset(
   const abs = path.resolve(dir);
   const dirStat = await stat(abs).catch(() => undefined);
   if (!dirStat?.isDirectory()) {
-    throw new DatasetError('NOT_A_DIRECTORY', `dataset directory ${abs} does not exist or is not a directory`);
+    throw new DatasetError(
+      'NOT_A_DIRECTORY',
+      `dataset directory ${abs} does not exist or is not a directory`,
+    );
   }
   const sums = verify ? await readChecksums(abs) : undefined;
 

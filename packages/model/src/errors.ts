@@ -10,8 +10,7 @@ export type DatasetErrorCode =
   | 'TRUNCATED'
   | 'TRAILING_BYTES'
   | 'COUNT_MISMATCH'
-  | 'DIM_MISMATCH'
-  | 'BAD_LABEL';
+  | 'DIM_MISMATCH';
 
 /** A dataset directory or file is missing, corrupt, or does not match its checksums. */
 export class DatasetError extends Error {

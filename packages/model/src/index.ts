@@ -4,12 +4,12 @@
  * Knows nothing of gRPC, Postgres, HE or tokens.
  */
 export {
+  activeBackend,
   BACKEND_ORDER,
   BACKEND_PACKAGES,
   type BackendId,
   type BackendPreference,
   type BackendSelection,
-  activeBackend,
   selectBackend,
   wasmBinaryDir,
 } from './backend.js';
@@ -31,6 +31,8 @@ export {
   setFlatWeights,
   type WeightInit,
 } from './models.js';
+/** Layer ops with backend-specific fast gradients, for a custom model's `forward`. */
+export * as ops from './ops.js';
 export { formatPartitionSpec, type PartitionSpec, parsePartitionSpec, partition } from './partition.js';
 export { Rng } from './rng.js';
 export {

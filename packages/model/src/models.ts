@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { conv2dSame, dense, maxPool2 } from './ops.js';
 import { Rng } from './rng.js';
 
 /** The built-in reference models (McMahan et al. 2017, "Communication-Efficient Learning of Deep Networks from Decentralized Data"). */
@@ -36,8 +37,16 @@ export interface ModelDefinition {
    */
   build(opts: { softmax: boolean }): tf.LayersModel;
   /**
+   * Optional fast path used by trainLocal/evaluate instead of build(): logits for a batch
+   * `x` of shape [B, ...inputShape] from the weight tensors in canonical order. Must compute the
+   * same function as build({ softmax: false }) (a test checks this for the built-ins). The ops in
+   * ops.ts (dense, conv2dSame, maxPool2) pick gradients that are fast on each backend.
+   */
+  forward?(weights: tf.Tensor[], x: tf.Tensor): tf.Tensor;
+  /**
    * tfjs kernels the model needs for training (gradients). Backends that lack one are skipped by
-   * selectBackend('auto'). Default: ['Conv2DBackpropFilter'] when any weight has rank 4, else [].
+   * selectBackend('auto'). Default: [] when `forward` is given (ops.ts needs no gradient kernel
+   * that a backend lacks), else ['Conv2DBackpropFilter'] when any weight has rank 4, else [].
    */
   trainingKernels?: string[];
 }
@@ -55,7 +64,11 @@ function mlpDefinition(): ModelDefinition {
       { name: 'dense3/kernel', shape: [200, 10], init: 'glorot_uniform' },
       { name: 'dense3/bias', shape: [10], init: 'zeros' },
     ],
-    trainingKernels: [],
+    forward([k1, b1, k2, b2, k3, b3], x) {
+      const h1 = dense(x as tf.Tensor2D, k1, b1, 'relu', { inputGrad: false });
+      const h2 = dense(h1, k2, b2, 'relu');
+      return dense(h2, k3, b3, 'linear');
+    },
     build({ softmax }) {
       const init = { kernelInitializer: 'zeros', biasInitializer: 'zeros' } as const;
       return tf.sequential({
@@ -84,7 +97,13 @@ function cnnDefinition(): ModelDefinition {
       { name: 'dense2/kernel', shape: [512, 10], init: 'glorot_uniform' },
       { name: 'dense2/bias', shape: [10], init: 'zeros' },
     ],
-    trainingKernels: ['Conv2DBackpropFilter'],
+    forward([k1, b1, k2, b2, k3, b3, k4, b4], x) {
+      const c1 = maxPool2(conv2dSame(x as tf.Tensor4D, k1, b1, 'relu', { inputGrad: false }));
+      const c2 = maxPool2(conv2dSame(c1, k2, b2, 'relu'));
+      const flat = tf.reshape(c2, [c2.shape[0], 7 * 7 * 64]) as tf.Tensor2D;
+      const h = dense(flat, k3, b3, 'relu');
+      return dense(h, k4, b4, 'linear');
+    },
     build({ softmax }) {
       const init = { kernelInitializer: 'zeros', biasInitializer: 'zeros' } as const;
       return tf.sequential({
@@ -139,7 +158,9 @@ export function modelNames(): string[] {
 }
 
 export function trainingKernels(def: ModelDefinition): string[] {
-  return def.trainingKernels ?? (def.layers.some((l) => l.shape.length === 4) ? ['Conv2DBackpropFilter'] : []);
+  if (def.trainingKernels) return def.trainingKernels;
+  if (def.forward) return [];
+  return def.layers.some((l) => l.shape.length === 4) ? ['Conv2DBackpropFilter'] : [];
 }
 
 function size(shape: number[]): number {
@@ -212,7 +233,10 @@ export function checkModelMatchesDefinition(def: ModelDefinition, m: tf.LayersMo
   const ws = m.weights;
   const bad =
     ws.length !== def.layers.length ||
-    ws.some((w, i) => w.shape.length !== def.layers[i].shape.length || w.shape.some((d, j) => d !== def.layers[i].shape[j]));
+    ws.some(
+      (w, i) =>
+        w.shape.length !== def.layers[i].shape.length || w.shape.some((d, j) => d !== def.layers[i].shape[j]),
+    );
   if (bad) {
     throw new Error(
       `model '${def.name}': tfjs weights [${ws.map((w) => `[${w.shape}]`).join(', ')}] do not match the definition's layers [${def.layers.map((l) => `[${l.shape}]`).join(', ')}]`,

@@ -1,8 +1,12 @@
 import { Rng } from './rng.js';
 
-export type PartitionSpec = { kind: 'iid' } | { kind: 'shards'; shardsPerClient: number } | { kind: 'dirichlet'; alpha: number };
+export type PartitionSpec =
+  | { kind: 'iid' }
+  | { kind: 'shards'; shardsPerClient: number }
+  | { kind: 'dirichlet'; alpha: number };
 
-const VALID_FORMS = "'iid', 'shards:N' (N >= 1 integer shards per client, e.g. 'shards:2'), 'dirichlet:ALPHA' (ALPHA > 0, e.g. 'dirichlet:0.5')";
+const VALID_FORMS =
+  "'iid', 'shards:N' (N >= 1 integer shards per client, e.g. 'shards:2'), 'dirichlet:ALPHA' (ALPHA > 0, e.g. 'dirichlet:0.5')";
 
 /** Parse 'iid' | 'shards:N' | 'dirichlet:ALPHA'. */
 export function parsePartitionSpec(s: string): PartitionSpec {
@@ -45,9 +49,15 @@ export function formatPartitionSpec(spec: PartitionSpec): string {
  *   (seeded) until every client has at least min(10, n/clients/2) examples, then any shortfall
  *   is topped up from the largest clients.
  */
-export function partition(labels: Uint8Array, clients: number, spec: PartitionSpec, seed: number): number[][] {
+export function partition(
+  labels: Uint8Array,
+  clients: number,
+  spec: PartitionSpec,
+  seed: number,
+): number[][] {
   const n = labels.length;
-  if (!Number.isSafeInteger(clients) || clients < 1) throw new Error(`clients must be a positive integer, got ${clients}`);
+  if (!Number.isSafeInteger(clients) || clients < 1)
+    throw new Error(`clients must be a positive integer, got ${clients}`);
   if (n < clients) throw new Error(`cannot partition ${n} examples among ${clients} clients`);
   let parts: number[][];
   switch (spec.kind) {
@@ -61,7 +71,9 @@ export function partition(labels: Uint8Array, clients: number, spec: PartitionSp
       parts = dirichlet(labels, clients, spec.alpha, new Rng(seed, 0xd1c));
       break;
     default:
-      throw new Error(`unknown partition kind ${(spec as { kind: string }).kind}; valid forms: ${VALID_FORMS}`);
+      throw new Error(
+        `unknown partition kind ${(spec as { kind: string }).kind}; valid forms: ${VALID_FORMS}`,
+      );
   }
   for (const p of parts) p.sort((a, b) => a - b);
   return parts;
@@ -86,7 +98,8 @@ function shards(labels: Uint8Array, clients: number, perClient: number, rng: Rng
   }
   const n = labels.length;
   const total = clients * perClient;
-  if (total > n) throw new Error(`shards:${perClient} needs ${total} shards but there are only ${n} examples`);
+  if (total > n)
+    throw new Error(`shards:${perClient} needs ${total} shards but there are only ${n} examples`);
   // Shuffle first so that the order within a label (and so a shard's content) depends on the seed.
   const idx = rng.shuffle(range(n));
   const rank = new Int32Array(n);
@@ -131,7 +144,8 @@ function dirichlet(labels: Uint8Array, clients: number, alpha: number, rng: Rng)
       let from = 0;
       for (let k = 0; k < clients; k++) {
         cum += p[k];
-        const to = k === clients - 1 ? members.length : Math.min(members.length, Math.round(cum * members.length));
+        const to =
+          k === clients - 1 ? members.length : Math.min(members.length, Math.round(cum * members.length));
         for (let i = from; i < to; i++) out[k].push(members[i]);
         from = Math.max(from, to);
       }

@@ -49,7 +49,10 @@ export function parseServerOptimizer(s: string): ServerOptimizerSpec {
   if (rest !== '') {
     for (const part of rest.split(',')) {
       const m = /^\s*([a-z0-9_]+)\s*=\s*([^=]+?)\s*$/i.exec(part);
-      if (!m) throw new Error(`server optimizer '${s}': cannot parse '${part}' (expected key=value); valid forms: ${VALID_FORMS}`);
+      if (!m)
+        throw new Error(
+          `server optimizer '${s}': cannot parse '${part}' (expected key=value); valid forms: ${VALID_FORMS}`,
+        );
       const k = m[1];
       if (!(k in DEFAULTS[key])) {
         throw new Error(
@@ -79,7 +82,8 @@ export function formatServerOptimizer(spec: ServerOptimizerSpec): string {
 
 function validateSpec(spec: ServerOptimizerSpec): void {
   const lr = spec.lr ?? 1;
-  if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`server optimizer ${spec.name}: lr must be > 0, got ${lr}`);
+  if (!(Number.isFinite(lr) && lr > 0))
+    throw new Error(`server optimizer ${spec.name}: lr must be > 0, got ${lr}`);
   const unit = (k: string, v: number) => {
     if (!(Number.isFinite(v) && v >= 0 && v < 1)) {
       throw new Error(`server optimizer ${spec.name}: ${k} must be in [0, 1), got ${v}`);
@@ -125,9 +129,12 @@ export function serverStep(
   avgDelta: Float64Array,
 ): Float32Array {
   const n = global.length;
-  if (avgDelta.length !== n) throw new Error(`serverStep: avgDelta has ${avgDelta.length} values, global has ${n}`);
-  if (state.name !== spec.name) throw new Error(`serverStep: state is for ${state.name}, spec is ${spec.name}`);
-  if (state.length !== n) throw new Error(`serverStep: state is for ${state.length} parameters, global has ${n}`);
+  if (avgDelta.length !== n)
+    throw new Error(`serverStep: avgDelta has ${avgDelta.length} values, global has ${n}`);
+  if (state.name !== spec.name)
+    throw new Error(`serverStep: state is for ${state.name}, spec is ${spec.name}`);
+  if (state.length !== n)
+    throw new Error(`serverStep: state is for ${state.length} parameters, global has ${n}`);
   for (let i = 0; i < n; i++) {
     if (!Number.isFinite(avgDelta[i])) throw new Error(`serverStep: avgDelta[${i}] is ${avgDelta[i]}`);
   }
@@ -207,7 +214,8 @@ export function serverStateFromBytes(bytes: Uint8Array): ServerOptimizerState {
   };
   let off = Math.ceil((12 + hl) / 8) * 8;
   const need = off + (Number(h.m) + Number(h.v)) * h.length * 8;
-  if (bytes.length !== need) throw new Error(`server optimizer state is ${bytes.length} bytes, expected ${need}`);
+  if (bytes.length !== need)
+    throw new Error(`server optimizer state is ${bytes.length} bytes, expected ${need}`);
   const read = () => {
     const a = new Float64Array(h.length);
     for (let i = 0; i < h.length; i++) a[i] = dv.getFloat64(off + i * 8, true);

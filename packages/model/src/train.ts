@@ -56,10 +56,14 @@ function checkInputs(
   }
   const perExample = size(def.inputShape);
   if (pixels !== perExample) {
-    throw new Error(`model ${def.name} takes ${perExample} values per example ([${def.inputShape}]), pixels is ${pixels}`);
+    throw new Error(
+      `model ${def.name} takes ${perExample} values per example ([${def.inputShape}]), pixels is ${pixels}`,
+    );
   }
   if (images.length < labels.length * pixels) {
-    throw new Error(`images hold ${images.length / pixels} examples of ${pixels} pixels but there are ${labels.length} labels`);
+    throw new Error(
+      `images hold ${images.length / pixels} examples of ${pixels} pixels but there are ${labels.length} labels`,
+    );
   }
 }
 
@@ -83,11 +87,63 @@ function makeBatch(
     const dst = j * pixels;
     for (let p = 0; p < pixels; p++) x[dst + p] = SCALE[images[src + p]];
     const l = labels[e];
-    if (l >= numClasses) throw new Error(`label ${l} of example ${e} is out of range for ${numClasses} classes`);
+    if (l >= numClasses)
+      throw new Error(`label ${l} of example ${e} is out of range for ${numClasses} classes`);
     y[j * numClasses + l] = 1;
     yIdx[j] = l;
   }
   return { x, y, yIdx };
+}
+
+/** A model instance with live weights: either the definition's forward() over tf.Variables or a tf.layers model. */
+interface Net {
+  /** Trainable variables, in canonical order. */
+  vars: tf.Variable[];
+  logits(x: tf.Tensor, training: boolean): tf.Tensor;
+  flatWeights(): Float32Array;
+  dispose(): void;
+}
+
+function createNet(def: ModelDefinition, weights: Float32Array): Net {
+  if (def.forward) {
+    const forward = def.forward.bind(def);
+    let off = 0;
+    const vars = def.layers.map((l) => {
+      const n = size(l.shape);
+      const v = tf.tidy(() => tf.variable(tf.tensor(weights.slice(off, off + n), l.shape, 'float32'), true));
+      off += n;
+      return v;
+    });
+    return {
+      vars,
+      logits: (x) => forward(vars, x),
+      flatWeights: () => {
+        const out = new Float32Array(off);
+        let o = 0;
+        for (const v of vars) {
+          const d = v.dataSync() as Float32Array;
+          out.set(d, o);
+          o += d.length;
+        }
+        return out;
+      },
+      dispose: () => tf.dispose(vars),
+    };
+  }
+  const model = def.build({ softmax: false });
+  try {
+    checkModelMatchesDefinition(def, model);
+    setFlatWeights(def, model, weights);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return {
+    vars: model.trainableWeights.map((w) => w.read() as tf.Variable),
+    logits: (x, training) => model.apply(x, { training }) as tf.Tensor,
+    flatWeights: () => getFlatWeights(model),
+    dispose: () => model.dispose(),
+  };
 }
 
 /**
@@ -110,12 +166,15 @@ export async function trainLocal(args: {
   checkInputs(def, weights, images, labels, pixels);
   const { epochs, batchSize, lr, seed } = config;
   const mu = config.proxMu ?? 0;
-  if (!Number.isSafeInteger(epochs) || epochs < 0) throw new Error(`epochs must be an integer >= 0, got ${epochs}`);
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be an integer >= 1, got ${batchSize}`);
+  if (!Number.isSafeInteger(epochs) || epochs < 0)
+    throw new Error(`epochs must be an integer >= 0, got ${epochs}`);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+    throw new Error(`batchSize must be an integer >= 1, got ${batchSize}`);
   if (!(Number.isFinite(lr) && lr > 0)) throw new Error(`lr must be > 0, got ${lr}`);
   if (!(Number.isFinite(mu) && mu >= 0)) throw new Error(`proxMu must be >= 0, got ${mu}`);
   for (const i of args.indices) {
-    if (!Number.isInteger(i) || i < 0 || i >= labels.length) throw new Error(`example index ${i} out of range 0..${labels.length - 1}`);
+    if (!Number.isInteger(i) || i < 0 || i >= labels.length)
+      throw new Error(`example index ${i} out of range 0..${labels.length - 1}`);
   }
 
   await ensureBackend(def, true);
@@ -124,7 +183,8 @@ export async function trainLocal(args: {
   let order = Int32Array.from(args.indices);
   const max = config.maxExamples;
   if (max !== undefined && max < order.length) {
-    if (!Number.isSafeInteger(max) || max < 1) throw new Error(`maxExamples must be a positive integer, got ${max}`);
+    if (!Number.isSafeInteger(max) || max < 1)
+      throw new Error(`maxExamples must be a positive integer, got ${max}`);
     new Rng(seed, 0x5b5e7).shuffle(order);
     order = order.slice(0, max);
   }
@@ -132,15 +192,18 @@ export async function trainLocal(args: {
   const batchesPerEpoch = Math.ceil(n / batchSize);
   const totalBatches = batchesPerEpoch * epochs;
   if (n === 0 || epochs === 0) {
-    return { weights: weights.slice(), examples: n, loss: Number.NaN, seconds: (performance.now() - started) / 1000 };
+    return {
+      weights: weights.slice(),
+      examples: n,
+      loss: Number.NaN,
+      seconds: (performance.now() - started) / 1000,
+    };
   }
 
-  const model = def.build({ softmax: false });
+  const net = createNet(def, weights);
   const owned: tf.Tensor[] = [];
   try {
-    checkModelMatchesDefinition(def, model);
-    setFlatWeights(def, model, weights);
-    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const vars = net.vars;
     // FedProx anchor: the global weights this round started from.
     const anchor = mu > 0 ? vars.map((v) => v.clone()) : [];
     const lrT = tf.scalar(lr);
@@ -164,7 +227,7 @@ export async function trainLocal(args: {
             const x = tf.tensor(batch.x, [b, ...inputShape], 'float32');
             const y = tf.tensor2d(batch.y, [b, numClasses], 'float32');
             const { value, grads } = tf.variableGrads(() => {
-              const logits = model.apply(x, { training: true }) as tf.Tensor;
+              const logits = net.logits(x, true);
               return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
             }, vars);
             vars.forEach((v, i) => {
@@ -188,11 +251,11 @@ export async function trainLocal(args: {
         lossSum.dispose();
       }
     }
-    const trained = getFlatWeights(model);
+    const trained = net.flatWeights();
     return { weights: trained, examples: n, loss: epochLoss, seconds: (performance.now() - started) / 1000 };
   } finally {
     tf.dispose(owned);
-    model.dispose();
+    net.dispose();
   }
 }
 
@@ -217,7 +280,8 @@ export async function evaluate(args: {
   let order: ArrayLike<number>;
   if (args.indices) {
     for (const i of args.indices) {
-      if (!Number.isInteger(i) || i < 0 || i >= labels.length) throw new Error(`example index ${i} out of range 0..${labels.length - 1}`);
+      if (!Number.isInteger(i) || i < 0 || i >= labels.length)
+        throw new Error(`example index ${i} out of range 0..${labels.length - 1}`);
     }
     order = args.indices.slice(0, args.limit ?? args.indices.length);
   } else {
@@ -227,10 +291,8 @@ export async function evaluate(args: {
   const n = order.length;
   if (n === 0) return { accuracy: Number.NaN, loss: Number.NaN, examples: 0 };
   const batchSize = args.batchSize ?? 1000;
-  const model = def.build({ softmax: false });
+  const net = createNet(def, weights);
   try {
-    checkModelMatchesDefinition(def, model);
-    setFlatWeights(def, model, weights);
     let correct = 0;
     let lossSum = 0;
     for (let from = 0; from < n; from += batchSize) {
@@ -240,7 +302,7 @@ export async function evaluate(args: {
       const [lossT, correctT] = tf.tidy(() => {
         const x = tf.tensor(batch.x, [b, ...def.inputShape], 'float32');
         const y = tf.tensor2d(batch.y, [b, def.numClasses], 'float32');
-        const logits = model.predict(x) as tf.Tensor;
+        const logits = net.logits(x, false);
         const loss = tf.losses.softmaxCrossEntropy(y, logits, undefined, undefined, tf.Reduction.SUM);
         const hits = tf.equal(tf.argMax(logits, 1), tf.tensor1d(batch.yIdx, 'int32')).sum();
         return [loss, hits];
@@ -255,6 +317,6 @@ export async function evaluate(args: {
     }
     return { accuracy: correct / n, loss: lossSum / n, examples: n };
   } finally {
-    model.dispose();
+    net.dispose();
   }
 }

@@ -11,7 +11,7 @@ import {
   schedulePlan,
   startAggregator,
 } from '../packages/aggregator/src/index.js';
-import { registerFederation } from '../packages/cli/src/commands/aggregator.js';
+import { registerFederation } from '../packages/cli/src/federation.js';
 import {
   type CoordinatorKitFile,
   identityOf,

@@ -271,6 +271,14 @@ export class RoundEngine {
         contributions,
       });
       await deleteRoundPayloads(client, plan.id, roundNo);
+      await appendAudit(client, {
+        federation: plan.federation,
+        event: 'round.published',
+        planId: plan.id,
+        round: roundNo,
+        actor: 'coordinator',
+        data: { aggregateDigest, contributions },
+      });
     });
     sums.drop(plan.id, roundNo);
     const seconds = (performance.now() - started) / 1000;

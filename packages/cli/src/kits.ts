@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   type ConsortiumKey,
@@ -135,7 +135,11 @@ export function readCoordinatorKit(path: string): CoordinatorKitFile {
 }
 
 export function readMemberKit(path: string): MemberKitFile & { heKey?: ConsortiumKey } {
-  const file = path.endsWith('.json') ? path : join(path, 'member.json');
+  const file = path.endsWith('.json')
+    ? path
+    : existsSync(join(path, 'auditor.json'))
+      ? join(path, 'auditor.json')
+      : join(path, 'member.json');
   const kit = readJson(file, 'member kit') as MemberKitFile;
   if (kit?.kind !== 'kpfl-member-kit' && kit?.kind !== 'kpfl-auditor-kit') {
     throw new UserError(`${file} is not a member kit (kind: ${String((kit as { kind?: unknown })?.kind)})`);

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { registerAggregator } from './commands/aggregator.js';
+import { registerAudit } from './commands/audit.js';
 import { registerDemo } from './commands/demo.js';
 import { registerParticipant } from './commands/participant.js';
+import { registerProvision } from './commands/provision.js';
 import { registerRounds } from './commands/rounds.js';
 import { describeError } from './user-error.js';
 
@@ -16,11 +18,13 @@ const program = new Command('kpfl')
 registerDemo(program);
 registerAggregator(program);
 registerParticipant(program);
+registerProvision(program);
 registerRounds(program);
+registerAudit(program);
 
 try {
   await program.parseAsync(process.argv);
-  process.exit(0);
+  process.exit(process.exitCode ?? 0);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
   const d = describeError(err);

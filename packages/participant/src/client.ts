@@ -183,6 +183,12 @@ export class AggregatorConnection {
     );
   }
 
+  /** Metadata carrying a valid session token, for calls to other kpfl.v1 services on the same aggregator. */
+  async sessionMetadata(): Promise<grpc.Metadata> {
+    if (!this.token || Date.now() > this.tokenExpiresAt - 30_000) await this.authenticate();
+    return this.metadata();
+  }
+
   private async authed<T>(fn: (md: grpc.Metadata) => Promise<T>): Promise<T> {
     if (!this.token || Date.now() > this.tokenExpiresAt - 30_000) await this.authenticate();
     try {

@@ -1,72 +1,75 @@
 import { createLogger, startAggregator, startRoundWorkerProcess } from '@kpfl/aggregator';
 import { importIdentity } from '@kpfl/kpt';
-import { type Db, putMember, upsertFederation } from '@kpfl/store';
 import type { Command } from 'commander';
-import { type CoordinatorKitFile, readCoordinatorKit } from '../kits.js';
+import {
+  CONFIG_OPTION_HELP,
+  defaultOf,
+  envNote,
+  explicitOptions,
+  loadRoleConfig,
+  startHeartbeat,
+} from '../config.js';
+import { registerFederation } from '../federation.js';
+import { readCoordinatorKit } from '../kits.js';
 import { parseIntOption } from '../user-error.js';
 
-interface AggregatorCliOptions {
-  kit: string;
-  listen: string;
-  insecure?: boolean;
-  metricsPort?: number;
-  worker: boolean;
-  schema: string;
-  redisPrefix?: string;
-}
+export { registerFederation };
 
-/** Makes Postgres' member registry match the coordinator kit (adds members; never un-revokes one). */
-export async function registerFederation(db: Db, kit: CoordinatorKitFile): Promise<void> {
-  await upsertFederation(db, kit.federation, kit.jwks);
-  for (const m of kit.members) {
-    const existing = await db.query('SELECT status FROM members WHERE federation = $1 AND id = $2', [
-      kit.federation,
-      m.id,
-    ]);
-    if (existing.rows[0]?.status === 'revoked') continue;
-    await putMember(db, {
-      federation: kit.federation,
-      id: m.id,
-      kid: m.kid,
-      publicJwk: m.publicJwk,
-      roles: m.roles,
-    });
-  }
-}
+const env = envNote;
 
 export function registerAggregator(program: Command): void {
-  const schemaDefault = process.env.KPFL_SCHEMA ?? 'kpfl';
   program
     .command('aggregator')
     .description('run the aggregator: gRPC front end (and by default the round worker)')
-    .requiredOption('--kit <dir>', 'coordinator kit directory (from `kpfl provision`)')
-    .option('--listen <host:port>', 'gRPC listen address', process.env.KPFL_LISTEN ?? '0.0.0.0:50051')
-    .option('--insecure', 'plaintext gRPC without mutual TLS (loopback testing only)')
+    .option('--config <file>', CONFIG_OPTION_HELP)
+    .option('--kit <dir>', `coordinator kit directory (from \`kpfl provision\`)${env('aggregator', 'kit')}`)
+    .option(
+      '--listen <host:port>',
+      `gRPC listen address${env('aggregator', 'listen')}`,
+      defaultOf('aggregator', 'listen') as string,
+    )
+    .option(
+      '--insecure',
+      `plaintext gRPC without mutual TLS (loopback testing only)${env('aggregator', 'insecure')}`,
+    )
     .option(
       '--metrics-port <port>',
-      'serve Prometheus /metrics and /healthz on this port',
+      `serve Prometheus /metrics and /healthz on this port${env('aggregator', 'metricsPort')}`,
       parseIntOption('--metrics-port'),
     )
-    .option('--no-worker', 'do not run the round worker here (run `kpfl worker` elsewhere)')
-    .option('--schema <name>', 'Postgres schema', schemaDefault)
+    .option(
+      '--no-worker',
+      `do not run the round worker here (run \`kpfl worker\` elsewhere)${env('aggregator', 'worker')}`,
+    )
+    .option(
+      '--schema <name>',
+      `Postgres schema${env('aggregator', 'schema')}`,
+      defaultOf('aggregator', 'schema') as string,
+    )
     .option(
       '--redis-prefix <prefix>',
-      'namespace of queues and keys in Redis (default kpfl:<federation>)',
-      process.env.KPFL_REDIS_PREFIX,
+      `namespace of queues and keys in Redis (default kpfl:<federation>)${env('aggregator', 'redisPrefix')}`,
     )
-    .action(async (o: AggregatorCliOptions) => {
-      const kit = readCoordinatorKit(o.kit);
+    .option('--database-url <url>', `Postgres connection URL${env('aggregator', 'databaseUrl')}`)
+    .option('--redis-url <url>', `Redis connection URL${env('aggregator', 'redisUrl')}`)
+    .option('--log-level <level>', `pino log level${env('aggregator', 'logLevel')}`)
+    .action(async (o: { config?: string }, cmd: Command) => {
+      const { config: c } = loadRoleConfig('aggregator', { file: o.config, cli: explicitOptions(cmd) });
+      const kit = readCoordinatorKit(c.kit);
       const agg = await startAggregator({
         federation: kit.federation,
         coordinatorKey: { ...kit.signingKey, ...(await importIdentity(kit.signingKey.privateJwk)) },
-        listen: o.listen,
-        tls: o.insecure
+        listen: c.listen,
+        tls: c.insecure
           ? undefined
           : { caPem: kit.ca.certPem, certPem: kit.server.certPem, keyPem: kit.server.keyPem },
-        schema: o.schema,
-        redisPrefix: o.redisPrefix,
-        runWorker: o.worker,
-        metricsPort: o.metricsPort,
+        schema: c.schema,
+        redisPrefix: c.redisPrefix,
+        databaseUrl: c.databaseUrl,
+        redisUrl: c.redisUrl,
+        runWorker: c.worker,
+        metricsPort: c.metricsPort,
+        log: createLogger('aggregator', { level: c.logLevel }),
       });
       await registerFederation(agg.db, kit);
       process.stdout.write(
@@ -81,24 +84,40 @@ export function registerAggregator(program: Command): void {
     .description(
       'run only the round worker (opening rounds, deadlines, aggregation) against shared Postgres and Redis',
     )
-    .requiredOption('--kit <dir>', 'coordinator kit directory')
-    .option('--schema <name>', 'Postgres schema', schemaDefault)
+    .option('--config <file>', CONFIG_OPTION_HELP)
+    .option('--kit <dir>', `coordinator kit directory${env('worker', 'kit')}`)
+    .option(
+      '--schema <name>',
+      `Postgres schema${env('worker', 'schema')}`,
+      defaultOf('worker', 'schema') as string,
+    )
     .option(
       '--redis-prefix <prefix>',
-      'namespace of queues and keys in Redis (default kpfl:<federation>)',
-      process.env.KPFL_REDIS_PREFIX,
+      `namespace of queues and keys in Redis (default kpfl:<federation>)${env('worker', 'redisPrefix')}`,
     )
-    .action(async (o: { kit: string; schema: string; redisPrefix?: string }) => {
-      const kit = readCoordinatorKit(o.kit);
+    .option('--database-url <url>', `Postgres connection URL${env('worker', 'databaseUrl')}`)
+    .option('--redis-url <url>', `Redis connection URL${env('worker', 'redisUrl')}`)
+    .option('--log-level <level>', `pino log level${env('worker', 'logLevel')}`)
+    .option(
+      '--health-file <file>',
+      `touch this file every 10 s while alive (for container health checks)${env('worker', 'healthFile')}`,
+    )
+    .action(async (o: { config?: string }, cmd: Command) => {
+      const { config: c } = loadRoleConfig('worker', { file: o.config, cli: explicitOptions(cmd) });
+      const kit = readCoordinatorKit(c.kit);
       const w = await startRoundWorkerProcess({
         federation: kit.federation,
         coordinatorKey: { ...kit.signingKey, ...(await importIdentity(kit.signingKey.privateJwk)) },
-        schema: o.schema,
-        redisPrefix: o.redisPrefix,
-        log: createLogger('worker'),
+        schema: c.schema,
+        redisPrefix: c.redisPrefix,
+        databaseUrl: c.databaseUrl,
+        redisUrl: c.redisUrl,
+        log: createLogger('worker', { level: c.logLevel }),
       });
+      const stopHeartbeat = c.healthFile ? startHeartbeat(c.healthFile) : () => {};
       process.stdout.write(`${JSON.stringify({ event: 'worker-started' })}\n`);
       await untilSignal();
+      stopHeartbeat();
       await w.close();
     });
 }

@@ -9,10 +9,10 @@ import { importIdentity } from '@kpfl/kpt';
 import { type ModelName, parameterCount, parsePartitionSpec } from '@kpfl/model';
 import { dropSchema, getPlan, listRounds, roundEvaluations } from '@kpfl/store';
 import type { Command } from 'commander';
+import { registerFederation } from '../federation.js';
 import { provisionKits } from '../kits.js';
 import { cliCommand, DEFAULT_DATASET } from '../paths.js';
 import { parseFloatOption, parseIntOption, UserError } from '../user-error.js';
-import { registerFederation } from './aggregator.js';
 
 export interface DemoOptions {
   participants: number;

@@ -1,11 +1,30 @@
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createLogger } from '@kpfl/aggregator';
-import type { BackendPreference } from '@kpfl/model';
-import { parsePartitionSpec, weightsToBytes } from '@kpfl/model';
-import { loadLocalData, runParticipant } from '@kpfl/participant';
+import {
+  type BackendPreference,
+  dataCommitment,
+  loadIdxDataset,
+  type ModelDefinition,
+  parsePartitionSpec,
+  registerModel,
+  selectBackend,
+  weightsToBytes,
+} from '@kpfl/model';
+import { type LocalData, type LocalDataOptions, loadLocalData, runParticipant } from '@kpfl/participant';
+import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
+import {
+  BACKENDS,
+  CONFIG_OPTION_HELP,
+  defaultOf,
+  envNote,
+  explicitOptions,
+  loadRoleConfig,
+  startHeartbeat,
+} from '../config.js';
 import { identityOf, readMemberKit } from '../kits.js';
-import { DEFAULT_DATASET } from '../paths.js';
 import { parseIntOption, UserError } from '../user-error.js';
 
 export interface ParticipantCliOptions {
@@ -21,7 +40,14 @@ export interface ParticipantCliOptions {
   testLimit?: number;
   json?: boolean;
   saveModel?: string;
+  /** Module adding models and/or a dataset loader (see ParticipantPlugin). */
+  plugin?: string;
+  /** Touched every 10 s while the process is alive (container health check). */
+  healthFile?: string;
+  logLevel?: string;
 }
+
+const env = envNote;
 
 export function registerParticipant(program: Command): void {
   program
@@ -29,48 +55,158 @@ export function registerParticipant(program: Command): void {
     .description(
       'run a participant: authenticate, train on local data, submit encrypted updates until the plan ends',
     )
-    .requiredOption('--kit <dir>', "this member's kit directory (from `kpfl provision`)")
+    .option('--config <file>', CONFIG_OPTION_HELP)
+    .option(
+      '--kit <dir>',
+      `this member's kit directory (from \`kpfl provision\`)${env('participant', 'kit')}`,
+    )
     .option(
       '--aggregator <host:port>',
-      'aggregator address',
-      process.env.KPFL_AGGREGATOR ?? '127.0.0.1:50051',
+      `aggregator address${env('participant', 'aggregator')}`,
+      defaultOf('participant', 'aggregator') as string,
     )
-    .option('--insecure', 'plaintext gRPC without TLS (loopback testing only)')
+    .option(
+      '--insecure',
+      `plaintext gRPC without TLS (loopback testing only)${env('participant', 'insecure')}`,
+    )
     .option(
       '--dataset <dir>',
-      'directory with the four IDX files',
-      process.env.KPFL_DATASET ?? DEFAULT_DATASET,
+      `directory with the four IDX files (or what --plugin's loadData reads)${env('participant', 'dataset')}`,
+      defaultOf('participant', 'dataset') as string,
     )
     .option(
       '--partition <spec>',
-      "simulation: take one client's share of the dataset: iid | shards:N | dirichlet:ALPHA",
+      `simulation: take one client's share of the dataset: iid | shards:N | dirichlet:ALPHA${env('participant', 'partition')}`,
     )
     .option(
       '--clients <n>',
-      'simulation: number of clients the dataset is split across',
+      `simulation: number of clients the dataset is split across${env('participant', 'clients')}`,
       parseIntOption('--clients', 1),
     )
-    .option('--client-index <i>', 'simulation: which share (0-based)', parseIntOption('--client-index', 0))
-    .option('--seed <n>', 'partition seed', parseIntOption('--seed'), 1)
-    .option('--backend <name>', 'tfjs backend: auto | tensorflow-gpu | tensorflow | wasm | cpu', 'auto')
+    .option(
+      '--client-index <i>',
+      `simulation: which share (0-based)${env('participant', 'clientIndex')}`,
+      parseIntOption('--client-index', 0),
+    )
+    .option(
+      '--seed <n>',
+      `partition seed${env('participant', 'seed')}`,
+      parseIntOption('--seed'),
+      defaultOf('participant', 'seed') as number,
+    )
+    .option(
+      '--backend <name>',
+      `tfjs backend: ${BACKENDS.join(' | ')}${env('participant', 'backend')}`,
+      defaultOf('participant', 'backend') as string,
+    )
     .option(
       '--test-limit <n>',
-      'evaluate on at most n local test examples',
+      `evaluate on at most n local test examples${env('participant', 'testLimit')}`,
       parseIntOption('--test-limit', 1),
     )
-    .option('--save-model <file>', 'write the final global model (little-endian float32) to this file')
+    .option(
+      '--save-model <file>',
+      `write the final global model (little-endian float32) to this file${env('participant', 'saveModel')}`,
+    )
+    .option(
+      '--plugin <module>',
+      `module that registers custom models and/or loads the local data (see docs/deploy.md)${env('participant', 'plugin')}`,
+    )
+    .option(
+      '--health-file <file>',
+      `touch this file every 10 s while alive (for container health checks)${env('participant', 'healthFile')}`,
+    )
+    .option('--log-level <level>', `pino log level${env('participant', 'logLevel')}`)
     .option('--json', 'print a JSON summary on stdout when done')
-    .action(async (o: ParticipantCliOptions) => {
-      const summary = await participantMain(o);
-      if (o.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    .action(async (o: { config?: string }, cmd: Command) => {
+      const { config: c } = loadRoleConfig('participant', { file: o.config, cli: explicitOptions(cmd) });
+      const summary = await participantMain(c);
+      if (c.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     });
 }
 
+/** What the participant hands a plugin that exports a function (so plugins need not resolve packages themselves). */
+export interface ParticipantPluginContext {
+  tf: typeof tf;
+  registerModel: typeof registerModel;
+  loadIdxDataset: typeof loadIdxDataset;
+  dataCommitment: typeof dataCommitment;
+  loadLocalData: typeof loadLocalData;
+}
+
+/** Options a plugin's loadData receives: the participant's settings that concern its data. */
+export interface PluginDataOptions {
+  /** The --dataset directory (config key participant.dataset). */
+  dir: string;
+  testLimit?: number;
+  /** Simulation settings (--partition/--clients/--client-index/--seed), when given. */
+  slice?: LocalDataOptions['slice'];
+}
+
+/**
+ * A participant plugin: a module (TypeScript or JavaScript, loaded with `--plugin FILE`) whose
+ * default export is either this object or a function (context) => this object.
+ * - models: registered with registerModel() before anything runs; a plan names one with
+ *   `kpfl rounds schedule --model NAME`.
+ * - loadData: replaces the IDX loader; returns this member's local data (uint8 features scaled
+ *   to [0, 1] by the trainer, uint8 labels, and a commitment that goes into every attestation).
+ */
+export interface ParticipantPlugin {
+  models?: ModelDefinition[];
+  loadData?(o: PluginDataOptions): Promise<LocalData> | LocalData;
+}
+
+export async function loadParticipantPlugin(file: string): Promise<ParticipantPlugin> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(pathToFileURL(resolve(file)).href);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new UserError(
+      err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(resolve(file))
+        ? `plugin ${file} does not exist`
+        : `plugin ${file} failed to load: ${err.message}`,
+    );
+  }
+  let plugin = (mod.default ?? mod) as unknown;
+  if (typeof plugin === 'function') {
+    const ctx: ParticipantPluginContext = {
+      tf,
+      registerModel,
+      loadIdxDataset,
+      dataCommitment,
+      loadLocalData,
+    };
+    plugin = await (plugin as (c: ParticipantPluginContext) => unknown)(ctx);
+  }
+  if (plugin === null || typeof plugin !== 'object')
+    throw new UserError(
+      `plugin ${file} must export an object { models?, loadData? } or a function returning one`,
+    );
+  const p = plugin as ParticipantPlugin;
+  if (p.models !== undefined && !Array.isArray(p.models))
+    throw new UserError(`plugin ${file}: models must be an array of model definitions`);
+  if (p.loadData !== undefined && typeof p.loadData !== 'function')
+    throw new UserError(`plugin ${file}: loadData must be a function`);
+  for (const def of p.models ?? []) {
+    try {
+      registerModel(def);
+    } catch (e) {
+      throw new UserError(`plugin ${file}: ${(e as Error).message}`);
+    }
+  }
+  return p;
+}
+
 export async function participantMain(o: ParticipantCliOptions) {
+  // An explicitly requested backend must exist before anything else happens: fail fast, naming the package.
+  if (o.backend !== 'auto') await selectBackend(o.backend, 'mlp');
   const kit = readMemberKit(o.kit);
   if (kit.kind !== 'kpfl-member-kit')
     throw new UserError(`${o.kit} is an auditor kit; participants need a member kit`);
-  const log = createLogger('participant').child({ member: kit.memberId });
+  const log = createLogger('participant', { level: o.logLevel }).child({ member: kit.memberId });
+  const stopHeartbeat = o.healthFile ? startHeartbeat(o.healthFile) : () => {};
+  const plugin = o.plugin ? await loadParticipantPlugin(o.plugin) : undefined;
   const slice =
     o.partition !== undefined
       ? {
@@ -80,7 +216,9 @@ export async function participantMain(o: ParticipantCliOptions) {
           seed: o.seed,
         }
       : undefined;
-  const data = await loadLocalData({ dir: o.dataset, slice, testLimit: o.testLimit });
+  const data = plugin?.loadData
+    ? await plugin.loadData({ dir: o.dataset, slice, testLimit: o.testLimit })
+    : await loadLocalData({ dir: o.dataset, slice, testLimit: o.testLimit });
   log.info(
     { examples: data.trainIndices.length, test: data.testLabels.length, event: 'data.loaded' },
     'local data loaded',
@@ -102,6 +240,7 @@ export async function participantMain(o: ParticipantCliOptions) {
     log,
     signal: abort.signal,
   });
+  stopHeartbeat();
   if (o.saveModel && result.weights) {
     writeFileSync(o.saveModel, weightsToBytes(result.weights));
   }

@@ -1,0 +1,507 @@
+/**
+ * `kpfl provision` writes a federation's kits; `kpfl members add|revoke|list` changes the membership
+ * later. The coordinator kit (coordinator/coordinator.json) is the registry of record; Postgres' members
+ * table is what a running aggregator checks on every RPC, so add and revoke update both.
+ */
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { DEFAULT_HE_PARAMS, getHeParams, parseConsortiumKey, serializeConsortiumKey } from '@kpfl/he';
+import { COORDINATOR_ID, type CoordinatorKit, ID_PATTERN, type JWK, provisionMember } from '@kpfl/kpt';
+import {
+  assertSchemaName,
+  type Db,
+  DEFAULT_DATABASE_URL,
+  getMember,
+  listMembers,
+  openDb,
+  putMember,
+  revokeMember,
+  upsertFederation,
+} from '@kpfl/store';
+import type { Command } from 'commander';
+import pg from 'pg';
+import { type CoordinatorKitFile, type MemberKitFile, provisionKits, readCoordinatorKit } from '../kits.js';
+import { UserError } from '../user-error.js';
+
+const ID_RULE = 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters';
+const ROLES = ['participant', 'auditor'] as const;
+type PartyRole = (typeof ROLES)[number];
+
+/** A member entry of coordinator.json; revocation adds status and revokedAt. */
+type KitMember = CoordinatorKitFile['members'][number] & {
+  status?: 'active' | 'revoked';
+  revokedAt?: string;
+};
+type KitFile = Omit<CoordinatorKitFile, 'members'> & { members: KitMember[] };
+
+/** Splits "a,b,c" and checks every id; `what` names the option in messages. */
+export function parseIdList(value: string | undefined, what: string): string[] {
+  if (value === undefined) return [];
+  const ids = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  for (const id of ids) checkId(id, what);
+  const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (dup !== undefined) throw new UserError(`${what}: "${dup}" is listed twice`);
+  return ids;
+}
+
+function checkId(id: string, what: string): string {
+  if (!ID_PATTERN.test(id)) throw new UserError(`${what}: "${id}" is not a valid id (use ${ID_RULE})`);
+  if (id === COORDINATOR_ID)
+    throw new UserError(`${what}: "${COORDINATOR_ID}" is reserved for the coordinator`);
+  return id;
+}
+
+function checkHeParams(name: string): string {
+  try {
+    return getHeParams(name).name;
+  } catch (err) {
+    throw new UserError(`--he-params: ${(err as Error).message}`);
+  }
+}
+
+/** What in `out` would be overwritten by provisioning. */
+function existingKits(out: string): string[] {
+  return ['coordinator', 'members', 'auditors', 'federation.json'].filter((p) => existsSync(join(out, p)));
+}
+
+function writePrivate(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // Write then rename: a reader never sees half a kit, and an interrupted write leaves the old one.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+}
+
+const json = (data: unknown) => `${JSON.stringify(data, null, 2)}\n`;
+
+interface ProvisionOptions {
+  federation: string;
+  members: string;
+  auditors?: string;
+  out: string;
+  serverHosts?: string;
+  heParams: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+export async function runProvision(o: ProvisionOptions, print: (line: string) => void = console.log) {
+  if (!ID_PATTERN.test(o.federation))
+    throw new UserError(`--federation: "${o.federation}" is not a valid name (use ${ID_RULE})`);
+  const members = parseIdList(o.members, '--members');
+  if (members.length === 0) throw new UserError('--members: name at least one member, e.g. --members a,b,c');
+  const auditors = parseIdList(o.auditors, '--auditors');
+  const both = auditors.find((a) => members.includes(a));
+  if (both) throw new UserError(`"${both}" is listed both as a member and as an auditor`);
+  const serverHosts = o.serverHosts === undefined ? undefined : o.serverHosts.split(',').map((h) => h.trim());
+  if (serverHosts && (serverHosts.length === 0 || serverHosts.some((h) => !/^[A-Za-z0-9.:_-]+$/.test(h)))) {
+    throw new UserError(
+      `--server-hosts: expected host names or IP addresses separated by commas, got "${o.serverHosts}"`,
+    );
+  }
+  const heParams = checkHeParams(o.heParams);
+  const out = resolve(o.out);
+  const existing = existingKits(out);
+  if (existing.length > 0) {
+    if (!o.force) {
+      throw new UserError(
+        `${out} already holds kits (${existing.join(', ')}); refusing to overwrite them: choose another --out, or pass --force to replace them`,
+      );
+    }
+    for (const p of existing) rmSync(join(out, p), { recursive: true, force: true });
+  }
+  await provisionKits({ federation: o.federation, members, auditors, out, heParams, serverHosts });
+  // Kit directories hold private keys: owner only.
+  for (const dir of [
+    join(out, 'coordinator'),
+    ...members.map((m) => join(out, 'members', m)),
+    ...auditors.map((a) => join(out, 'auditors', a)),
+  ])
+    chmodSync(dir, 0o700);
+  const summary = {
+    federation: o.federation,
+    out,
+    coordinator: join(out, 'coordinator'),
+    members: Object.fromEntries(members.map((m) => [m, join(out, 'members', m)])),
+    auditors: Object.fromEntries(auditors.map((a) => [a, join(out, 'auditors', a)])),
+    heParams,
+  };
+  if (o.json) {
+    print(JSON.stringify(summary));
+    return summary;
+  }
+  print(`provisioned federation ${o.federation} in ${out}`);
+  print(`  coordinator    ${summary.coordinator}  (signing key, CA, server certificate; no HE key)`);
+  for (const m of members)
+    print(`  member ${m.padEnd(8)}${join(out, 'members', m)}  (identity, client certificate, HE key)`);
+  for (const a of auditors)
+    print(`  auditor ${a.padEnd(7)}${join(out, 'auditors', a)}  (identity, client certificate)`);
+  print(
+    'hand each kit directory to its party over a secure channel; keep coordinator/ on the aggregator host',
+  );
+  return summary;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// members add | revoke | list
+
+interface DbOptions {
+  schema: string;
+  databaseUrl?: string;
+  kitOnly?: boolean;
+}
+
+function kitPaths(kitOption: string) {
+  const file = kitOption.endsWith('.json') ? resolve(kitOption) : resolve(kitOption, 'coordinator.json');
+  return { file, root: dirname(dirname(file)) };
+}
+
+function readKit(kitOption: string) {
+  const { file, root } = kitPaths(kitOption);
+  const kit: KitFile = readCoordinatorKit(file);
+  return { kit, file, root };
+}
+
+function saveKit(file: string, root: string, kit: KitFile) {
+  writePrivate(file, json(kit));
+  const pub = join(root, 'federation.json');
+  if (existsSync(pub)) writePrivate(pub, json({ federation: kit.federation, jwks: kit.jwks }));
+}
+
+/**
+ * Opens the aggregator's database, or says why not. An absent schema is not created (a mistyped
+ * --schema must not leave an empty deployment behind): `missing` is set instead.
+ */
+async function connect(o: DbOptions): Promise<{ db?: Db; why?: string; missing?: boolean }> {
+  if (o.kitOnly) return { why: '--kit-only' };
+  try {
+    assertSchemaName(o.schema);
+  } catch (err) {
+    throw new UserError(`--schema: ${(err as Error).message}`);
+  }
+  const url = o.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await probe.connect();
+    const r = await probe.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [
+      o.schema,
+    ]);
+    if (r.rowCount === 0) return { why: `schema ${o.schema} does not exist`, missing: true };
+  } catch (err) {
+    return { why: `cannot reach Postgres: ${(err as Error).message}` };
+  } finally {
+    await probe.end().catch(() => {});
+  }
+  try {
+    return { db: await openDb({ databaseUrl: url, schema: o.schema, max: 2, connectRetries: 2 }) };
+  } catch (err) {
+    return { why: (err as Error).message };
+  }
+}
+
+async function federationRegistered(db: Db, federation: string): Promise<boolean> {
+  return (await db.query('SELECT 1 FROM federations WHERE id = $1', [federation])).rowCount === 1;
+}
+
+function findHeKey(root: string, heKeyOption: string | undefined, heParams: string) {
+  let path = heKeyOption ? resolve(heKeyOption) : undefined;
+  if (!path) {
+    const dir = join(root, 'members');
+    const candidates = existsSync(dir)
+      ? readdirSync(dir)
+          .map((m) => join(dir, m, 'he-key.json'))
+          .filter((p) => existsSync(p))
+      : [];
+    path = candidates[0];
+    if (!path)
+      throw new UserError(
+        `no consortium HE key found under ${dir}: pass --he-key FILE (an existing member's he-key.json)`,
+      );
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new UserError(`--he-key: cannot read ${path}`);
+  }
+  let key: ReturnType<typeof parseConsortiumKey>;
+  try {
+    key = parseConsortiumKey(text);
+  } catch (err) {
+    throw new UserError(`${path}: ${(err as Error).message}`);
+  }
+  if (key.paramsName !== heParams) {
+    throw new UserError(
+      `${path} is a key for HE parameters '${key.paramsName}', but this federation uses '${heParams}'`,
+    );
+  }
+  return { key, path };
+}
+
+interface AddOptions extends DbOptions {
+  kit: string;
+  role: string;
+  out?: string;
+  heKey?: string;
+  json?: boolean;
+}
+
+export async function runMembersAdd(id: string, o: AddOptions, print: (line: string) => void = console.log) {
+  checkId(id, 'member id');
+  if (!(ROLES as readonly string[]).includes(o.role))
+    throw new UserError(`--role must be one of ${ROLES.join(', ')}, got "${o.role}"`);
+  const role = o.role as PartyRole;
+  const { kit, file, root } = readKit(o.kit);
+  const existing = kit.members.find((m) => m.id === id);
+  if (existing) {
+    throw new UserError(
+      `"${id}" is already ${existing.status === 'revoked' ? 'a revoked' : 'a'} member of ${kit.federation}; choose another id`,
+    );
+  }
+  const outRoot = o.out ? resolve(o.out) : root;
+  const dir = join(outRoot, role === 'auditor' ? 'auditors' : 'members', id);
+  if (existsSync(dir) && readdirSync(dir).length > 0)
+    throw new UserError(`${dir} already exists and is not empty; refusing to overwrite a kit`);
+  const heKey = role === 'participant' ? findHeKey(root, o.heKey, kit.heParams) : undefined;
+
+  const coordinator: CoordinatorKit = {
+    federation: kit.federation,
+    signingKey: kit.signingKey,
+    ca: kit.ca,
+    server: { ...kit.server, hosts: [] },
+    registry: Object.fromEntries(
+      kit.members.map((m) => [
+        m.id,
+        {
+          memberId: m.id,
+          role: m.roles.includes('auditor') ? ('auditor' as const) : ('participant' as const),
+          kid: m.kid,
+          publicJwk: m.publicJwk as JWK,
+        },
+      ]),
+    ),
+    jwks: kit.jwks,
+  };
+  const { coordinator: next, kit: party } = await provisionMember(coordinator, id, { role });
+  const memberKit: MemberKitFile = {
+    kind: role === 'auditor' ? 'kpfl-auditor-kit' : 'kpfl-member-kit',
+    federation: kit.federation,
+    memberId: id,
+    identity: party.identity,
+    tls: party.tls,
+    coordinatorJwks: party.coordinatorJwks,
+  };
+  writePrivate(join(dir, role === 'auditor' ? 'auditor.json' : 'member.json'), json(memberKit));
+  if (heKey) writePrivate(join(dir, 'he-key.json'), serializeConsortiumKey(heKey.key));
+  chmodSync(dir, 0o700);
+  const entry: KitMember = {
+    id,
+    kid: party.identity.kid,
+    publicJwk: party.identity.publicJwk,
+    roles: [role],
+  };
+  saveKit(file, root, { ...kit, members: [...kit.members, entry], jwks: next.jwks });
+
+  const { db, why } = await connect(o);
+  let registered = false;
+  if (db) {
+    try {
+      await upsertFederation(db, kit.federation, next.jwks);
+      await putMember(db, {
+        federation: kit.federation,
+        id,
+        kid: entry.kid,
+        publicJwk: entry.publicJwk,
+        roles: [role],
+      });
+      registered = true;
+    } finally {
+      await db.close();
+    }
+  }
+  const result = { member: id, role, kit: dir, registered, schema: registered ? o.schema : undefined };
+  if (o.json) print(JSON.stringify(result));
+  else {
+    print(
+      `added ${role} ${id} to ${kit.federation}; its kit is in ${dir}${heKey ? ` (HE key from ${heKey.path})` : ''}`,
+    );
+    print(
+      registered
+        ? `registered in Postgres schema ${o.schema}: it can authenticate now`
+        : `not registered in Postgres (${why}): the aggregator registers it from ${file} when it next starts`,
+    );
+  }
+  return result;
+}
+
+export async function runMembersRevoke(
+  id: string,
+  o: DbOptions & { kit: string; json?: boolean },
+  print: (line: string) => void = console.log,
+) {
+  checkId(id, 'member id');
+  const { kit, file, root } = readKit(o.kit);
+  const entry = kit.members.find((m) => m.id === id);
+  if (!entry) {
+    throw new UserError(
+      `unknown member "${id}" in ${kit.federation}; members: ${kit.members.map((m) => m.id).join(', ') || '(none)'}`,
+    );
+  }
+  // Postgres first: that is what the running aggregator checks. If it cannot be reached, change nothing.
+  let inDb: 'revoked' | 'already revoked' | 'not registered' | 'skipped' = 'skipped';
+  if (!o.kitOnly) {
+    const { db, why, missing } = await connect(o);
+    if (!db) {
+      throw new UserError(
+        missing
+          ? `${why} in Postgres (check --schema or KPFL_SCHEMA); ${id} is NOT revoked (pass --kit-only to mark only the kit)`
+          : `${why}; ${id} is NOT revoked. Retry when Postgres is reachable (or pass --kit-only to mark only the kit)`,
+        missing ? 2 : 3,
+      );
+    }
+    try {
+      if (!(await federationRegistered(db, kit.federation))) inDb = 'not registered';
+      else if (await revokeMember(db, kit.federation, id)) inDb = 'revoked';
+      else inDb = (await getMember(db, kit.federation, id)) ? 'already revoked' : 'not registered';
+    } finally {
+      await db.close();
+    }
+  }
+  const already = entry.status === 'revoked';
+  if (!already) {
+    const members = kit.members.map((m) =>
+      m.id === id ? { ...m, status: 'revoked' as const, revokedAt: new Date().toISOString() } : m,
+    );
+    saveKit(file, root, { ...kit, members });
+  }
+  const result = {
+    member: id,
+    kit: already ? 'already revoked' : 'revoked',
+    postgres: inDb,
+    schema: o.schema,
+  };
+  if (o.json) print(JSON.stringify(result));
+  else {
+    print(`${id} ${already ? 'was already revoked' : 'revoked'} in ${file}`);
+    if (inDb === 'revoked')
+      print(`revoked in Postgres schema ${o.schema}: its sessions are refused from now on`);
+    else if (inDb === 'already revoked') print(`already revoked in Postgres schema ${o.schema}`);
+    else if (inDb === 'not registered')
+      print(
+        `${kit.federation}/${id} is not registered in Postgres schema ${o.schema} (no aggregator has run there?)`,
+      );
+    else print('Postgres not updated (--kit-only): a running aggregator still accepts it');
+  }
+  return result;
+}
+
+export async function runMembersList(
+  o: DbOptions & { kit: string; json?: boolean },
+  print: (line: string) => void = console.log,
+) {
+  const { kit } = readKit(o.kit);
+  const { db, why } = await connect(o);
+  const live = new Map<string, { status: string; last_seen_at: Date | null }>();
+  if (db) {
+    try {
+      for (const m of await listMembers(db, kit.federation)) live.set(m.id, m);
+    } finally {
+      await db.close();
+    }
+  }
+  const rows = kit.members.map((m) => ({
+    id: m.id,
+    role: m.roles.join(','),
+    kid: m.kid,
+    kitStatus: m.status ?? 'active',
+    dbStatus: db ? (live.get(m.id)?.status ?? 'unregistered') : undefined,
+    lastSeenAt: live.get(m.id)?.last_seen_at?.toISOString() ?? null,
+  }));
+  if (o.json) {
+    print(JSON.stringify({ federation: kit.federation, members: rows, postgres: db ? o.schema : null }));
+    return rows;
+  }
+  print(
+    `federation ${kit.federation}: ${rows.length} parties${db ? ` (status from Postgres schema ${o.schema})` : ` (kit only: ${why})`}`,
+  );
+  print(`${'id'.padEnd(20)} ${'role'.padEnd(12)} ${'status'.padEnd(13)} ${'last seen'.padEnd(25)} kid`);
+  for (const r of rows) {
+    const status =
+      r.dbStatus && r.dbStatus !== r.kitStatus
+        ? `${r.dbStatus} (kit: ${r.kitStatus})`
+        : (r.dbStatus ?? r.kitStatus);
+    print(
+      `${r.id.padEnd(20)} ${r.role.padEnd(12)} ${status.padEnd(13)} ${(r.lastSeenAt ?? '-').padEnd(25)} ${r.kid.slice(0, 12)}…`,
+    );
+  }
+  return rows;
+}
+
+export function registerProvision(program: Command): void {
+  program
+    .command('provision')
+    .description(
+      'create a federation: identity keys, CA and TLS certificates, the coordinator kit and one kit per member and auditor (members also get the consortium HE key)',
+    )
+    .requiredOption('--federation <name>', 'federation name')
+    .requiredOption('--members <ids>', 'member ids, comma-separated (e.g. a,b,c)')
+    .option('--auditors <ids>', 'auditor ids, comma-separated (read-only role)')
+    .requiredOption('--out <dir>', 'directory to write the kits into')
+    .option(
+      '--server-hosts <hosts>',
+      'names/IPs the aggregator is reached at (TLS SAN), comma-separated (default localhost,127.0.0.1)',
+    )
+    .option('--he-params <name>', 'CKKS parameter set', DEFAULT_HE_PARAMS)
+    .option('--force', 'replace kits already in --out')
+    .option('--json', 'print a JSON summary')
+    .action(async (o: ProvisionOptions) => {
+      await runProvision(o);
+    });
+
+  const members = program
+    .command('members')
+    .description('add, revoke and list the members of a provisioned federation');
+  const schemaDefault = process.env.KPFL_SCHEMA ?? 'kpfl';
+  const common = (c: Command) =>
+    c
+      .requiredOption('--kit <dir>', 'coordinator kit directory (from `kpfl provision`)')
+      .option('--schema <name>', "the aggregator's Postgres schema", schemaDefault)
+      .option('--database-url <url>', 'Postgres URL (default $DATABASE_URL)')
+      .option('--kit-only', 'do not touch Postgres: change only the coordinator kit')
+      .option('--json', 'print JSON');
+  common(
+    members
+      .command('add <id>')
+      .description('issue a kit for a new member (or auditor) and register it')
+      .option('--role <role>', 'participant or auditor', 'participant')
+      .option('--out <dir>', 'kit root to write into (default: the directory holding coordinator/)')
+      .option('--he-key <file>', "the consortium HE key (default: an existing member's he-key.json)"),
+  ).action(async (id: string, o: AddOptions) => {
+    await runMembersAdd(id, o);
+  });
+  common(
+    members
+      .command('revoke <id>')
+      .description('revoke a member: its sessions and new authentications are refused'),
+  ).action(async (id: string, o: DbOptions & { kit: string; json?: boolean }) => {
+    await runMembersRevoke(id, o);
+  });
+  common(members.command('list').description('list members with their status')).action(
+    async (o: DbOptions & { kit: string; json?: boolean }) => {
+      await runMembersList(o);
+    },
+  );
+}

@@ -87,7 +87,10 @@ export function dataPrimeCount(p: HeParams): number {
  */
 export function sumBoundFor(mode: Mode, paramsName: string): number {
   if (mode === 'plain') return 3.4e38; // float32 range
-  const p = getHeParams(paramsName);
+  return sumBound(getHeParams(paramsName));
+}
+
+export function sumBound(p: HeParams): number {
   const k = dataPrimeCount(p);
   const bits = p.coeffModulusBits.slice(0, k).reduce((a, b) => a + b, 0);
   return 2 ** (bits - k - 1 - p.scaleBits);

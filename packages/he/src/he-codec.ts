@@ -1,0 +1,203 @@
+/**
+ * Synchronous CKKS encrypt/decrypt of chunk ranges for one thread holding the consortium secret key.
+ * Runs inside the encoder's worker threads (and on the calling thread when workers: 0).
+ */
+import type { CipherText } from 'node-seal/implementation/cipher-text.js';
+import type { Decryptor } from 'node-seal/implementation/decryptor.js';
+import type { Encryptor } from 'node-seal/implementation/encryptor.js';
+import type { PlainText } from 'node-seal/implementation/plain-text.js';
+import type { PublicKey } from 'node-seal/implementation/public-key.js';
+import type { SecretKey } from 'node-seal/implementation/secret-key.js';
+import { HeError, HeInputError, sealMessage } from './errors.js';
+import { sumBound } from './params.js';
+import {
+  checkCiphertextStructure,
+  checkPublicKeyStructure,
+  checkSecretKeyStructure,
+  type HeContext,
+} from './seal.js';
+
+export interface KeyMaterial {
+  secretKey: Uint8Array;
+  publicKey?: Uint8Array;
+}
+
+/** Loads and validates a serialized secret key (KEY_INVALID on failure). The caller deletes it. */
+export function loadSecretKey(ctx: HeContext, bytes: Uint8Array): SecretKey {
+  if (!(bytes instanceof Uint8Array)) throw new HeError('KEY_INVALID', 'consortium secret key must be bytes');
+  checkSecretKeyStructure(ctx, bytes);
+  const sk = ctx.seal.SecretKey();
+  try {
+    sk.loadArray(ctx.context, bytes);
+  } catch (err) {
+    sk.delete();
+    throw new HeError('KEY_INVALID', `consortium secret key is invalid: ${sealMessage(err)}`);
+  }
+  return sk;
+}
+
+export function loadPublicKey(ctx: HeContext, bytes: Uint8Array): PublicKey {
+  if (!(bytes instanceof Uint8Array)) throw new HeError('KEY_INVALID', 'consortium public key must be bytes');
+  checkPublicKeyStructure(ctx, bytes);
+  const pk = ctx.seal.PublicKey();
+  try {
+    pk.loadArray(ctx.context, bytes);
+  } catch (err) {
+    pk.delete();
+    throw new HeError('KEY_INVALID', `consortium public key is invalid: ${sealMessage(err)}`);
+  }
+  return pk;
+}
+
+/** Loads one chunk after the structural check; the caller deletes the returned ciphertext. */
+export function loadCiphertext(ctx: HeContext, bytes: Uint8Array, chunkIndex: number): CipherText {
+  checkCiphertextStructure(ctx, bytes, chunkIndex);
+  const ct = ctx.seal.CipherText();
+  try {
+    ct.loadArray(ctx.context, bytes);
+  } catch (err) {
+    ct.delete();
+    throw new HeInputError(
+      'INVALID_CIPHERTEXT',
+      `chunk ${chunkIndex} is not a valid ciphertext: ${sealMessage(err)}`,
+      {
+        chunkIndex,
+      },
+    );
+  }
+  return ct;
+}
+
+/**
+ * Under the wrong key (or after an overflow) CKKS decrypts to noise of magnitude ~q/scale, far beyond the
+ * set's bound, instead of failing: refuse that rather than hand back garbage.
+ */
+function checkDecrypted(values: Float64Array, bound: number, chunkIndex: number): void {
+  for (let j = 0; j < values.length; j++) {
+    if (!(Math.abs(values[j]!) <= bound)) {
+      throw new HeInputError(
+        'VALUE_RANGE',
+        `chunk ${chunkIndex} decrypts to ${values[j]} at slot ${j}, beyond the parameter set's bound ${bound}: it was encrypted under another consortium key, or the sum overflowed`,
+        { chunkIndex },
+      );
+    }
+  }
+}
+
+export class HeCodec {
+  readonly slotCount: number;
+  private readonly bound: number;
+  private disposed = false;
+
+  private constructor(
+    private readonly ctx: HeContext,
+    private readonly secretKey: SecretKey,
+    private readonly publicKey: PublicKey,
+    private readonly encryptor: Encryptor,
+    private readonly decryptor: Decryptor,
+  ) {
+    this.slotCount = ctx.slotCount;
+    this.bound = sumBound(ctx.params);
+  }
+
+  static create(ctx: HeContext, key: KeyMaterial): HeCodec {
+    const { seal } = ctx;
+    const sk = loadSecretKey(ctx, key.secretKey);
+    let pk: PublicKey | undefined;
+    try {
+      if (ctx.params.encryption === 'public-key') {
+        if (!key.publicKey) {
+          throw new HeError(
+            'KEY_INVALID',
+            `parameter set '${ctx.params.name}' encrypts with the public key, which the key lacks`,
+          );
+        }
+        pk = loadPublicKey(ctx, key.publicKey);
+      } else {
+        // node-seal's Encryptor wants a public key even for symmetric encryption; derive a throwaway one.
+        const kg = seal.KeyGenerator(ctx.context, sk);
+        try {
+          pk = kg.createPublicKey();
+        } finally {
+          kg.delete();
+        }
+      }
+      const encryptor = seal.Encryptor(ctx.context, pk, sk);
+      const decryptor = seal.Decryptor(ctx.context, sk);
+      return new HeCodec(ctx, sk, pk, encryptor, decryptor);
+    } catch (err) {
+      sk.delete();
+      pk?.delete();
+      throw err;
+    }
+  }
+
+  /** Encrypts `values` (already the slice for these chunks) into ceil(len/slotCount) serialized chunks. */
+  encrypt(values: Float64Array): Uint8Array[] {
+    this.assertOpen();
+    const { seal, encoder, scale } = this.ctx;
+    const slots = this.slotCount;
+    const out: Uint8Array[] = [];
+    const pt: PlainText = seal.PlainText();
+    const ct: CipherText | undefined =
+      this.ctx.params.encryption === 'public-key' ? seal.CipherText() : undefined;
+    try {
+      for (let start = 0; start < values.length; start += slots) {
+        encoder.encode(values.subarray(start, Math.min(values.length, start + slots)), scale, pt);
+        if (ct) {
+          this.encryptor.encrypt(pt, ct);
+          out.push(ct.saveArray(seal.ComprModeType.none));
+        } else {
+          const s = this.encryptor.encryptSymmetricSerializable(pt);
+          try {
+            out.push(s.saveArray(seal.ComprModeType.none));
+          } finally {
+            s.delete();
+          }
+        }
+      }
+    } finally {
+      pt.delete();
+      ct?.delete();
+    }
+    return out;
+  }
+
+  /** Decrypts chunks into chunks.length * slotCount values; `firstChunk` only numbers errors. */
+  decrypt(chunks: Uint8Array[], firstChunk = 0): Float64Array {
+    this.assertOpen();
+    const { seal, encoder } = this.ctx;
+    const slots = this.slotCount;
+    const out = new Float64Array(chunks.length * slots);
+    const pt: PlainText = seal.PlainText();
+    try {
+      for (let i = 0; i < chunks.length; i++) {
+        const ct = loadCiphertext(this.ctx, chunks[i]!, firstChunk + i);
+        try {
+          this.decryptor.decrypt(ct, pt);
+        } finally {
+          ct.delete();
+        }
+        const values = encoder.decode(pt);
+        checkDecrypted(values, this.bound, firstChunk + i);
+        out.set(values, i * slots);
+      }
+    } finally {
+      pt.delete();
+    }
+    return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.encryptor.delete();
+    this.decryptor.delete();
+    this.publicKey.delete();
+    this.secretKey.delete();
+  }
+
+  private assertOpen(): void {
+    if (this.disposed) throw new HeError('CLOSED', 'the HE codec has been closed');
+  }
+}

@@ -9,8 +9,8 @@ type ProtoGrpcType = { kpfl: { v1: AggregatorProto['kpfl']['v1'] & AuditProto['k
 export type { AggregateChunk__Output } from './generated/kpfl/v1/AggregateChunk.js';
 export type * from './generated/kpfl/v1/Aggregator.js';
 export type * from './generated/kpfl/v1/Audit.js';
-export type { AuditQuery__Output } from './generated/kpfl/v1/AuditQuery.js';
 export type { AuditPage__Output } from './generated/kpfl/v1/AuditPage.js';
+export type { AuditQuery__Output } from './generated/kpfl/v1/AuditQuery.js';
 export type { Receipt, Receipt__Output } from './generated/kpfl/v1/Receipt.js';
 export type {
   SubmitUpdateMessage,

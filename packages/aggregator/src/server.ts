@@ -37,6 +37,8 @@ export interface AggregatorOptions {
   runWorker?: boolean;
   /** Serve Prometheus metrics on this port (0 = any free port; undefined = off). */
   metricsPort?: number;
+  /** Address the metrics endpoint binds; 127.0.0.1 unless a container publishes it. */
+  metricsHost?: string;
   sessionTtlSeconds?: number;
   log?: Logger;
 }
@@ -141,7 +143,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
   let http: HttpServer | undefined;
   let metricsPort: number | undefined;
   if (o.metricsPort !== undefined) {
-    ({ http, port: metricsPort } = await serveMetrics(metrics, queue, o.metricsPort, db));
+    ({ http, port: metricsPort } = await serveMetrics(metrics, queue, o.metricsPort, db, o.metricsHost));
   }
   log.info(
     { port, tls: Boolean(o.tls), worker: Boolean(worker), metricsPort, event: 'aggregator.started' },
@@ -201,7 +203,13 @@ export async function startRoundWorkerProcess(o: AggregatorOptions): Promise<{ c
   };
 }
 
-export async function serveMetrics(metrics: Metrics, queue: RoundQueue, port: number, db?: Db) {
+export async function serveMetrics(
+  metrics: Metrics,
+  queue: RoundQueue,
+  port: number,
+  db?: Db,
+  host = '127.0.0.1',
+) {
   const http = createServer(async (req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
@@ -229,7 +237,7 @@ export async function serveMetrics(metrics: Metrics, queue: RoundQueue, port: nu
       res.writeHead(503).end(`metrics unavailable: ${(err as Error).message}\n`);
     }
   });
-  await new Promise<void>((r) => http.listen(port, '127.0.0.1', r));
+  await new Promise<void>((r) => http.listen(port, host, r));
   const addr = http.address();
   return { http, port: typeof addr === 'object' && addr ? addr.port : port };
 }

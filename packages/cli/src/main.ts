@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAggregator } from './commands/aggregator.js';
 import { registerAudit } from './commands/audit.js';
+import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerParticipant } from './commands/participant.js';
 import { registerProvision } from './commands/provision.js';
@@ -21,6 +22,7 @@ registerParticipant(program);
 registerProvision(program);
 registerRounds(program);
 registerAudit(program);
+registerConfig(program);
 
 try {
   await program.parseAsync(process.argv);

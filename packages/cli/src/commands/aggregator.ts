@@ -38,6 +38,10 @@ export function registerAggregator(program: Command): void {
       parseIntOption('--metrics-port'),
     )
     .option(
+      '--metrics-host <host>',
+      `address the metrics endpoint binds (default 127.0.0.1; 0.0.0.0 in a container)${env('aggregator', 'metricsHost')}`,
+    )
+    .option(
       '--no-worker',
       `do not run the round worker here (run \`kpfl worker\` elsewhere)${env('aggregator', 'worker')}`,
     )
@@ -69,6 +73,7 @@ export function registerAggregator(program: Command): void {
         redisUrl: c.redisUrl,
         runWorker: c.worker,
         metricsPort: c.metricsPort,
+        metricsHost: c.metricsHost,
         log: createLogger('aggregator', { level: c.logLevel }),
       });
       await registerFederation(agg.db, kit);

@@ -99,7 +99,8 @@ export function registerRounds(program: Command): void {
       parseDuration('--seen-within'),
       600,
     )
-    .option('--model <name>', 'mlp | cnn', 'mlp')
+    .option('--model <name>', 'mlp | cnn | a plugin model registered by the participants', 'mlp')
+    .option('--parameter-count <n>', 'length of the flat model (needed for plugin models)', parseIntOption('--parameter-count', 1))
     .option('--mode <mode>', 'he | plain', 'he')
     .option('--he-params <name>', 'CKKS parameter set', DEFAULT_HE_PARAMS)
     .option('--local-epochs <n>', 'local epochs (E)', parseIntOption('--local-epochs', 1), 1)
@@ -118,7 +119,13 @@ export function registerRounds(program: Command): void {
       const startAt = o.startAt ? new Date(o.startAt) : undefined;
       if (startAt && Number.isNaN(startAt.getTime()))
         throw new UserError(`--start-at must be an ISO time, got "${o.startAt}"`);
-      const params = parameterCount(o.model as ModelName);
+      let params: number = o.parameterCount;
+      if (params === undefined) {
+        if (o.model !== 'mlp' && o.model !== 'cnn') {
+          throw new UserError(`--model ${o.model} is not built in; give its --parameter-count (the length of its flat weights)`);
+        }
+        params = parameterCount(o.model as ModelName);
+      }
       const plan = await withDb(o, (db) =>
         withQueue(o, async (q) => {
           if (!(await db.query('SELECT 1 FROM federations WHERE id = $1', [o.federation])).rows.length) {

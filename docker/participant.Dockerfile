@@ -1,0 +1,54 @@
+# syntax=docker/dockerfile:1
+#
+# kpfl participant image (CPU): `kpfl participant` with the native TensorFlow backend
+# (@tensorflow/tfjs-node, libtensorflow 2.9.1 CPU), falling back to wasm/cpu under --backend auto.
+#
+# Build from the repository root:
+#   docker build -f docker/participant.Dockerfile -t kpfl-participant .
+#
+# No secret and no data is baked in: the member kit (identity key, certificate, consortium HE key)
+# is mounted read-only at /kit and the member's data at /data.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+# Full Debian image for the build: python3, make and g++ in case the tfjs-node binding has to be
+# compiled. Same Debian release as the runtime image, so the native binding links the same glibc.
+ARG BUILD_IMAGE=node:20-bookworm
+# Must equal the locked @tensorflow/tfjs version (tfjs-node registers its backend with that copy).
+ARG TFJS_VERSION=4.22.0
+
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /src
+COPY packages ./packages
+RUN find packages -mindepth 2 -maxdepth 2 ! -name package.json -exec rm -rf {} +
+
+# Dependencies as locked, plus @tensorflow/tfjs-node: its install script downloads libtensorflow
+# (this needs network access at build time; it cannot be done offline).
+FROM ${BUILD_IMAGE} AS deps
+ARG TFJS_VERSION
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY --from=manifests /src/packages ./packages
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --no-audit --no-fund \
+ && npm install --no-save --no-audit --no-fund "@tensorflow/tfjs-node@${TFJS_VERSION}" \
+ && node -e "require('@tensorflow/tfjs-node')" \
+ && rm -rf node_modules/@biomejs node_modules/typescript node_modules/@types
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    KPFL_KIT=/kit \
+    KPFL_DATASET=/data \
+    KPFL_HEALTH_FILE=/tmp/kpfl/health
+WORKDIR /app
+COPY --from=deps /app ./
+COPY package.json tsconfig.json ./
+COPY protos ./protos
+COPY packages ./packages
+COPY docker/config/participant.yaml /etc/kpfl/participant.yaml
+USER node
+# The participant serves nothing: it touches KPFL_HEALTH_FILE every 10 s while its event loop runs
+# (training yields to the event loop), so a stale file means a hung or dead process.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "try{process.exit(Date.now()-require('fs').statSync(process.env.KPFL_HEALTH_FILE).mtimeMs<60000?0:1)}catch{process.exit(1)}"]
+ENTRYPOINT ["node", "--import", "tsx", "packages/cli/src/main.ts"]
+CMD ["participant", "--config", "/etc/kpfl/participant.yaml"]

@@ -1,0 +1,350 @@
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  type BenchEnv,
+  type ConvergenceResult,
+  type ConvergenceSetting,
+  formatConvergence,
+  formatHeSuite,
+  formatOverhead,
+  formatScale,
+  type HeSuiteResult,
+  type OverheadMode,
+  type OverheadResult,
+  runConvergence,
+  runHeSuite,
+  runOverhead,
+  runScale,
+  type ScaleResult,
+  writeAccuracyReport,
+} from '@kpfl/bench';
+import { parsePartitionSpec, parseServerOptimizer } from '@kpfl/model';
+import type { Command } from 'commander';
+import { provisionKits, readMemberKit } from '../kits.js';
+import { cliCommand, DEFAULT_DATASET, REPO_ROOT } from '../paths.js';
+import { parseDuration, parseFloatOption, parseIntOption, UserError } from '../user-error.js';
+import { registerFederation } from './aggregator.js';
+
+const SUITES = ['he', 'overhead', 'scale', 'convergence'] as const;
+type Suite = (typeof SUITES)[number];
+
+interface BenchCliOptions {
+  /** A file, or true / '-' for stdout. */
+  json?: string | boolean;
+  reportDir: string;
+  report?: string | boolean;
+  dataset: string;
+  seed: number;
+  timeBudget?: number;
+  insecure?: boolean;
+  keep?: boolean;
+  // he
+  sizes?: string;
+  repeats?: number;
+  // convergence
+  maxRounds: number;
+  evalEvery: number;
+  lr: number;
+  optimizer: string;
+  proxMu: number;
+  partitions: string;
+  epochs: string;
+  batchSize: number;
+  clients: number;
+  fraction: number;
+  target: number;
+  workers?: number;
+  trainLimit?: number;
+  testLimit?: number;
+  // overhead
+  participants: number;
+  maxExamples: number;
+  overheadBatchSize: number;
+  model: 'mlp' | 'cnn';
+  modes: string;
+  // scale
+  counts: string;
+  concurrency: number;
+  updateSize: number;
+  distinctUpdates: number;
+}
+
+export interface BenchOutput {
+  kpfl: 'bench';
+  suites: {
+    he?: HeSuiteResult;
+    overhead?: OverheadResult;
+    scale?: ScaleResult;
+    convergence?: ConvergenceResult;
+  };
+  reports: { convergence?: string };
+}
+
+const intList = (name: string) => (value: string) =>
+  value.split(',').map((s) => parseIntOption(name, 1)(s.trim()));
+
+/** The kit and process helpers @kpfl/bench's system suites need, from this CLI. */
+export const benchEnv: BenchEnv = {
+  provisionKits,
+  readMemberKit,
+  registerFederation: (db, coordinator) =>
+    registerFederation(db, coordinator as Parameters<typeof registerFederation>[1]),
+  cliCommand,
+};
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description(
+      'benchmarks: he (CKKS codec vs reference parameters), overhead (one round: plain vs he vs local training), ' +
+        'scale (10/100/1,000 simulated participants), convergence (FedAvg on MNIST vs the FedAvg paper); default: all four',
+    )
+    .argument('[suite]', `one of ${SUITES.join(', ')}, or all`, 'all')
+    .option(
+      '--json <file>',
+      'also write the results as JSON to this file ("-" = stdout; tables then go to stderr)',
+    )
+    .option('--report-dir <dir>', 'where the HTML accuracy report goes', join(REPO_ROOT, 'reports'))
+    .option('--report <file>', 'path of the HTML accuracy report (convergence); --no-report to skip it')
+    .option('--no-report', 'do not write the HTML accuracy report')
+    .option('--dataset <dir>', 'directory with the four MNIST IDX files', DEFAULT_DATASET)
+    .option('--seed <n>', 'seed for models, partitions and sampling', parseIntOption('--seed'), 1)
+    .option(
+      '--time-budget <duration>',
+      'bound on each suite run (e.g. 900, 15m); defaults: convergence 15m shared by its settings, overhead 15m, scale 30m',
+      parseDuration('--time-budget'),
+    )
+    .option('--insecure', 'overhead/scale: plaintext gRPC instead of mutual TLS')
+    .option('--keep', 'scale: keep the work directories (aggregator logs) and Postgres schemas')
+    .option('--sizes <list>', 'he: update sizes in parameters', '199210,1663370')
+    .option(
+      '--repeats <n>',
+      'he: timed passes (default 1); overhead: rounds per mode (default 3)',
+      parseIntOption('--repeats', 1),
+    )
+    .option(
+      '--max-rounds <n>',
+      'convergence: rounds per setting at most',
+      parseIntOption('--max-rounds', 1),
+      1000,
+    )
+    .option(
+      '--eval-every <n>',
+      'convergence: evaluate on the test set every n rounds',
+      parseIntOption('--eval-every', 1),
+      1,
+    )
+    .option(
+      '--lr <x>',
+      'convergence: client learning rate (one for all settings)',
+      parseFloatOption('--lr', 0),
+      0.1,
+    )
+    .option(
+      '--optimizer <spec>',
+      'convergence: server optimizer, fedavg | fedavgm:lr=1,momentum=0.9 | fedadam:lr=0.01,beta1=0.9,beta2=0.99,tau=0.001',
+      'fedavg',
+    )
+    .option(
+      '--prox-mu <x>',
+      'convergence: FedProx proximal term (0 = off)',
+      parseFloatOption('--prox-mu', 0),
+      0,
+    )
+    .option('--partitions <list>', 'convergence: partitions to run', 'iid,shards:2')
+    .option('--epochs <list>', 'convergence: local epochs E to run', '1,5')
+    .option('--batch-size <n>', 'convergence: local batch size B', parseIntOption('--batch-size', 1), 10)
+    .option('--clients <n>', 'convergence: number of clients K', parseIntOption('--clients', 1), 100)
+    .option(
+      '--fraction <x>',
+      'convergence: fraction C of clients per round',
+      parseFloatOption('--fraction', 0, 1),
+      0.1,
+    )
+    .option('--target <x>', 'convergence: target test accuracy', parseFloatOption('--target', 0, 1), 0.97)
+    .option(
+      '--workers <n>',
+      'convergence: trainer worker threads (0 = this thread; default one per core)',
+      parseIntOption('--workers'),
+    )
+    .option(
+      '--train-limit <n>',
+      'convergence: use only the first n training examples',
+      parseIntOption('--train-limit', 1),
+    )
+    .option(
+      '--test-limit <n>',
+      'convergence: evaluate on the first n test examples only',
+      parseIntOption('--test-limit', 1),
+    )
+    .option('--participants <n>', 'overhead: participants', parseIntOption('--participants', 1), 3)
+    .option(
+      '--max-examples <n>',
+      'overhead: examples per participant per round',
+      parseIntOption('--max-examples', 1),
+      2000,
+    )
+    .option(
+      '--overhead-batch-size <n>',
+      'overhead: local batch size',
+      parseIntOption('--overhead-batch-size', 1),
+      32,
+    )
+    .option('--model <name>', 'overhead: mlp (2NN) | cnn', 'mlp')
+    .option('--modes <list>', 'overhead: modes to compare, in order', 'plain,he,local')
+    .option('--counts <list>', 'scale: participant counts', '10,100,1000')
+    .option('--concurrency <n>', 'scale: submissions in flight', parseIntOption('--concurrency', 1), 24)
+    .option(
+      '--update-size <n>',
+      'scale: update length in parameters',
+      parseIntOption('--update-size', 1),
+      199210,
+    )
+    .option(
+      '--distinct-updates <n>',
+      'scale: distinct encrypted updates reused by the participants',
+      parseIntOption('--distinct-updates', 1),
+      4,
+    )
+    .action(async (suite: string, o: BenchCliOptions) => {
+      const out = await runBench(suite, o);
+      if (o.json === true || o.json === '-') process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      const failed = out.suites.scale?.runs.filter((r) => !r.completed) ?? [];
+      if (failed.length > 0) {
+        throw new UserError(
+          `scale: ${failed.map((r) => `${r.participants} participants (${r.error})`).join('; ')} did not complete`,
+          1,
+        );
+      }
+    });
+}
+
+export async function runBench(suiteArg: string, o: BenchCliOptions): Promise<BenchOutput> {
+  const suites: Suite[] =
+    suiteArg === 'all'
+      ? [...SUITES]
+      : SUITES.includes(suiteArg as Suite)
+        ? [suiteArg as Suite]
+        : (() => {
+            throw new UserError(`unknown bench suite "${suiteArg}"; valid: ${SUITES.join(', ')}, all`);
+          })();
+  // Validate up front, before anything long runs.
+  const partitions = o.partitions.split(',').map((s) => s.trim());
+  for (const p of partitions) parsePartitionSpec(p);
+  const epochs = intList('--epochs')(o.epochs);
+  parseServerOptimizer(o.optimizer);
+  if (o.model !== 'mlp' && o.model !== 'cnn')
+    throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
+  const modes = o.modes.split(',').map((s) => s.trim()) as OverheadMode[];
+  for (const m of modes) {
+    if (!['plain', 'he', 'local'].includes(m))
+      throw new UserError(`--modes takes plain, he, local; got "${m}"`);
+  }
+  const sizes = intList('--sizes')(o.sizes ?? '199210,1663370');
+  const counts = intList('--counts')(o.counts);
+
+  const jsonFile = typeof o.json === 'string' && o.json !== '-' ? resolve(o.json) : undefined;
+  const toStdout = !(o.json === true || o.json === '-');
+  const show = (text: string) => (toStdout ? process.stdout : process.stderr).write(`${text}\n\n`);
+  const progress = (line: string) => process.stderr.write(`${line}\n`);
+  const output: BenchOutput = { kpfl: 'bench', suites: {}, reports: {} };
+  const writeJson = () => {
+    if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(output, null, 2)}\n`);
+  };
+
+  for (const suite of suites) {
+    const t = performance.now();
+    if (suite === 'he') {
+      const r = await runHeSuite({ sizes, repeats: o.repeats ?? 1, onProgress: progress });
+      output.suites.he = r;
+      show(formatHeSuite(r));
+    } else if (suite === 'overhead') {
+      const r = await runOverhead(
+        {
+          dataset: o.dataset,
+          participants: o.participants,
+          model: o.model,
+          batchSize: o.overheadBatchSize,
+          maxExamples: o.maxExamples,
+          repeats: o.repeats ?? 3,
+          modes,
+          seed: o.seed,
+          tls: !o.insecure,
+          timeBudgetSeconds: o.timeBudget ?? 900,
+          onProgress: progress,
+        },
+        benchEnv,
+      );
+      output.suites.overhead = r;
+      show(formatOverhead(r));
+    } else if (suite === 'scale') {
+      const r = await runScale(
+        {
+          counts,
+          parameters: o.updateSize,
+          distinctUpdates: o.distinctUpdates,
+          concurrency: o.concurrency,
+          tls: !o.insecure,
+          keep: o.keep,
+          timeBudgetSeconds: o.timeBudget ?? 1800,
+          onProgress: progress,
+        },
+        benchEnv,
+      );
+      output.suites.scale = r;
+      show(formatScale(r));
+    } else {
+      const settings: ConvergenceSetting[] = partitions.flatMap((partition) =>
+        epochs.map((e) => ({ partition, epochs: e })),
+      );
+      const r = await runConvergence({
+        dataset: o.dataset,
+        settings,
+        clients: o.clients,
+        fraction: o.fraction,
+        batchSize: o.batchSize,
+        lr: o.lr,
+        target: o.target,
+        maxRounds: o.maxRounds,
+        timeBudgetSeconds: o.timeBudget ?? 900,
+        evalEvery: o.evalEvery,
+        optimizer: o.optimizer,
+        proxMu: o.proxMu,
+        seed: o.seed,
+        workers: o.workers,
+        trainLimit: o.trainLimit,
+        testLimit: o.testLimit,
+        onProgress: progress,
+      });
+      output.suites.convergence = r;
+      show(formatConvergence(r));
+      if (o.report !== false) {
+        const file =
+          typeof o.report === 'string'
+            ? o.report
+            : join(o.reportDir, `convergence-${new Date().toISOString().replace(/[:.]/g, '-')}.html`);
+        const path = writeAccuracyReport(
+          file,
+          r.runs.map((x) => ({
+            name: `${x.name}, lr ${x.lr}${x.optimizer !== 'fedavg:lr=1' ? `, ${x.optimizer}` : ''}${x.proxMu ? `, mu ${x.proxMu}` : ''}`,
+            points: x.curve.map((p) => ({ round: p.round, accuracy: p.accuracy, loss: p.loss })),
+            referenceRounds: x.paper?.rounds ?? null,
+          })),
+          {
+            title: `kpfl bench convergence: ${r.model} on MNIST, test accuracy per round`,
+            target: o.target,
+            subtitle: `${r.runs[0]?.clients} clients, ${r.runs[0]?.clientsPerRound} per round, B=${o.batchSize}; ${r.simulation}. Dotted verticals: the FedAvg paper's rounds to ${o.target * 100}% (Table 2).`,
+            notes: r.runs.map((x) => `${x.name}: ${x.outcome}`),
+          },
+        );
+        output.reports.convergence = path;
+        progress(`accuracy report: ${path}`);
+        show(`accuracy report written to ${path}`);
+      }
+    }
+    progress(`bench ${suite}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    writeJson();
+  }
+  if (jsonFile) progress(`results written to ${jsonFile}`);
+  return output;
+}

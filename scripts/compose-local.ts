@@ -1,0 +1,740 @@
+/**
+ * Runs docker/compose.yaml's kpfl services as plain processes on this machine, from the same
+ * files: each service's command (or its image's CMD), its image's ENTRYPOINT and ENV, its compose
+ * environment and its config file. Only what cannot be the same on one machine is changed, and it
+ * is changed the way a container runtime would change it:
+ *   - bind mounts and tmpfs become path rewrites (/kit -> <tmp>/kits/members/alice, /tmp -> <tmp>/alice/tmp);
+ *   - service names and container ports become loopback addresses and free ports;
+ *   - Postgres and Redis are the local ones (DATABASE_URL / REDIS_URL or their defaults), with a
+ *     fresh schema and Redis prefix per run, dropped at the end.
+ * Every service's HEALTHCHECK (the image's, or compose's override) is run against the process.
+ *
+ * Steps: provision (the `provision` service) -> aggregator + worker -> alice, bob, carol on small
+ * data slices -> schedule 2 rounds (the `ops` service) -> wait for the plan to finish -> check it.
+ *
+ *   node --import tsx scripts/compose-local.ts [--keep] [--rounds N] [--timeout SECONDS]
+ *
+ * Prints progress on stderr and one JSON summary line on stdout; exit code 0 only on success.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+
+export const REPO = fileURLToPath(new URL('../', import.meta.url));
+export const DOCKER_DIR = join(REPO, 'docker');
+export const COMPOSE_FILE = join(DOCKER_DIR, 'compose.yaml');
+
+// ---------------------------------------------------------------------------------------------
+// Dockerfile and compose parsing (also used by test/deploy.test.ts)
+
+export interface DockerStage {
+  name?: string;
+  from: string;
+  env: Record<string, string>;
+  entrypoint?: string[];
+  cmd?: string[];
+  healthcheck?: { options: Record<string, string>; test: string[] };
+  user?: string;
+  workdir?: string;
+  expose: string[];
+  /** Each COPY's arguments (without flags) and its flags. */
+  copies: { args: string[]; flags: string[] }[];
+  runs: string[];
+}
+
+export interface Dockerfile {
+  args: Record<string, string>;
+  stages: DockerStage[];
+  final: DockerStage;
+}
+
+function splitWords(s: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(s); m; m = re.exec(s)) out.push(m[1] ?? m[2] ?? m[3]!);
+  return out;
+}
+
+function execForm(s: string): string[] {
+  const t = s.trim();
+  if (t.startsWith('[')) return JSON.parse(t) as string[];
+  return ['/bin/sh', '-c', t];
+}
+
+/** A small Dockerfile reader: enough for FROM/ARG/ENV/ENTRYPOINT/CMD/HEALTHCHECK/USER/WORKDIR/EXPOSE/COPY/RUN. */
+export function parseDockerfile(text: string): Dockerfile {
+  const logical: string[] = [];
+  let cur = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if (cur === '' && /^\s*#/.test(line)) continue;
+    if (cur !== '' && /^\s*#/.test(line)) continue; // comments inside continuations
+    if (/\\\s*$/.test(line)) {
+      cur += `${line.replace(/\\\s*$/, '')} `;
+      continue;
+    }
+    cur += line;
+    if (cur.trim()) logical.push(cur.trim());
+    cur = '';
+  }
+  const args: Record<string, string> = {};
+  const stages: DockerStage[] = [];
+  const sub = (s: string) => s.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a, b) => args[a ?? b] ?? '');
+  for (const l of logical) {
+    const m = /^(\w+)\s+([\s\S]*)$/.exec(l);
+    if (!m) continue;
+    const ins = m[1]!.toUpperCase();
+    const rest = m[2]!;
+    const stage = stages.at(-1);
+    switch (ins) {
+      case 'ARG': {
+        const [k, v] = rest.split('=', 2) as [string, string | undefined];
+        if (!stage || v !== undefined) args[k.trim()] ??= (v ?? '').trim();
+        break;
+      }
+      case 'FROM': {
+        const w = splitWords(rest).filter((x) => !x.startsWith('--'));
+        const from = sub(w[0]!);
+        const base = stages.find((s) => s.name === from);
+        stages.push({
+          name: w[1]?.toUpperCase() === 'AS' ? w[2] : undefined,
+          from,
+          env: base ? { ...base.env } : {},
+          entrypoint: base?.entrypoint,
+          cmd: base?.cmd,
+          healthcheck: base?.healthcheck,
+          user: base?.user,
+          workdir: base?.workdir,
+          expose: base ? [...base.expose] : [],
+          copies: [],
+          runs: [],
+        });
+        break;
+      }
+      case 'ENV': {
+        if (!stage) break;
+        const words = splitWords(rest);
+        if (words.length >= 2 && !words[0]!.includes('=')) stage.env[words[0]!] = words.slice(1).join(' ');
+        else
+          for (const w of words) {
+            const i = w.indexOf('=');
+            if (i > 0) stage.env[w.slice(0, i)] = w.slice(i + 1);
+          }
+        break;
+      }
+      case 'ENTRYPOINT':
+        if (stage) {
+          stage.entrypoint = execForm(rest);
+          stage.cmd = undefined; // Docker resets CMD when ENTRYPOINT is set
+        }
+        break;
+      case 'CMD':
+        if (stage) stage.cmd = execForm(rest);
+        break;
+      case 'HEALTHCHECK': {
+        if (!stage) break;
+        const options: Record<string, string> = {};
+        let r = rest;
+        for (let o = /^--([\w-]+)=(\S+)\s+/.exec(r); o; o = /^--([\w-]+)=(\S+)\s+/.exec(r)) {
+          options[o[1]!] = o[2]!;
+          r = r.slice(o[0].length);
+        }
+        if (/^NONE$/i.test(r.trim())) stage.healthcheck = undefined;
+        else {
+          const c = /^CMD\s+([\s\S]*)$/i.exec(r.trim());
+          if (c) stage.healthcheck = { options, test: execForm(c[1]!) };
+        }
+        break;
+      }
+      case 'USER':
+        if (stage) stage.user = rest.trim();
+        break;
+      case 'WORKDIR':
+        if (stage) stage.workdir = rest.trim();
+        break;
+      case 'EXPOSE':
+        if (stage) stage.expose.push(...splitWords(rest));
+        break;
+      case 'COPY': {
+        if (!stage) break;
+        const w = splitWords(rest);
+        stage.copies.push({
+          flags: w.filter((x) => x.startsWith('--')),
+          args: w.filter((x) => !x.startsWith('--')),
+        });
+        break;
+      }
+      case 'RUN':
+        stage?.runs.push(rest);
+        break;
+    }
+  }
+  if (stages.length === 0) throw new Error('Dockerfile has no FROM');
+  return { args, stages, final: stages.at(-1)! };
+}
+
+export interface ComposeVolume {
+  type: 'bind' | 'volume' | 'tmpfs';
+  source?: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile?: string };
+  command?: string[];
+  entrypoint?: string[];
+  environment: Record<string, string>;
+  volumes: ComposeVolume[];
+  tmpfs: string[];
+  ports: string[];
+  profiles: string[];
+  healthcheck?: { test: string[] };
+  depends_on: Record<string, { condition?: string }>;
+  raw: Record<string, unknown>;
+}
+
+export interface Compose {
+  services: Record<string, ComposeService>;
+  volumes: string[];
+  raw: Record<string, unknown>;
+}
+
+/** Compose variable interpolation: $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, $$. */
+export function interpolate(s: string, env: Record<string, string | undefined>): string {
+  return s.replace(
+    /\$\$|\$\{(\w+)(?:(:?[-?])((?:[^}])*))?\}|\$(\w+)/g,
+    (whole, name: string | undefined, op: string | undefined, arg: string | undefined, bare?: string) => {
+      if (whole === '$$') return '$';
+      const key = (name ?? bare)!;
+      const v = env[key];
+      if (!op) return v ?? '';
+      const unsetOrEmpty = v === undefined || (op.startsWith(':') && v === '');
+      if (op.endsWith('-')) return unsetOrEmpty ? interpolate(arg ?? '', env) : v!;
+      if (unsetOrEmpty) throw new Error(`compose variable ${key} is required: ${arg}`);
+      return v!;
+    },
+  );
+}
+
+function deepInterpolate(v: unknown, env: Record<string, string | undefined>): unknown {
+  if (typeof v === 'string') return interpolate(v, env);
+  if (Array.isArray(v)) return v.map((x) => deepInterpolate(x, env));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deepInterpolate(x, env)]));
+  return v;
+}
+
+function asCommand(v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) return v.map(String);
+  return splitWords(String(v));
+}
+
+/** Parses compose.yaml (anchors and merge keys resolved, variables interpolated with `env`). */
+export function parseCompose(text: string, env: Record<string, string | undefined>): Compose {
+  const raw = deepInterpolate(parseYaml(text, { merge: true }), env) as Record<string, unknown>;
+  const services: Record<string, ComposeService> = {};
+  for (const [name, s] of Object.entries((raw.services ?? {}) as Record<string, Record<string, unknown>>)) {
+    const environment: Record<string, string> = {};
+    const e = s.environment;
+    if (Array.isArray(e))
+      for (const item of e) {
+        const i = String(item).indexOf('=');
+        if (i > 0) environment[String(item).slice(0, i)] = String(item).slice(i + 1);
+      }
+    else if (e && typeof e === 'object')
+      for (const [k, v] of Object.entries(e)) environment[k] = v === null ? '' : String(v);
+    const volumes: ComposeVolume[] = ((s.volumes ?? []) as unknown[]).map((v) => {
+      if (typeof v === 'string') {
+        const [source, target, mode] = v.split(':');
+        const isPath = source!.startsWith('.') || source!.startsWith('/') || source!.startsWith('~');
+        return {
+          type: target === undefined ? 'volume' : isPath ? 'bind' : 'volume',
+          source: target === undefined ? undefined : source,
+          target: target ?? source!,
+          readOnly: mode === 'ro',
+        } satisfies ComposeVolume;
+      }
+      const o = v as Record<string, unknown>;
+      return {
+        type: (o.type as ComposeVolume['type']) ?? 'volume',
+        source: o.source as string | undefined,
+        target: String(o.target),
+        readOnly: o.read_only === true,
+      };
+    });
+    const build =
+      typeof s.build === 'string'
+        ? { context: s.build }
+        : (s.build as { context: string; dockerfile?: string } | undefined);
+    const dependsOn: Record<string, { condition?: string }> = {};
+    if (Array.isArray(s.depends_on)) for (const d of s.depends_on) dependsOn[String(d)] = {};
+    else if (s.depends_on) Object.assign(dependsOn, s.depends_on);
+    const hc = s.healthcheck as { test?: unknown } | undefined;
+    services[name] = {
+      image: s.image as string | undefined,
+      build,
+      command: asCommand(s.command),
+      entrypoint: asCommand(s.entrypoint),
+      environment,
+      volumes,
+      tmpfs: (Array.isArray(s.tmpfs) ? s.tmpfs : s.tmpfs ? [s.tmpfs] : []).map(String),
+      ports: ((s.ports ?? []) as unknown[]).map(String),
+      profiles: ((s.profiles ?? []) as unknown[]).map(String),
+      healthcheck: hc?.test ? { test: asCommand(hc.test)! } : undefined,
+      depends_on: dependsOn,
+      raw: s,
+    };
+  }
+  return { services, volumes: Object.keys((raw.volumes ?? {}) as object), raw };
+}
+
+/** The Dockerfile a service's image is built from (its own build, or another service's with the same image). */
+export function dockerfileOf(compose: Compose, service: string): string | undefined {
+  const s = compose.services[service]!;
+  const owner = s.build
+    ? s
+    : Object.values(compose.services).find((o) => o.build && o.image && o.image === s.image);
+  if (!owner?.build) return undefined;
+  return resolve(DOCKER_DIR, owner.build.context, owner.build.dockerfile ?? 'Dockerfile');
+}
+
+/** What the container would execute: ENTRYPOINT + (compose command, else image CMD). */
+export function containerArgv(
+  compose: Compose,
+  service: string,
+): { entrypoint: string[]; command: string[]; image: DockerStage } {
+  const file = dockerfileOf(compose, service);
+  if (!file) throw new Error(`service ${service} has no Dockerfile in this repository`);
+  const image = parseDockerfile(readFileSync(file, 'utf8')).final;
+  const s = compose.services[service]!;
+  return { entrypoint: s.entrypoint ?? image.entrypoint ?? [], command: s.command ?? image.cmd ?? [], image };
+}
+
+/** Variables compose.yaml requires; irrelevant locally (Postgres is the local one) but needed to interpolate. */
+export const COMPOSE_TEST_ENV: Record<string, string> = { POSTGRES_PASSWORD: 'unused-locally' };
+
+// ---------------------------------------------------------------------------------------------
+// Running the services locally
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  log: string;
+  stdout: string;
+  exited: Promise<number | null>;
+  env: Record<string, string>;
+}
+
+const say = (msg: string) => process.stderr.write(`[compose-local] ${msg}\n`);
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+function tail(file: string, n = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
+  } catch {
+    return '(no output)';
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const opt = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const keep = argv.includes('--keep');
+  const rounds = Number(opt('--rounds') ?? 2);
+  const budgetMs = Number(opt('--timeout') ?? 170) * 1000;
+  const started = Date.now();
+  const deadline = started + budgetMs;
+  const left = () => deadline - Date.now();
+
+  const { CONFIG_KEYS, readConfigFile } = await import('../packages/cli/src/config.js');
+  const { dropSchema } = await import('../packages/store/src/index.js');
+  const { default: Redis } = await import('ioredis');
+
+  const id = randomBytes(4).toString('hex');
+  const federation = `compose-${id}`;
+  const schema = `compose_${id}`;
+  const redisPrefix = `kpfl-compose:${id}`;
+  const work = mkdtempSync(join(tmpdir(), 'kpfl-compose-'));
+  const kitsDir = join(work, 'kits');
+  mkdirSync(kitsDir);
+  const grpcPort = await freePort();
+  const metricsPort = await freePort();
+  const fallbacks: string[] = [];
+
+  const compose = parseCompose(readFileSync(COMPOSE_FILE, 'utf8'), {
+    ...COMPOSE_TEST_ENV,
+    KPFL_FEDERATION: federation,
+  });
+  // Inherited KPFL_* variables from this shell must not leak into the services.
+  const baseEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !k.startsWith('KPFL_')) baseEnv[k] = v;
+  const localDb = process.env.DATABASE_URL;
+  const localRedis = process.env.REDIS_URL;
+
+  /** Bind mounts and tmpfs of a service as (container path -> host path). */
+  const mountsOf = (name: string): [string, string][] => {
+    const s = compose.services[name]!;
+    const m: [string, string][] = [];
+    for (const v of s.volumes) {
+      if (v.type !== 'bind' || !v.source) continue;
+      let host = isAbsolute(v.source) ? v.source : resolve(DOCKER_DIR, v.source);
+      const kits = join(DOCKER_DIR, 'kits');
+      if (host === kits || host.startsWith(`${kits}/`)) host = join(kitsDir, host.slice(kits.length));
+      m.push([v.target, host]);
+    }
+    for (const t of s.tmpfs) m.push([t.split(':')[0]!, join(work, name, t.split(':')[0]!)]);
+    return m.sort((a, b) => b[0].length - a[0].length);
+  };
+  const mapPath = (mounts: [string, string][], p: string) => {
+    for (const [target, host] of mounts) {
+      if (p === target) return host;
+      if (p.startsWith(`${target}/`)) return join(host, p.slice(target.length + 1));
+    }
+    return p;
+  };
+
+  /** argv and environment for running `service` here as the container would run it. */
+  const prepare = (name: string, commandOverride?: string[]) => {
+    const s = compose.services[name]!;
+    const { entrypoint, command, image } = containerArgv(compose, name);
+    const mounts = mountsOf(name);
+    const env: Record<string, string> = { ...baseEnv };
+    for (const [k, v] of Object.entries({ ...image.env, ...s.environment })) env[k] = mapPath(mounts, v);
+    // Postgres and Redis are this machine's, in a schema and prefix of this run only.
+    delete env.DATABASE_URL;
+    delete env.REDIS_URL;
+    if (localDb) env.DATABASE_URL = localDb;
+    if (localRedis) env.REDIS_URL = localRedis;
+    env.KPFL_SCHEMA = schema;
+    env.KPFL_REDIS_PREFIX = redisPrefix;
+    const cmd = (commandOverride ?? command).map((a) => mapPath(mounts, a));
+    // The config file's paths are container paths too: rewrite them through the mounts, as environment overrides.
+    const ci = cmd.indexOf('--config');
+    let role: string | undefined;
+    let values: Record<string, unknown> = {};
+    if (ci >= 0) {
+      const file = cmd[ci + 1]!;
+      if (!existsSync(file))
+        throw new Error(`service ${name}: config ${file} is not mounted from this repository`);
+      ({ role, values } = readConfigFile(file));
+      const specs = CONFIG_KEYS[role as keyof typeof CONFIG_KEYS] as Record<
+        string,
+        { kind: string; env?: string }
+      >;
+      for (const [key, spec] of Object.entries(specs)) {
+        const v = values[key];
+        if (spec.kind !== 'path' || typeof v !== 'string' || !spec.env || env[spec.env] !== undefined)
+          continue;
+        const mapped = mapPath(mounts, v);
+        if (mapped !== v) env[spec.env] = mapped;
+      }
+    }
+    // Network: loopback only, free ports instead of the container ports.
+    if (role === 'aggregator') {
+      const listen = String(env.KPFL_LISTEN ?? values.listen ?? '0.0.0.0:50051');
+      const containerPort = Number(listen.split(':').at(-1));
+      if (!s.ports.some((p) => p.endsWith(`:${containerPort}`)))
+        throw new Error(`aggregator listens on ${containerPort} but compose publishes ${s.ports.join(', ')}`);
+      env.KPFL_LISTEN = `127.0.0.1:${grpcPort}`;
+      env.KPFL_METRICS_PORT = String(metricsPort);
+    }
+    if (role === 'participant') {
+      const address = String(env.KPFL_AGGREGATOR ?? values.aggregator);
+      const [host, port] = address.split(':');
+      const agg = compose.services[host!];
+      if (!agg) throw new Error(`service ${name}: aggregator address ${address} names no compose service`);
+      if (!agg.ports.some((p) => p.endsWith(`:${port}`)))
+        throw new Error(`service ${name}: ${address}, but ${host} does not publish port ${port}`);
+      env.KPFL_AGGREGATOR = `localhost:${grpcPort}`;
+      // Small local data: a short evaluation (the training slice is the plan's --max-examples).
+      env.KPFL_TEST_LIMIT = '300';
+    }
+    for (const [, host] of mounts) if (host.startsWith(work)) mkdirSync(host, { recursive: true });
+    const [bin, ...rest] = entrypoint;
+    if (bin !== 'node')
+      throw new Error(`service ${name}: entrypoint ${entrypoint.join(' ')} does not start with node`);
+    return { argv: [...rest, ...cmd], env, image, mounts, service: s };
+  };
+
+  const procs: Proc[] = [];
+  const run = (name: string, commandOverride?: string[], label = name): Proc => {
+    const p = prepare(name, commandOverride);
+    const log = join(work, `${label}.log`);
+    const out = createWriteStream(log);
+    const child = spawn(process.execPath, p.argv, {
+      cwd: REPO,
+      env: p.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const proc: Proc = {
+      name: label,
+      child,
+      log,
+      stdout: '',
+      env: p.env,
+      exited: new Promise((res) => child.on('exit', (code) => res(code))),
+    };
+    child.stdout!.on('data', (b: Buffer) => {
+      proc.stdout += b;
+      out.write(b);
+    });
+    child.stderr!.pipe(out);
+    procs.push(proc);
+    say(`${label}: ${p.argv.slice(2).join(' ')}`);
+    return proc;
+  };
+  const runToEnd = async (name: string, command: string[], label: string, timeoutMs = 60_000) => {
+    const p = run(name, command, label);
+    const code = await Promise.race([
+      p.exited,
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs)),
+    ]);
+    if (code !== 0)
+      throw new Error(
+        `${label} ${code === 'timeout' ? 'timed out' : `exited with ${code}`}:\n${tail(p.log)}`,
+      );
+    return p.stdout;
+  };
+  /** Runs the service's health check (compose override, else the image's HEALTHCHECK) until it passes. */
+  const healthy = async (name: string, proc: Proc, timeoutMs: number) => {
+    const s = compose.services[name]!;
+    const test = s.healthcheck?.test ?? prepare(name).image.healthcheck?.test;
+    if (!test) throw new Error(`service ${name} has no health check`);
+    const argv = test[0] === 'CMD' ? test.slice(1) : test;
+    if (argv[0] !== 'node')
+      throw new Error(`service ${name}: health check ${argv.join(' ')} does not run node`);
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      if (proc.child.exitCode !== null)
+        throw new Error(`${name} exited with ${proc.child.exitCode}:\n${tail(proc.log)}`);
+      const ok = await new Promise<boolean>((res) => {
+        const c = spawn(process.execPath, argv.slice(1), { env: proc.env, stdio: 'ignore' });
+        c.on('exit', (code) => res(code === 0));
+      });
+      if (ok) return;
+      if (Date.now() > until)
+        throw new Error(`${name} not healthy after ${timeoutMs} ms:\n${tail(proc.log)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+  let topHelp: Promise<string> | undefined;
+  const kpflHasCommand = async (name: string) => {
+    topHelp ??= (() => {
+      const { argv, env } = prepare('ops', ['--help']);
+      return new Promise<string>((res) => {
+        const c = spawn(process.execPath, argv, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'ignore'] });
+        let o = '';
+        c.stdout!.on('data', (b) => (o += b));
+        c.on('exit', () => res(o));
+      });
+    })();
+    return new RegExp(`^\\s+${name}\\b`, 'm').test(await topHelp);
+  };
+
+  let ok = false;
+  let summary: Record<string, unknown> = {};
+  const stopAll = async () => {
+    for (const p of procs)
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+    await Promise.race([Promise.all(procs.map((p) => p.exited)), new Promise((r) => setTimeout(r, 10_000))]);
+    for (const p of procs)
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  };
+  const cleanup = async () => {
+    await stopAll();
+    if (keep) {
+      say(`kept ${work}, schema ${schema}, Redis prefix ${redisPrefix}`);
+      return;
+    }
+    await dropSchema(localDb, schema).catch((e) =>
+      say(`could not drop schema ${schema}: ${(e as Error).message}`),
+    );
+    const redis = new Redis(localRedis ?? 'redis://127.0.0.1:6379', {
+      maxRetriesPerRequest: 3,
+      lazyConnect: true,
+    });
+    try {
+      await redis.connect();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length) await redis.del(...keys);
+      } while (cursor !== '0');
+    } catch (e) {
+      say(`could not clean Redis prefix ${redisPrefix}: ${(e as Error).message}`);
+    } finally {
+      redis.disconnect();
+    }
+    rmSync(work, { recursive: true, force: true });
+  };
+  const onSignal = () => {
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    say(`run ${id}: work ${work}, schema ${schema}, Redis prefix ${redisPrefix}, gRPC 127.0.0.1:${grpcPort}`);
+    const participants = Object.entries(compose.services)
+      .filter(([, s]) => s.profiles.length === 0 && s.command?.[0] === 'participant')
+      .map(([n]) => n);
+    const servicesRun = ['provision', 'aggregator', 'worker', ...participants, 'ops'];
+
+    // 1. provision (one-shot service)
+    const prov = compose.services.provision;
+    if (!prov?.command) throw new Error('compose.yaml has no provision service with a command');
+    if (await kpflHasCommand('provision')) {
+      await runToEnd('provision', prov.command, 'provision', Math.min(left(), 60_000));
+    } else {
+      // `kpfl provision` is not in the CLI yet: provision through the library with the same arguments.
+      fallbacks.push(
+        'provision: `kpfl provision` is not a kpfl subcommand yet; used provisionKits() with the same arguments',
+      );
+      say(fallbacks.at(-1)!);
+      const a = prov.command;
+      const val = (f: string) => a[a.indexOf(f) + 1];
+      const { provisionKits } = await import('../packages/cli/src/kits.js');
+      const { DEFAULT_HE_PARAMS } = await import('../packages/he/src/index.js');
+      await provisionKits({
+        federation: val('--federation')!,
+        members: val('--members')!.split(','),
+        auditors: a.includes('--auditors') ? val('--auditors')!.split(',') : [],
+        out: mapPath(mountsOf('provision'), val('--out')!),
+        heParams: DEFAULT_HE_PARAMS,
+      });
+    }
+
+    // 2. aggregator (--no-worker through its config) and the separate worker
+    const aggregator = run('aggregator');
+    await healthy('aggregator', aggregator, Math.min(left(), 90_000));
+    say('aggregator healthy (/healthz)');
+    // 3. worker and participants: in compose both wait only for the aggregator to be healthy.
+    const worker = run('worker');
+    const parts = participants.map((n) => run(n));
+    await Promise.all([
+      healthy('worker', worker, Math.min(left(), 90_000)),
+      ...participants.map((n, i) => healthy(n, parts[i]!, Math.min(left(), 90_000))),
+    ]);
+    say(`worker healthy (heartbeat file); participants healthy: ${participants.join(', ')}`);
+
+    // 4. schedule the rounds (the ops service, as documented in compose.yaml)
+    const planId = `${federation}-plan`;
+    if (!(await kpflHasCommand('rounds'))) throw new Error('`kpfl rounds` is not a kpfl subcommand yet');
+    const scheduled = await runToEnd(
+      'ops',
+      [
+        'rounds',
+        'schedule',
+        '--rounds',
+        String(rounds),
+        '--min-participants',
+        String(participants.length),
+        '--fraction',
+        '1',
+        '--deadline',
+        '120s',
+        '--max-examples',
+        '300',
+        '--plan-id',
+        planId,
+      ],
+      'schedule',
+      Math.min(left(), 60_000),
+    );
+    say(`scheduled: ${scheduled.trim()}`);
+
+    // 5. every participant exits 0 when the plan is done
+    const exits = await Promise.race([
+      Promise.all(parts.map((p) => p.exited)),
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), Math.max(0, left() - 15_000))),
+    ]);
+    if (exits === 'timeout')
+      throw new Error(`the plan did not finish within the time budget (${budgetMs / 1000} s)`);
+    parts.forEach((p, i) => {
+      if (exits[i] !== 0) throw new Error(`${p.name} exited with ${exits[i]}:\n${tail(p.log)}`);
+    });
+    if (aggregator.child.exitCode !== null || worker.child.exitCode !== null)
+      throw new Error('the aggregator or the worker stopped during the run');
+
+    // 6. check the plan through the operator CLI
+    const lastJson = (out: string) => JSON.parse(out.trim().split('\n').at(-1)!);
+    const [statusOut, listOut] = await Promise.all([
+      runToEnd('ops', ['rounds', 'status', '--plan', planId, '--json'], 'status', 60_000),
+      runToEnd('ops', ['rounds', 'list', '--json'], 'list', 60_000),
+    ]);
+    const status = lastJson(statusOut) as {
+      round: number;
+      state: string;
+      accepted: number;
+      accuracy: number | null;
+    }[];
+    const plans = lastJson(listOut) as { plan: string; state: string }[];
+    const plan = plans.find((p) => p.plan === planId);
+    if (plan?.state !== 'done')
+      throw new Error(`plan ${planId} is ${plan?.state ?? 'missing'}, expected done`);
+    if (
+      status.length !== rounds ||
+      status.some((r) => r.state !== 'published' || r.accepted !== participants.length)
+    )
+      throw new Error(
+        `rounds not all published with ${participants.length} updates: ${JSON.stringify(status)}`,
+      );
+    ok = true;
+    summary = {
+      ok,
+      federation,
+      plan: planId,
+      planState: plan.state,
+      rounds: status.map((r) => ({
+        round: r.round,
+        state: r.state,
+        accepted: r.accepted,
+        accuracy: r.accuracy,
+      })),
+      services: servicesRun,
+      fallbacks,
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+    };
+  } catch (err) {
+    summary = { ok: false, error: (err as Error).message, fallbacks, seconds: (Date.now() - started) / 1000 };
+    say(`FAILED: ${(err as Error).message}`);
+    for (const p of procs) say(`--- ${p.name} (last lines of ${p.log}) ---\n${tail(p.log, 8)}`);
+  } finally {
+    await cleanup();
+  }
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  return ok ? 0 : 1;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`[compose-local] ${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -29,6 +29,8 @@ export interface RoundJobs {
   scheduleOpen(planId: string, round: number, delayMs?: number): Promise<void>;
   scheduleDeadline(planId: string, round: number, at: Date): Promise<void>;
   requestClose(planId: string, round: number): Promise<void>;
+  /** Drops a round's pending deadline job once the round is closed (it would be a no-op anyway). */
+  cancelDeadline(planId: string, round: number): Promise<void>;
 }
 
 export interface VerifiedSubmission {
@@ -252,6 +254,7 @@ export class RoundEngine {
     if (decision === 'aggregating') await this.publish(plan, roundNo);
     if (decision === 'aggregating' || decision === 'published') await this.certify(plan, roundNo);
     if (decision === 'published' || decision === 'aggregating' || decision === 'failed') {
+      if (why === 'quorum') await this.d.jobs.cancelDeadline(planId, roundNo);
       await this.advance(plan, roundNo, decision === 'failed');
     }
     return decision === 'aggregating' ? 'published' : decision;

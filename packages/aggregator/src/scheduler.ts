@@ -59,6 +59,12 @@ export class RoundQueue implements RoundJobs {
     await this.queue.add('close', { kind: 'close', planId, round }, { jobId: `close-${planId}-${round}` });
   }
 
+  async cancelDeadline(planId: string, round: number): Promise<void> {
+    const job = await this.queue.getJob(`deadline-${planId}-${round}`);
+    // Only a job still waiting for its delay: an active one is running and finishes on its own.
+    if (job && (await job.isDelayed())) await job.remove().catch(() => {});
+  }
+
   async counts(): Promise<Record<string, number>> {
     return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
   }

@@ -7,6 +7,7 @@ import type { Worker } from 'bullmq';
 import { createAuditHandlers } from './audit-service.js';
 import { createAuthorizer } from './auth.js';
 import { Certificates, federationJwks } from './certificates.js';
+import { startCheckpointer } from './checkpointer.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { startReconciler } from './reconciler.js';
@@ -130,6 +131,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
   );
   let worker: Worker | undefined;
   let stopReconciler = () => {};
+  let stopCheckpointer = async () => {};
   if (o.runWorker !== false) {
     worker = startRoundWorker({
       queueName: QUEUE_NAME,
@@ -139,6 +141,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
       log,
     });
     stopReconciler = startReconciler(db, queue, log, o.federation);
+    stopCheckpointer = startCheckpointer(db, o.coordinatorKey, o.federation, log);
   }
   let http: HttpServer | undefined;
   let metricsPort: number | undefined;
@@ -171,6 +174,7 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
       });
       stopReconciler();
       await worker?.close();
+      await stopCheckpointer();
       await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
       await queue.close();
       core.sums.dropAll();
@@ -191,10 +195,14 @@ export async function startRoundWorkerProcess(o: AggregatorOptions): Promise<{ c
     engine: core.engine,
     log: core.log,
   });
+  const stopReconciler = startReconciler(core.db, core.queue, core.log, o.federation);
+  const stopCheckpointer = startCheckpointer(core.db, o.coordinatorKey, o.federation, core.log);
   core.log.info({ event: 'worker.started' }, 'round worker started');
   return {
     async close() {
+      stopReconciler();
       await worker.close();
+      await stopCheckpointer();
       await core.queue.close();
       core.sums.dropAll();
       await Promise.allSettled([core.redis.quit(), core.queueRedis.quit()]);

@@ -22,6 +22,7 @@ import {
   getModelDigest,
   getRound,
   hasContribution,
+  latestRound,
   listRounds,
   loadAggregate,
   type PlanRow,
@@ -180,6 +181,15 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         audience: d.audience,
       });
       const plan = await activePlan(db, d.federation);
+      const current = plan ? await latestRound(db, plan.id) : undefined;
+      // A token names the round (and its parties) when the member is sampled for an open one:
+      // only such a token can submit to that round.
+      const inRound =
+        current &&
+        (current.state === 'open' || current.state === 'collecting') &&
+        current.sampled.includes(memberId)
+          ? current
+          : undefined;
       const ttl = d.sessionTtlSeconds;
       const token = await issueSessionToken(d.coordinatorKey, {
         issuer: d.issuer,
@@ -190,7 +200,9 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
           federation: d.federation,
           roles: member.roles as SessionClaims['kpfl']['roles'],
           capabilities: [...new Set(member.roles.flatMap((r) => CAPABILITIES[r] ?? []))],
-          modelVersion: plan ? `${plan.id}` : undefined,
+          round: inRound?.round,
+          parties: inRound?.sampled,
+          modelVersion: inRound?.base_model_digest ?? plan?.id,
           quotas: { maxSubmissionsPerRound: 1 },
         },
       });
@@ -447,6 +459,13 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
             'PERMISSION_DENIED',
             'not_sampled',
             `${member} is not among the participants sampled for round ${round.round}`,
+          );
+        }
+        if (claims.kpfl.round !== header.round) {
+          throw new RpcError(
+            'FAILED_PRECONDITION',
+            'token_round',
+            `the session token names ${claims.kpfl.round === undefined ? 'no round' : `round ${claims.kpfl.round}`}, the update is for round ${header.round}: authenticate again to get a token for this round`,
           );
         }
         continue;

@@ -231,6 +231,8 @@ export async function runParticipant(
     | undefined;
 
   const submit = async (p: NonNullable<typeof pending>) => {
+    // A fresh session token names the round being submitted to (the aggregator requires it).
+    await conn.authenticate();
     const receipt = await conn.submitUpdate(
       { round: p.round, attestation: p.attestation, totalBytes: p.bytes },
       p.chunks,

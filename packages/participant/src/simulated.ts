@@ -52,6 +52,7 @@ export class SimulatedParticipant {
     chunks: Uint8Array[],
     exampleCount: number,
     override: Partial<Parameters<typeof signAttestation>[1]> = {},
+    opts: { reauthenticate?: boolean } = {},
   ): Promise<Receipt__Output> {
     const attestation = await signAttestation(this.o.identity, {
       iss: this.o.memberId,
@@ -73,6 +74,8 @@ export class SimulatedParticipant {
       ...override,
     });
     const totalBytes = chunks.reduce((a, c) => a + c.byteLength, 0);
+    // Like a real participant: a session token naming this round.
+    if (opts.reauthenticate !== false) await this.conn.authenticate();
     return this.conn.submitUpdate({ round: task.round, attestation, totalBytes }, chunks);
   }
 

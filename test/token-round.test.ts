@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createEncoder } from '../packages/he/src/index.js';
+import { AggregatorError } from '../packages/participant/src/index.js';
+import { getRound, listContributions } from '../packages/store/src/index.js';
+import { INITIAL_DIGEST, startTestFederation, syntheticUpdate, waitFor } from './harness.js';
+
+const LENGTH = 4_000;
+
+test('a session token names its round and its parties; it cannot submit to another round', {
+  timeout: 90_000,
+}, async (t) => {
+  const f = await startTestFederation({ members: ['alice', 'bob'] });
+  t.after(() => f.stop());
+  const plan = await f.schedule({ rounds: 2, minParticipants: 2, parameterCount: LENGTH, mode: 'plain' });
+  const [alice, bob] = await Promise.all(['alice', 'bob'].map((m) => f.participant(m)));
+  await alice!.conn.reportEvaluation({
+    round: 0,
+    globalModelDigest: INITIAL_DIGEST,
+    accuracy: 0,
+    loss: 0,
+    examples: 0,
+  });
+  const enc = await createEncoder({ mode: 'plain' });
+  const task1 = await alice!.waitForTrainTask();
+  await alice!.submitValues(task1, syntheticUpdate(LENGTH, 1, 10), enc, 10);
+  await bob!.submitValues(await bob!.waitForTrainTask(), syntheticUpdate(LENGTH, 2, 10), enc, 10);
+
+  // Alice's current token was issued for round 1 (submitValues authenticated for it).
+  const token = (await alice!.conn.sessionMetadata()).get('authorization')[0] as string;
+  const claims = JSON.parse(Buffer.from(token.slice(7).split('.')[1]!, 'base64url').toString('utf8'));
+  assert.equal(claims.kpfl.round, 1);
+  assert.deepEqual(claims.kpfl.parties, ['alice', 'bob']);
+  assert.ok(claims.kpfl.capabilities.includes('submit:round'));
+
+  await waitFor(
+    'round 1 published',
+    async () => (await getRound(f.agg!.db, plan.id, 1))?.state === 'published',
+  );
+  await alice!.conn.reportEvaluation({
+    round: 1,
+    globalModelDigest: `sha256:${'1'.repeat(64)}`,
+    accuracy: 0.5,
+    loss: 1,
+    examples: 1,
+  });
+  const task2 = await waitFor('round 2 train task', async () => {
+    const t2 = await alice!.conn.getTask(1);
+    return t2.kind === 'TASK_KIND_TRAIN' && t2.round === 2 && t2.baseModelDigest ? t2 : undefined;
+  });
+  await assert.rejects(
+    alice!.submitChunks(
+      task2,
+      await enc.encode(syntheticUpdate(LENGTH, 1, 10)),
+      10,
+      {},
+      { reauthenticate: false },
+    ),
+    (err: unknown) => {
+      assert.ok(err instanceof AggregatorError);
+      assert.equal(err.codeName, 'FAILED_PRECONDITION');
+      assert.match(err.message, /session token names round 1, the update is for round 2: authenticate again/);
+      return true;
+    },
+  );
+  assert.equal((await listContributions(f.agg!.db, plan.id, 2)).length, 0, 'nothing stored for round 2');
+  // With a fresh token naming round 2 the same update is accepted.
+  const receipt = await alice!.submitChunks(task2, await enc.encode(syntheticUpdate(LENGTH, 1, 10)), 10);
+  assert.equal(receipt.accepted, true);
+  await enc.close();
+});

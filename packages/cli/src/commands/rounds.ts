@@ -100,7 +100,11 @@ export function registerRounds(program: Command): void {
       600,
     )
     .option('--model <name>', 'mlp | cnn | a plugin model registered by the participants', 'mlp')
-    .option('--parameter-count <n>', 'length of the flat model (needed for plugin models)', parseIntOption('--parameter-count', 1))
+    .option(
+      '--parameter-count <n>',
+      'length of the flat model (needed for plugin models)',
+      parseIntOption('--parameter-count', 1),
+    )
     .option('--mode <mode>', 'he | plain', 'he')
     .option('--he-params <name>', 'CKKS parameter set', DEFAULT_HE_PARAMS)
     .option('--local-epochs <n>', 'local epochs (E)', parseIntOption('--local-epochs', 1), 1)
@@ -122,7 +126,9 @@ export function registerRounds(program: Command): void {
       let params: number = o.parameterCount;
       if (params === undefined) {
         if (o.model !== 'mlp' && o.model !== 'cnn') {
-          throw new UserError(`--model ${o.model} is not built in; give its --parameter-count (the length of its flat weights)`);
+          throw new UserError(
+            `--model ${o.model} is not built in; give its --parameter-count (the length of its flat weights)`,
+          );
         }
         params = parameterCount(o.model as ModelName);
       }

@@ -60,6 +60,7 @@ interface BenchCliOptions {
   participants: number;
   maxExamples: number;
   overheadBatchSize: number;
+  localEpochs: number;
   model: 'mlp' | 'cnn';
   modes: string;
   // scale
@@ -190,6 +191,7 @@ export function registerBench(program: Command): void {
       parseIntOption('--overhead-batch-size', 1),
       32,
     )
+    .option('--local-epochs <n>', 'overhead: local epochs', parseIntOption('--local-epochs', 1), 1)
     .option('--model <name>', 'overhead: mlp (2NN) | cnn', 'mlp')
     .option('--modes <list>', 'overhead: modes to compare, in order', 'plain,he,local')
     .option('--counts <list>', 'scale: participant counts', '10,100,1000')
@@ -265,6 +267,7 @@ export async function runBench(suiteArg: string, o: BenchCliOptions): Promise<Be
           participants: o.participants,
           model: o.model,
           batchSize: o.overheadBatchSize,
+          localEpochs: o.localEpochs,
           maxExamples: o.maxExamples,
           repeats: o.repeats ?? 3,
           modes,

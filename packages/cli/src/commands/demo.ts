@@ -12,7 +12,8 @@ import type { Command } from 'commander';
 import { registerFederation } from '../federation.js';
 import { provisionKits } from '../kits.js';
 import { cliCommand, DEFAULT_DATASET } from '../paths.js';
-import { parseFloatOption, parseIntOption, UserError } from '../user-error.js';
+import { addTrainingOptions, trainingSettings } from '../training-options.js';
+import { parseIntOption, UserError } from '../user-error.js';
 
 export interface DemoOptions {
   participants: number;
@@ -61,8 +62,9 @@ export interface DemoResult {
 }
 
 export function registerDemo(program: Command): void {
-  program
-    .command('demo')
+  const demo = program.command('demo');
+  addTrainingOptions(demo, { maxExamples: 2000 });
+  demo
     .description(
       'run a throwaway federation on this machine: aggregator + N participants over gRPC, real Postgres and Redis',
     )
@@ -71,24 +73,13 @@ export function registerDemo(program: Command): void {
     .option('--model <name>', 'mlp (2NN, 199,210 params) | cnn (1,663,370 params)', 'mlp')
     .option('--partition <spec>', 'iid | shards:N | dirichlet:ALPHA', 'iid')
     .option('--dataset <dir>', 'directory with the four IDX files', DEFAULT_DATASET)
-    .option('--local-epochs <n>', 'local epochs per round (E)', parseIntOption('--local-epochs', 1), 1)
-    .option('--batch-size <n>', 'local batch size (B)', parseIntOption('--batch-size', 1), 32)
-    .option('--lr <x>', 'local SGD learning rate', parseFloatOption('--lr', 0), 0.1)
     .option('--seed <n>', 'seed for model init, partitions, sampling', parseIntOption('--seed'), 1)
     .option('--mode <mode>', 'he (CKKS-encrypted updates) | plain', 'he')
-    .option(
-      '--max-examples <n>',
-      'local examples per round and participant (0 = all)',
-      parseIntOption('--max-examples'),
-      2000,
-    )
     .option(
       '--test-limit <n>',
       'local test examples each participant evaluates on',
       parseIntOption('--test-limit', 1),
     )
-    .option('--server-optimizer <spec>', 'fedavg | fedavgm:lr=1,momentum=0.9 | fedadam:lr=0.01,...', 'fedavg')
-    .option('--prox-mu <x>', 'FedProx proximal term (0 = off)', parseFloatOption('--prox-mu', 0), 0)
     .option('--backend <name>', 'tfjs backend for participants', 'auto')
     .option('--deadline <seconds>', 'round deadline in seconds', parseIntOption('--deadline', 1), 600)
     .option('--insecure', 'plaintext gRPC instead of mutual TLS')
@@ -156,15 +147,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       mode: o.mode,
       heParams: DEFAULT_HE_PARAMS,
       parameterCount: parameterCount(o.model),
-      training: {
-        model: o.model,
-        localEpochs: o.localEpochs,
-        batchSize: o.batchSize,
-        learningRate: o.lr,
-        proxMu: o.proxMu,
-        serverOptimizer: o.serverOptimizer,
-        maxExamples: o.maxExamples,
-      },
+      training: trainingSettings(o),
       seed: o.seed,
     });
     print(

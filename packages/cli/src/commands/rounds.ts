@@ -14,6 +14,7 @@ import {
   transitionRound,
 } from '@kpfl/store';
 import type { Command } from 'commander';
+import { addTrainingOptions, trainingSettings } from '../training-options.js';
 import { parseDuration, parseFloatOption, parseIntOption, UserError } from '../user-error.js';
 
 interface Conn {
@@ -71,7 +72,9 @@ async function resolvePlan(db: Db, o: Conn & { plan?: string }): Promise<PlanRow
 export function registerRounds(program: Command): void {
   const rounds = program.command('rounds').description('schedule and follow training rounds (operator)');
 
-  connOptions(rounds.command('schedule'))
+  const schedule = rounds.command('schedule');
+  addTrainingOptions(schedule, { maxExamples: 0 });
+  connOptions(schedule)
     .description('store a plan of R rounds in Postgres and drive it through BullMQ')
     .requiredOption('--rounds <n>', 'number of rounds', parseIntOption('--rounds', 1))
     .option(
@@ -107,12 +110,6 @@ export function registerRounds(program: Command): void {
     )
     .option('--mode <mode>', 'he | plain', 'he')
     .option('--he-params <name>', 'CKKS parameter set', DEFAULT_HE_PARAMS)
-    .option('--local-epochs <n>', 'local epochs (E)', parseIntOption('--local-epochs', 1), 1)
-    .option('--batch-size <n>', 'local batch size (B)', parseIntOption('--batch-size', 1), 32)
-    .option('--lr <x>', 'local learning rate', parseFloatOption('--lr', 0), 0.1)
-    .option('--max-examples <n>', 'local examples per round (0 = all)', parseIntOption('--max-examples'), 0)
-    .option('--server-optimizer <spec>', 'fedavg | fedavgm:lr=1,momentum=0.9 | fedadam:...', 'fedavg')
-    .option('--prox-mu <x>', 'FedProx proximal term', parseFloatOption('--prox-mu', 0), 0)
     .option('--seed <n>', 'seed for model init and sampling', parseIntOption('--seed'), 1)
     .action(async (o) => {
       if (o.mode !== 'he' && o.mode !== 'plain')
@@ -156,15 +153,7 @@ export function registerRounds(program: Command): void {
             mode: o.mode,
             heParams: o.heParams,
             parameterCount: params,
-            training: {
-              model: o.model,
-              localEpochs: o.localEpochs,
-              batchSize: o.batchSize,
-              learningRate: o.lr,
-              proxMu: o.proxMu,
-              serverOptimizer: o.serverOptimizer,
-              maxExamples: o.maxExamples,
-            },
+            training: trainingSettings(o),
             seed: o.seed,
             startAt,
           });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { maxAbsDiff, runKeptDemo } from './helpers.js';
 
@@ -7,8 +10,10 @@ test('the same seeded federation in plain and he modes ends with the same model'
 }, async (t) => {
   const plain = await runKeptDemo({ mode: 'plain' });
   t.after(plain.cleanup);
-  const he = await runKeptDemo({ mode: 'he' });
+  const reportFile = join(tmpdir(), `kpfl-demo-report-${process.pid}.html`);
+  const he = await runKeptDemo({ mode: 'he', report: reportFile });
   t.after(he.cleanup);
+  t.after(() => rmSync(reportFile, { force: true }));
 
   for (const run of [plain, he]) {
     assert.equal(run.result.rounds.length, 2, 'both rounds reported');
@@ -28,4 +33,12 @@ test('the same seeded federation in plain and he modes ends with the same model'
     'accuracies equal to 0.1 pp',
   );
   assert.ok(he.result.bytesPerUpdate > plain.result.bytesPerUpdate, 'ciphertexts are larger than float32');
+  // The demo's HTML report carries the accuracy curve.
+  assert.equal(he.result.report, reportFile);
+  const html = readFileSync(reportFile, 'utf8');
+  assert.match(html, /<svg/);
+  assert.ok(
+    html.includes(he.result.rounds[1]!.accuracy.toString().slice(0, 5)),
+    'the report lists the round accuracies',
+  );
 });

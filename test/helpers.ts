@@ -29,7 +29,7 @@ export const SMALL_DEMO: DemoOptions = {
 export async function runKeptDemo(
   o: Partial<DemoOptions>,
 ): Promise<{ result: DemoResult; weights: Float32Array[]; cleanup: () => Promise<void> }> {
-  const result = await runDemo({ ...SMALL_DEMO, ...o }, () => {});
+  const result = await runDemo({ ...SMALL_DEMO, report: false, ...o }, () => {});
   const work = result.workDir!;
   const weights = Array.from({ length: result.participants }, (_, i) => {
     const b = readFileSync(join(work, `member-${i + 1}.weights`));

@@ -58,7 +58,7 @@ test('a session token names its round and its parties; it cannot submit to anoth
     ),
     (err: unknown) => {
       assert.ok(err instanceof AggregatorError);
-      assert.equal(err.codeName, 'FAILED_PRECONDITION');
+      assert.equal(err.codeName, 'PERMISSION_DENIED');
       assert.match(err.message, /session token names round 1, the update is for round 2: authenticate again/);
       return true;
     },

@@ -5,5 +5,5 @@ export { Metrics } from './metrics.js';
 export { type PlanRequest, schedulePlan } from './plans.js';
 export { RoundEngine } from './round-engine.js';
 export { sampleParticipants } from './sampling.js';
-export { DEFAULT_REDIS_URL, RoundQueue, redisConnection } from './scheduler.js';
+export { checkRedis, DEFAULT_REDIS_URL, RoundQueue, redisConnection } from './scheduler.js';
 export * from './server.js';

@@ -252,6 +252,7 @@ export class RoundEngine {
       return 'failed' as const;
     });
     if (decision === 'aggregating') await this.publish(plan, roundNo);
+    if (decision === 'published') await deleteRoundPayloads(db, planId, roundNo);
     if (decision === 'aggregating' || decision === 'published') await this.certify(plan, roundNo);
     if (decision === 'published' || decision === 'aggregating' || decision === 'failed') {
       if (why === 'quorum') await this.d.jobs.cancelDeadline(planId, roundNo);
@@ -273,7 +274,6 @@ export class RoundEngine {
         aggregateDigest,
         contributions,
       });
-      await deleteRoundPayloads(client, plan.id, roundNo);
       await appendAudit(client, {
         federation: plan.federation,
         event: 'round.published',
@@ -284,6 +284,9 @@ export class RoundEngine {
       });
     });
     sums.drop(plan.id, roundNo);
+    // Outside the publishing transaction: deleting a large round's payloads takes seconds, and a
+    // crash before it only leaves bytes that the next close of this round (or a retry) deletes.
+    await deleteRoundPayloads(db, plan.id, roundNo);
     const seconds = (performance.now() - started) / 1000;
     this.d.metrics?.aggregationSeconds(seconds);
     this.d.metrics?.roundTransition('published');

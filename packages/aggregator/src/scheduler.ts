@@ -17,6 +17,37 @@ export function redisConnection(url = process.env.REDIS_URL ?? DEFAULT_REDIS_URL
   return redis;
 }
 
+/**
+ * Fails fast with an actionable message when Redis does not answer (the long-lived connections
+ * above wait out restarts instead, which is right for a service but not for a command).
+ */
+export async function checkRedis(
+  url = process.env.REDIS_URL ?? DEFAULT_REDIS_URL,
+  timeoutMs = 3000,
+): Promise<void> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+  });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (err) {
+    throw Object.assign(
+      new Error(`cannot reach Redis at ${url} (${(err as Error).message}); start it or set REDIS_URL`),
+      {
+        name: 'UserError',
+        exitCode: 3,
+      },
+    );
+  } finally {
+    probe.disconnect();
+  }
+}
+
 /** Round jobs on BullMQ. Job ids are deterministic, so re-adding a job that exists is a no-op. */
 export class RoundQueue implements RoundJobs {
   readonly queue: Queue<RoundJobData>;

@@ -463,7 +463,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         }
         if (claims.kpfl.round !== header.round) {
           throw new RpcError(
-            'FAILED_PRECONDITION',
+            'PERMISSION_DENIED',
             'token_round',
             `the session token names ${claims.kpfl.round === undefined ? 'no round' : `round ${claims.kpfl.round}`}, the update is for round ${header.round}: authenticate again to get a token for this round`,
           );

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAggregator } from './commands/aggregator.js';
 import { registerAudit } from './commands/audit.js';
+import { registerBench } from './commands/bench.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerParticipant } from './commands/participant.js';
@@ -23,6 +24,7 @@ registerProvision(program);
 registerRounds(program);
 registerAudit(program);
 registerConfig(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -25,6 +25,9 @@ const OPERATOR_FACING = new Set([
 
 export function describeError(err: unknown): { message: string; exitCode: number; userFacing: boolean } {
   const e = err as { name?: string; message?: string; exitCode?: number; code?: string; stack?: string };
+  if (e?.name === 'StoreError' && e.code === 'UNAVAILABLE') {
+    return { message: e.message ?? '', exitCode: 3, userFacing: true };
+  }
   if (e?.name && OPERATOR_FACING.has(e.name))
     return { message: e.message ?? String(err), exitCode: e.exitCode ?? 2, userFacing: true };
   if (e?.code === 'ECONNREFUSED')
@@ -61,4 +64,14 @@ export function parseDuration(name: string) {
     if (seconds <= 0) throw new UserError(`${name} must be positive`);
     return seconds;
   };
+}
+
+/** Runs a parser of user input from a library; its plain Error becomes a UserError (one line, exit 2). */
+export function asUserInput<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof Error && err.name === 'Error') throw new UserError(err.message);
+    throw err;
+  }
 }

@@ -187,6 +187,8 @@ export async function selectBackend(pref: BackendPreference, model: ModelId): Pr
   );
 }
 
+let firstSelection: Promise<BackendSelection> | undefined;
+
 /** The backend selectBackend last activated, if any. */
 export function activeBackend(): BackendId | undefined {
   return active?.backend;
@@ -198,7 +200,11 @@ export function activeBackend(): BackendId | undefined {
  */
 export async function ensureBackend(def: ModelDefinition, forTraining: boolean): Promise<void> {
   if (!active) {
-    await selectBackend('auto', def.name);
+    // Concurrent first calls share one selection: two racing tf.setBackend calls break tfjs.
+    firstSelection ??= selectBackend('auto', def.name).finally(() => {
+      firstSelection = undefined;
+    });
+    await firstSelection;
     return;
   }
   if (tf.getBackend() !== TF_NAMES[active.backend]) {

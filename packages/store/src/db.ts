@@ -147,6 +147,30 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<string[]> 
   return applied;
 }
 
+/** Fails fast with an actionable message when Postgres does not answer (commands, not services). */
+export async function checkPostgres(
+  databaseUrl = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 3000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (err) {
+    throw new StoreError(
+      'UNAVAILABLE',
+      `cannot reach Postgres at ${redact(databaseUrl)} (${(err as Error).message || (err as { code?: string }).code}); start it or set DATABASE_URL`,
+    );
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** A connection URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
 /** Drops a schema and everything in it (tests and `kpfl demo` cleanup). */
 export async function dropSchema(databaseUrl: string | undefined, schema: string): Promise<void> {
   const client = new pg.Client({

@@ -102,8 +102,8 @@ export function registerBench(program: Command): void {
     )
     .argument('[suite]', `one of ${SUITES.join(', ')}, or all`, 'all')
     .option(
-      '--json <file>',
-      'also write the results as JSON to this file ("-" = stdout; tables then go to stderr)',
+      '--json [file]',
+      'also write the results as JSON to this file (no file, or "-": to stdout, and the tables go to stderr)',
     )
     .option('--report-dir <dir>', 'where the HTML accuracy report goes', join(REPO_ROOT, 'reports'))
     .option('--report <file>', 'path of the HTML accuracy report (convergence); --no-report to skip it')

@@ -3,17 +3,24 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, schedulePlan, startAggregator } from '@kpfl/aggregator';
+import { checkRedis, createLogger, schedulePlan, startAggregator } from '@kpfl/aggregator';
+import { writeAccuracyReport } from '@kpfl/bench';
 import { DEFAULT_HE_PARAMS } from '@kpfl/he';
 import { importIdentity } from '@kpfl/kpt';
-import { type ModelName, parameterCount, parsePartitionSpec } from '@kpfl/model';
-import { dropSchema, getPlan, listRounds, roundEvaluations } from '@kpfl/store';
+import {
+  loadIdxDataset,
+  type ModelName,
+  parameterCount,
+  parsePartitionSpec,
+  parseServerOptimizer,
+} from '@kpfl/model';
+import { checkPostgres, dropSchema, getPlan, listRounds, roundEvaluations } from '@kpfl/store';
 import type { Command } from 'commander';
 import { registerFederation } from '../federation.js';
 import { provisionKits } from '../kits.js';
 import { cliCommand, DEFAULT_DATASET } from '../paths.js';
 import { addTrainingOptions, trainingSettings } from '../training-options.js';
-import { parseIntOption, UserError } from '../user-error.js';
+import { asUserInput, parseIntOption, UserError } from '../user-error.js';
 
 export interface DemoOptions {
   participants: number;
@@ -35,6 +42,8 @@ export interface DemoOptions {
   insecure?: boolean;
   keep?: boolean;
   json?: boolean;
+  /** HTML accuracy report: a file path, or false for none (default reports/demo-<federation>.html). */
+  report?: string | false;
 }
 
 export interface DemoRound {
@@ -58,12 +67,13 @@ export interface DemoResult {
   totalSeconds: number;
   bytesPerUpdate: number;
   globalModelDigest: string;
+  report?: string;
   workDir?: string;
 }
 
 export function registerDemo(program: Command): void {
   const demo = program.command('demo');
-  addTrainingOptions(demo, { maxExamples: 2000 });
+  addTrainingOptions(demo);
   demo
     .description(
       'run a throwaway federation on this machine: aggregator + N participants over gRPC, real Postgres and Redis',
@@ -84,6 +94,8 @@ export function registerDemo(program: Command): void {
     .option('--deadline <seconds>', 'round deadline in seconds', parseIntOption('--deadline', 1), 600)
     .option('--insecure', 'plaintext gRPC instead of mutual TLS')
     .option('--keep', 'keep the work directory and database schema')
+    .option('--report <file>', 'HTML accuracy-per-round report (default reports/demo-<federation>.html)')
+    .option('--no-report', 'do not write the HTML report')
     .option('--json', 'print one JSON object at the end instead of the table')
     .action(async (o: DemoOptions) => {
       const result = await runDemo(o, o.json ? () => {} : (line) => process.stdout.write(`${line}\n`));
@@ -97,7 +109,12 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
     throw new UserError(`--mode must be he or plain, got "${o.mode}"`);
   if (o.model !== 'mlp' && o.model !== 'cnn')
     throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
-  parsePartitionSpec(o.partition);
+  asUserInput(() => parsePartitionSpec(o.partition));
+  asUserInput(() => parseServerOptimizer(o.serverOptimizer));
+  // Everything that can be wrong is checked before anything is created: no half-made federation.
+  await loadIdxDataset(o.dataset);
+  await checkPostgres();
+  await checkRedis();
   const started = performance.now();
   const id = randomBytes(4).toString('hex');
   const federation = `demo-${id}`;
@@ -265,8 +282,23 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       globalModelDigest: digest,
       workDir: o.keep ? work : undefined,
     };
+    if (o.report !== false) {
+      result.report = writeAccuracyReport(
+        typeof o.report === 'string' ? o.report : join('reports', `${federation}.html`),
+        [
+          {
+            name: `${o.mode} · ${o.model} · ${o.partition}`,
+            points: rounds.map((r) => ({ round: r.round, accuracy: r.accuracy, loss: r.loss })),
+          },
+        ],
+        {
+          title: `kpfl demo ${federation}`,
+          subtitle: `${o.participants} participants, E=${o.localEpochs}, B=${o.batchSize}, lr=${o.lr}, ${o.maxExamples || 'all'} examples per round, backend ${result.backend}`,
+        },
+      );
+    }
     print(
-      `done: final accuracy ${(result.finalAccuracy * 100).toFixed(2)}% after ${rounds.length} rounds in ${result.totalSeconds.toFixed(1)} s; backend ${result.backend}; ${(result.bytesPerUpdate / 1024).toFixed(0)} KiB per update; global model ${digest}`,
+      `${result.report ? `accuracy report: ${result.report}\n` : ''}done: final accuracy ${(result.finalAccuracy * 100).toFixed(2)}% after ${rounds.length} rounds in ${result.totalSeconds.toFixed(1)} s; backend ${result.backend}; ${(result.bytesPerUpdate / 1024).toFixed(0)} KiB per update; global model ${digest}`,
     );
     return result;
   } finally {

@@ -25,7 +25,7 @@ import {
   startHeartbeat,
 } from '../config.js';
 import { identityOf, readMemberKit } from '../kits.js';
-import { parseIntOption, UserError } from '../user-error.js';
+import { asUserInput, parseIntOption, UserError } from '../user-error.js';
 
 export interface ParticipantCliOptions {
   kit: string;
@@ -207,10 +207,11 @@ export async function participantMain(o: ParticipantCliOptions) {
   const log = createLogger('participant', { level: o.logLevel }).child({ member: kit.memberId });
   const stopHeartbeat = o.healthFile ? startHeartbeat(o.healthFile) : () => {};
   const plugin = o.plugin ? await loadParticipantPlugin(o.plugin) : undefined;
+  const partitionSpec = o.partition;
   const slice =
-    o.partition !== undefined
+    partitionSpec !== undefined
       ? {
-          spec: parsePartitionSpec(o.partition),
+          spec: asUserInput(() => parsePartitionSpec(partitionSpec)),
           clients: o.clients ?? 1,
           clientIndex: o.clientIndex ?? 0,
           seed: o.seed,

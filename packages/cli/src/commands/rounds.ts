@@ -15,7 +15,7 @@ import {
 } from '@kpfl/store';
 import type { Command } from 'commander';
 import { addTrainingOptions, trainingSettings } from '../training-options.js';
-import { parseDuration, parseFloatOption, parseIntOption, UserError } from '../user-error.js';
+import { asUserInput, parseDuration, parseFloatOption, parseIntOption, UserError } from '../user-error.js';
 
 interface Conn {
   federation: string;
@@ -73,7 +73,7 @@ export function registerRounds(program: Command): void {
   const rounds = program.command('rounds').description('schedule and follow training rounds (operator)');
 
   const schedule = rounds.command('schedule');
-  addTrainingOptions(schedule, { maxExamples: 0 });
+  addTrainingOptions(schedule);
   connOptions(schedule)
     .description('store a plan of R rounds in Postgres and drive it through BullMQ')
     .requiredOption('--rounds <n>', 'number of rounds', parseIntOption('--rounds', 1))
@@ -116,7 +116,7 @@ export function registerRounds(program: Command): void {
         throw new UserError(`--mode must be he or plain, got "${o.mode}"`);
       if (o.onFailure !== 'continue' && o.onFailure !== 'stop')
         throw new UserError('--on-failure must be continue or stop');
-      parseServerOptimizer(o.serverOptimizer);
+      asUserInput(() => parseServerOptimizer(o.serverOptimizer));
       const startAt = o.startAt ? new Date(o.startAt) : undefined;
       if (startAt && Number.isNaN(startAt.getTime()))
         throw new UserError(`--start-at must be an ISO time, got "${o.startAt}"`);

@@ -1,0 +1,41 @@
+/**
+ * What the system suites need from the `kpfl` command itself: writing kit files, reading a member kit,
+ * registering a coordinator kit's members in Postgres, and the argv to run `kpfl` again in a child
+ * process. The CLI owns these (packages/cli/src/kits.ts, commands/aggregator.ts, paths.ts); it passes them
+ * in, so that @kpfl/bench does not depend on @kpfl/cli (which depends on it).
+ */
+import type { ConsortiumKey } from '@kpfl/he';
+import type { IdentityKey, JSONWebKeySet } from '@kpfl/kpt';
+import type { Db } from '@kpfl/store';
+
+export interface CoordinatorKitLike {
+  federation: string;
+  signingKey: IdentityKey;
+  ca: { certPem: string; keyPem: string };
+  server: { certPem: string; keyPem: string };
+}
+
+export interface MemberKitLike {
+  memberId: string;
+  identity: IdentityKey;
+  tls: { caPem: string; certPem: string; keyPem: string };
+  coordinatorJwks: JSONWebKeySet;
+  heKey?: ConsortiumKey;
+}
+
+export interface BenchEnv {
+  /** Writes coordinator/, members/<id>/ (with he-key.json) and auditors/ under `out`. */
+  provisionKits(o: {
+    federation: string;
+    members: string[];
+    auditors?: string[];
+    out: string;
+    heParams: string;
+  }): Promise<{ out: string; coordinator: CoordinatorKitLike }>;
+  /** Reads members/<id> (member.json and he-key.json). */
+  readMemberKit(dir: string): MemberKitLike;
+  /** Makes Postgres' member registry match the coordinator kit. */
+  registerFederation(db: Db, coordinator: CoordinatorKitLike): Promise<void>;
+  /** argv to run `kpfl <args>` in a child process with the same TypeScript loader. */
+  cliCommand(args: string[]): { cmd: string; args: string[] };
+}

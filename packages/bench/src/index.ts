@@ -1,0 +1,50 @@
+/**
+ * @kpfl/bench: the benchmark suites behind `kpfl bench` — he (CKKS codec vs the reference parameters),
+ * convergence (FedAvg on MNIST against the FedAvg paper), overhead (one round: plain vs he vs local
+ * training, split by stage, bytes on the wire) and scale (10 / 100 / 1,000 simulated participants against
+ * an aggregator process) — and the accuracy-per-round HTML report.
+ */
+export {
+  type ConvergenceOptions,
+  type ConvergenceResult,
+  type ConvergenceRun,
+  type ConvergenceSetting,
+  type CurvePoint,
+  formatConvergence,
+  PAPER_SETTINGS,
+  runConvergence,
+  SIMULATION_NOTE,
+  settingName,
+} from './convergence.js';
+export type { BenchEnv, CoordinatorKitLike, MemberKitLike } from './env.js';
+export { formatHeSuite, type HeSuiteOptions, type HeSuiteResult, runHeSuite } from './he.js';
+export {
+  formatOverhead,
+  type OverheadMode,
+  type OverheadModeSummary,
+  type OverheadOptions,
+  type OverheadResult,
+  type OverheadRound,
+  runOverhead,
+  STAGES,
+  type StageTimes,
+} from './overhead.js';
+export { FEDAVG_PAPER, type PaperReference, paperReference } from './paper.js';
+export { CountingProxy } from './proxy.js';
+export {
+  type AccuracyPoint,
+  type AccuracyReportOptions,
+  type AccuracySeries,
+  accuracyChartSvg,
+  accuracyReportHtml,
+  writeAccuracyReport,
+} from './report.js';
+export {
+  formatScale,
+  runScale,
+  type ScaleDbFigures,
+  type ScaleOptions,
+  type ScaleResult,
+  type ScaleRun,
+} from './scale.js';
+export { formatTable, type MachineInfo, machineInfo, procMemory } from './util.js';

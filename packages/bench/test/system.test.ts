@@ -1,0 +1,62 @@
+/**
+ * The system suites against real Postgres, Redis and gRPC, at toy sizes: well-formed results and tables.
+ * No timing thresholds.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { benchEnv } from '../../cli/src/commands/bench.js';
+import { formatOverhead, formatScale, runOverhead, runScale } from '../src/index.js';
+
+const DATASET = fileURLToPath(new URL('../../../data/mnist', import.meta.url));
+
+test('scale: 3 simulated participants and a small update against an aggregator process', {
+  timeout: 120_000,
+}, async () => {
+  const r = await runScale({ counts: [3], parameters: 3000, distinctUpdates: 2, concurrency: 2 }, benchEnv);
+  const back = JSON.parse(JSON.stringify(r));
+  assert.equal(back.suite, 'scale');
+  assert.equal(r.runs.length, 1);
+  for (const run of r.runs) {
+    assert.equal(run.completed, true, run.error);
+    assert.equal(run.accepted, run.participants);
+    assert.ok(run.aggregatorPeakRssBytes > 0, 'peak RSS read from /proc');
+    assert.ok(run.aggregatorPeakRssBytes >= run.aggregatorStartRssBytes);
+    assert.equal(run.db?.contributionsRows, run.participants);
+    assert.equal(run.db?.chunkRowsBeforePublish, run.participants * run.chunkCount);
+    assert.equal(run.db?.aggregateRows, run.chunkCount);
+    assert.equal(run.db?.sampledAtContributions, run.participants - 1);
+    assert.ok(
+      run.maxAbsError !== null && run.maxAbsError < 1e-3,
+      `aggregate decrypts to the exact sum (${run.maxAbsError})`,
+    );
+  }
+  assert.equal(r.rssGrowthBytesPerParticipant, null, 'one count: no growth figure');
+  assert.match(formatScale(r), /agg peak RSS/);
+});
+
+test('overhead: plain vs he vs local training for one small round', { timeout: 150_000 }, async () => {
+  const r = await runOverhead(
+    { dataset: DATASET, participants: 2, maxExamples: 64, repeats: 1, testLimit: 50, batchSize: 32 },
+    benchEnv,
+  );
+  const back = JSON.parse(JSON.stringify(r));
+  assert.equal(back.suite, 'overhead');
+  assert.deepEqual(
+    r.rounds.map((x) => x.mode),
+    ['plain', 'he', 'local'],
+  );
+  for (const mode of ['plain', 'he'] as const) {
+    const s = r.summary[mode]!;
+    assert.ok(s.roundSeconds > 0);
+    for (const stage of ['train', 'encrypt', 'upload', 'aggregate', 'download', 'decrypt'] as const) {
+      assert.ok(s.stages[stage] > 0, `${mode} ${stage} timed`);
+    }
+    assert.ok(s.wireBytesUp > s.updateBytes, 'the wire carries the update plus framing');
+    assert.ok(s.wireBytesDown > s.aggregateBytes);
+  }
+  assert.ok(r.summary.he!.updateBytes > r.summary.plain!.updateBytes, 'ciphertexts are larger than floats');
+  assert.ok(r.summary.local!.stages.train > 0);
+  assert.ok(Number.isFinite(r.ratios.heOverPlain));
+  assert.match(formatOverhead(r), /round time he\/plain = /);
+});

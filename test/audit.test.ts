@@ -7,7 +7,7 @@ import { cliCommand } from '../packages/cli/src/paths.js';
 import { createEncoder } from '../packages/he/src/index.js';
 import { AggregatorError } from '../packages/participant/src/index.js';
 import { openDb } from '../packages/store/src/index.js';
-import { INITIAL_DIGEST, startTestFederation, syntheticUpdate, waitFor } from './harness.js';
+import { reportInitialModel, startTestFederation, syntheticUpdate, waitFor } from './harness.js';
 import { runKeptDemo } from './helpers.js';
 
 /** Runs the CLI without blocking this process (an in-process aggregator must keep serving). */
@@ -131,13 +131,7 @@ test('auditors read through the Audit service; roles are not interchangeable; ba
   t.after(() => f.stop());
   await f.schedule({ rounds: 1, minParticipants: 2, parameterCount: 5_000, mode: 'plain' });
   const [alice, bob] = await Promise.all(['alice', 'bob'].map((m) => f.participant(m)));
-  await alice!.conn.reportEvaluation({
-    round: 0,
-    globalModelDigest: INITIAL_DIGEST,
-    accuracy: 0,
-    loss: 0,
-    examples: 0,
-  });
+  await reportInitialModel(alice!);
   const enc = await createEncoder({ mode: 'plain' });
   await alice!.submitValues(await alice!.waitForTrainTask(), syntheticUpdate(5_000, 1, 10), enc, 10);
   await bob!.submitValues(await bob!.waitForTrainTask(), syntheticUpdate(5_000, 2, 20), enc, 20);

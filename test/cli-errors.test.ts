@@ -4,9 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import pg from 'pg';
 import { cliCommand } from '../packages/cli/src/paths.js';
-import { DEFAULT_DATABASE_URL } from '../packages/store/src/index.js';
 
 function kpfl(
   args: string[],

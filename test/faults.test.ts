@@ -7,6 +7,7 @@ import { getRound, listContributions, loadAggregate } from '../packages/store/sr
 import {
   freePort,
   INITIAL_DIGEST,
+  reportInitialModel,
   spawnKpfl,
   startTestFederation,
   syntheticUpdate,
@@ -63,13 +64,7 @@ test('SIGKILL of the aggregator mid-round and mid-close loses nothing and counts
   const [alice, bob, carol] = await Promise.all(
     ['alice', 'bob', 'carol'].map((m) => f.participant(m, address)),
   );
-  await alice!.conn.reportEvaluation({
-    round: 0,
-    globalModelDigest: INITIAL_DIGEST,
-    accuracy: 0,
-    loss: 0,
-    examples: 0,
-  });
+  await reportInitialModel(alice!);
   const key = f.memberKit('alice').heKey!;
   const enc = await createEncoder({ mode: 'he', key });
   t.after(() => enc.close());
@@ -127,13 +122,7 @@ test('a participant that stops mid-round: the round closes at its deadline with 
     mode: 'plain',
   });
   const [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((m) => f.participant(m)));
-  await alice!.conn.reportEvaluation({
-    round: 0,
-    globalModelDigest: INITIAL_DIGEST,
-    accuracy: 0,
-    loss: 0,
-    examples: 0,
-  });
+  await reportInitialModel(alice!);
   const enc = await createEncoder({ mode: 'plain' });
   const carolTask = await carol!.waitForTrainTask();
   await alice!.submitValues(await alice!.waitForTrainTask(), syntheticUpdate(LENGTH, 1, 10), enc, 10);
@@ -172,13 +161,7 @@ test('a round below the minimum at its deadline fails cleanly and the plan conti
     mode: 'plain',
   });
   const alice = await f.participant('alice');
-  await alice.conn.reportEvaluation({
-    round: 0,
-    globalModelDigest: INITIAL_DIGEST,
-    accuracy: 0,
-    loss: 0,
-    examples: 0,
-  });
+  await reportInitialModel(alice);
   const enc = await createEncoder({ mode: 'plain' });
   await alice.submitValues(await alice.waitForTrainTask(), syntheticUpdate(LENGTH, 1, 10), enc, 10);
   const failed = await waitFor('round 1 failed', async () => {
@@ -271,13 +254,7 @@ test('Redis losing its data and Postgres dropping connections: the aggregator re
     mode: 'plain',
   });
   const [alice, bob] = await Promise.all(['alice', 'bob'].map((m) => f.participant(m)));
-  await alice!.conn.reportEvaluation({
-    round: 0,
-    globalModelDigest: INITIAL_DIGEST,
-    accuracy: 0,
-    loss: 0,
-    examples: 0,
-  });
+  await reportInitialModel(alice!);
   const enc = await createEncoder({ mode: 'plain' });
   await alice!.submitValues(await alice!.waitForTrainTask(), syntheticUpdate(LENGTH, 1, 10), enc, 10);
 

@@ -235,3 +235,8 @@ export function syntheticUpdate(length: number, k: number, examples: number): Fl
   v[length] = examples;
   return v;
 }
+
+/** Agrees the round-1 base model: simulated participants train nothing, so any fixed digest will do. */
+export function reportInitialModel(p: SimulatedParticipant, digest = INITIAL_DIGEST) {
+  return p.conn.reportEvaluation({ round: 0, globalModelDigest: digest, accuracy: 0, loss: 0, examples: 0 });
+}

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { createEncoder } from '../packages/he/src/index.js';
 import { AggregatorError } from '../packages/participant/src/index.js';
 import { getRound, listContributions } from '../packages/store/src/index.js';
-import { INITIAL_DIGEST, startTestFederation, syntheticUpdate, waitFor } from './harness.js';
+import { reportInitialModel, startTestFederation, syntheticUpdate, waitFor } from './harness.js';
 
 const LENGTH = 4_000;
 
@@ -14,13 +14,7 @@ test('a session token names its round and its parties; it cannot submit to anoth
   t.after(() => f.stop());
   const plan = await f.schedule({ rounds: 2, minParticipants: 2, parameterCount: LENGTH, mode: 'plain' });
   const [alice, bob] = await Promise.all(['alice', 'bob'].map((m) => f.participant(m)));
-  await alice!.conn.reportEvaluation({
-    round: 0,
-    globalModelDigest: INITIAL_DIGEST,
-    accuracy: 0,
-    loss: 0,
-    examples: 0,
-  });
+  await reportInitialModel(alice!);
   const enc = await createEncoder({ mode: 'plain' });
   const task1 = await alice!.waitForTrainTask();
   await alice!.submitValues(task1, syntheticUpdate(LENGTH, 1, 10), enc, 10);

@@ -3,6 +3,8 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { verifyRoundCertificate } from '../packages/kpt/src/index.js';
+import { openDb } from '../packages/store/src/index.js';
 import { maxAbsDiff, runKeptDemo } from './helpers.js';
 
 test('the same seeded federation in plain and he modes ends with the same model', {
@@ -33,6 +35,25 @@ test('the same seeded federation in plain and he modes ends with the same model'
     'accuracies equal to 0.1 pp',
   );
   assert.ok(he.result.bytesPerUpdate > plain.result.bytesPerUpdate, 'ciphertexts are larger than float32');
+  // Every published round carries a certificate with K+1 signatures that verify against the federation JWKS.
+  const schema = `demo_${he.result.federation.slice('demo-'.length)}`;
+  const db = await openDb({ schema });
+  try {
+    const jwks = (await db.query('SELECT jwks FROM federations')).rows[0].jwks;
+    const certs = await db.query('SELECT round, certificate FROM certificates ORDER BY round');
+    assert.equal(certs.rows.length, 2, 'one certificate per published round');
+    for (const { round, certificate } of certs.rows) {
+      const v = await verifyRoundCertificate(certificate, jwks, { requireAllMembers: true });
+      assert.deepEqual(
+        v.signers.sort(),
+        ['member-1', 'member-2'],
+        `round ${round}: both members countersigned`,
+      );
+      assert.equal(certificate.signatures.length, 3, `round ${round}: K+1 signatures`);
+    }
+  } finally {
+    await db.close();
+  }
   // The demo's HTML report carries the accuracy curve.
   assert.equal(he.result.report, reportFile);
   const html = readFileSync(reportFile, 'utf8');

@@ -61,5 +61,45 @@ test('a session token names its round and its parties; it cannot submit to anoth
   // With a fresh token naming round 2 the same update is accepted.
   const receipt = await alice!.submitChunks(task2, await enc.encode(syntheticUpdate(LENGTH, 1, 10)), 10);
   assert.equal(receipt.accepted, true);
+
+  // That token is now spent: replaying its jti on another submission is refused UNAUTHENTICATED
+  // (audited as 'replayed'); the client then authenticates again, as it does for an expired token,
+  // and its retry meets the one-update-per-round rule.
+  await assert.rejects(
+    alice!.submitChunks(
+      task2,
+      await enc.encode(syntheticUpdate(LENGTH, 3, 10)),
+      10,
+      {},
+      { reauthenticate: false },
+    ),
+    (err: unknown) => {
+      assert.ok(err instanceof AggregatorError);
+      assert.equal(err.codeName, 'ALREADY_EXISTS');
+      return true;
+    },
+  );
+  // Refusals are audited right after the answer is sent: wait for the third.
+  const refused = await waitFor('three refusals audited', async () => {
+    const r = await f.agg!.db.query(
+      `SELECT data FROM audit_log WHERE event = 'contribution.refused' AND member = 'alice' AND round = 2 ORDER BY seq`,
+    );
+    return r.rows.length >= 3 ? r : undefined;
+  });
+  assert.deepEqual(
+    refused.rows.map((r) => r.data.reason),
+    ['token_round', 'replayed', 'duplicate'],
+    'stale round, replayed jti, then the duplicate',
+  );
+  assert.equal(refused.rows[1].data.code, 'UNAUTHENTICATED');
+  assert.match(
+    refused.rows[1].data.details,
+    /was already used for a submission: authenticate again before each submission/,
+  );
+  assert.equal(
+    (await listContributions(f.agg!.db, plan.id, 2)).length,
+    1,
+    'only the first round-2 update is stored',
+  );
   await enc.close();
 });

@@ -468,6 +468,22 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
             `the session token names ${claims.kpfl.round === undefined ? 'no round' : `round ${claims.kpfl.round}`}, the update is for round ${header.round}: authenticate again to get a token for this round`,
           );
         }
+        // A session token submits once: its jti is spent here (across front ends, until the token
+        // expires), so a captured submission cannot be replayed even within the token's lifetime.
+        const fresh = await d.redis.set(
+          `${d.redisPrefix}:jti:${claims.jti}`,
+          member,
+          'EXAT',
+          claims.exp + 60,
+          'NX',
+        );
+        if (fresh !== 'OK') {
+          throw new RpcError(
+            'UNAUTHENTICATED',
+            'replayed',
+            `session token ${claims.jti} was already used for a submission: authenticate again before each submission`,
+          );
+        }
         continue;
       }
       if (!header)

@@ -1,31 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cliCommand } from '../packages/cli/src/paths.js';
 import { createEncoder } from '../packages/he/src/index.js';
 import { AggregatorError } from '../packages/participant/src/index.js';
 import { openDb } from '../packages/store/src/index.js';
-import { reportInitialModel, startTestFederation, syntheticUpdate, waitFor } from './harness.js';
+import { reportInitialModel, runKpfl, startTestFederation, syntheticUpdate, waitFor } from './harness.js';
 import { runKeptDemo } from './helpers.js';
-
-/** Runs the CLI without blocking this process (an in-process aggregator must keep serving). */
-function kpfl(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const { cmd, args: argv } = cliCommand(args);
-  return new Promise((resolve) => {
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b) => (out += b));
-    child.stderr.on('data', (b) => (err += b));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
 
 test('after a demo federation the audit log verifies; each tampering is detected and named', {
   timeout: 300_000,
@@ -37,7 +18,7 @@ test('after a demo federation the audit log verifies; each tampering is detected
   const db = await openDb({ schema });
   t.after(() => db.close());
 
-  const ok = await kpfl(['audit', 'verify', ...base, '--json']);
+  const ok = await runKpfl(['audit', 'verify', ...base, '--json']);
   assert.equal(ok.code, 0, ok.out + ok.err);
   const verdict = JSON.parse(ok.out);
   assert.equal(verdict.ok, true);
@@ -46,7 +27,7 @@ test('after a demo federation the audit log verifies; each tampering is detected
     JSON.stringify(verdict.checked),
   );
 
-  const contributions = await kpfl(['audit', 'contributions', ...base, '--format', 'json']);
+  const contributions = await runKpfl(['audit', 'contributions', ...base, '--format', 'json']);
   assert.equal(contributions.code, 0, contributions.err);
   const rows = JSON.parse(contributions.out);
   assert.equal(rows.length, 4, '2 members x 2 rounds');
@@ -67,7 +48,7 @@ test('after a demo federation the audit log verifies; each tampering is detected
   await t.test('an edited contribution row', async () => {
     const edited = { ...(a!.data as object), exampleCount: 1 };
     await asSuperuser('UPDATE audit_log SET data = $2 WHERE seq = $1', [a!.seq, JSON.stringify(edited)]);
-    const r = await kpfl(['audit', 'verify', ...base]);
+    const r = await runKpfl(['audit', 'verify', ...base]);
     await asSuperuser('UPDATE audit_log SET data = $2 WHERE seq = $1', [a!.seq, JSON.stringify(a!.data)]);
     assert.equal(r.code, 1);
     assert.match(r.out, new RegExp(`seq ${a!.seq}|row ${a!.seq}|#${a!.seq}`));
@@ -79,7 +60,7 @@ test('after a demo federation the audit log verifies; each tampering is detected
       'CREATE TABLE audit_backup AS SELECT * FROM audit_log WHERE seq = $1'.replace('$1', String(b!.seq)),
     );
     await asSuperuser('DELETE FROM audit_log WHERE seq = $1', [b!.seq]);
-    const r = await kpfl(['audit', 'verify', ...base]);
+    const r = await runKpfl(['audit', 'verify', ...base]);
     await asSuperuser('INSERT INTO audit_log SELECT * FROM audit_backup');
     await asSuperuser('DROP TABLE audit_backup');
     assert.equal(r.code, 1);
@@ -95,7 +76,7 @@ test('after a demo federation the audit log verifies; each tampering is detected
       await asSuperuser('UPDATE audit_log SET seq = $1 WHERE seq = 2000000000', [b!.seq]);
     };
     await swapSeq();
-    const r = await kpfl(['audit', 'verify', ...base]);
+    const r = await runKpfl(['audit', 'verify', ...base]);
     await swapSeq();
     assert.equal(r.code, 1);
     assert.match(r.out, /reordered/);
@@ -104,9 +85,9 @@ test('after a demo federation the audit log verifies; each tampering is detected
 
   await t.test('an edited export file', async () => {
     const file = join(demo.result.workDir!, 'export.json');
-    const exp = await kpfl(['audit', 'export', ...base, '--out', file]);
+    const exp = await runKpfl(['audit', 'export', ...base, '--out', file]);
     assert.equal(exp.code, 0, exp.err);
-    const untouched = await kpfl(['audit', 'verify', '--file', file]);
+    const untouched = await runKpfl(['audit', 'verify', '--file', file]);
     assert.equal(
       untouched.code,
       0,
@@ -116,12 +97,12 @@ test('after a demo federation the audit log verifies; each tampering is detected
     const row = doc.log.find((r: { event: string }) => r.event === 'round.published');
     row.data.aggregateDigest = `sha256:${'f'.repeat(64)}`;
     writeFileSync(file, JSON.stringify(doc));
-    const r = await kpfl(['audit', 'verify', '--file', file]);
+    const r = await runKpfl(['audit', 'verify', '--file', file]);
     assert.equal(r.code, 1);
     assert.match(r.out, new RegExp(String(row.seq)));
   });
 
-  assert.equal((await kpfl(['audit', 'verify', ...base])).code, 0, 'restored log verifies again');
+  assert.equal((await runKpfl(['audit', 'verify', ...base])).code, 0, 'restored log verifies again');
 });
 
 test('auditors read through the Audit service; roles are not interchangeable; bad filters are refused clearly', {
@@ -142,27 +123,27 @@ test('auditors read through the Audit service; roles are not interchangeable; ba
 
   const kit = join(f.work, 'auditors', 'auditor-1');
   const via = ['--kit', kit, '--aggregator', f.address()];
-  const c = await kpfl(['audit', 'contributions', ...via, '--format', 'csv']);
+  const c = await runKpfl(['audit', 'contributions', ...via, '--format', 'csv']);
   assert.equal(c.code, 0, c.out + c.err);
   assert.match(c.out, /alice/);
   assert.equal(c.out.trim().split('\n').length, 3, 'header + 2 rows');
-  const r = await kpfl(['audit', 'rounds', ...via, '--format', 'json']);
+  const r = await runKpfl(['audit', 'rounds', ...via, '--format', 'json']);
   assert.equal(r.code, 0, r.err);
   assert.deepEqual(JSON.parse(r.out)[0].accepted, ['alice', 'bob']);
-  const v = await kpfl(['audit', 'verify', ...via]);
+  const v = await runKpfl(['audit', 'verify', ...via]);
   assert.equal(v.code, 0, v.out + v.err);
 
-  const bad = await kpfl(['audit', 'contributions', ...via, '--round', 'three']);
+  const bad = await runKpfl(['audit', 'contributions', ...via, '--round', 'three']);
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--round must be an integer/);
   // A filter only the server can judge: it answers INVALID_ARGUMENT with the zod message.
-  const badTime = await kpfl(['audit', 'contributions', ...via, '--from', 'yesterday-ish']);
+  const badTime = await runKpfl(['audit', 'contributions', ...via, '--from', 'yesterday-ish']);
   assert.equal(badTime.code, 2, badTime.err);
   assert.match(badTime.err, /refused: .*from/);
   for (const r of [bad, badTime]) assert.doesNotMatch(r.err, /at .*\.ts:\d+/, 'no stack trace');
 
   // A participant's token on an audit RPC, an auditor's token on a participant RPC.
-  const asParticipant = await kpfl([
+  const asParticipant = await runKpfl([
     'audit',
     'contributions',
     '--kit',

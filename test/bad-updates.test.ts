@@ -23,7 +23,7 @@ import {
   type Task__Output,
 } from '../packages/proto/src/index.js';
 import { getRound, type PlanRow } from '../packages/store/src/index.js';
-import { startTestFederation, type TestFederation, waitFor } from './harness.js';
+import { assertAudited, auditHead, startTestFederation, type TestFederation, waitFor } from './harness.js';
 
 const PARAMETERS = 10_000;
 /** The update plus the example count in the trailing slot. */
@@ -86,27 +86,6 @@ describe('issue 4: malformed updates are refused and leave the round intact', ()
   }
 
   /** The aggregator appends one audit entry per refusal (asynchronously): find it after `seq`. */
-  async function auditHead(): Promise<number> {
-    return (await f.agg!.db.query<{ n: number }>('SELECT coalesce(max(seq), 0)::int AS n FROM audit_log'))
-      .rows[0]!.n;
-  }
-
-  async function assertAudited(after: number, code: grpc.status, details: string) {
-    const row = await waitFor(
-      `an audit entry for "${details}"`,
-      async () => {
-        const { rows } = await f.agg!.db.query<{ event: string; data: { code?: string; details?: string } }>(
-          'SELECT event, data FROM audit_log WHERE seq > $1 ORDER BY seq',
-          [after],
-        );
-        return rows.find((r) => r.data.details === details);
-      },
-      5000,
-    );
-    assert.match(row.event, /^(rpc|contribution)\.refused$/);
-    assert.equal(row.data.code, grpc.status[code]);
-  }
-
   async function refused(
     send: () => Promise<unknown>,
     code: grpc.status,
@@ -114,7 +93,7 @@ describe('issue 4: malformed updates are refused and leave the round intact', ()
     opts: { audited?: boolean } = {},
   ): Promise<{ message: string }> {
     const before = await state();
-    const head = await auditHead();
+    const head = await auditHead(f.agg!.db);
     let caught: { code?: number; message: string } | undefined;
     try {
       await send();
@@ -128,7 +107,7 @@ describe('issue 4: malformed updates are refused and leave the round intact', ()
     const now = await state();
     assert.deepEqual(now, before, 'nothing stored or counted');
     assert.ok(now.state === 'open' || now.state === 'collecting', `round still open (${now.state})`);
-    if (opts.audited !== false) await assertAudited(head, code, caught.message);
+    if (opts.audited !== false) await assertAudited(f.agg!.db, head, code, caught.message);
     return caught;
   }
 

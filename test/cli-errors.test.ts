@@ -1,25 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cliCommand } from '../packages/cli/src/paths.js';
-
-function kpfl(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; out: string; err: string }> {
-  const { cmd, args: argv } = cliCommand(args);
-  return new Promise((resolve) => {
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (b) => (out += b));
-    child.stderr.on('data', (b) => (err += b));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+import { runKpfl } from './harness.js';
 
 test('kpfl demo refuses bad input with one clear line, a non-zero exit and nothing created', {
   timeout: 120_000,
@@ -63,7 +47,7 @@ test('kpfl demo refuses bad input with one clear line, a non-zero exit and nothi
     },
   ];
   for (const c of cases) {
-    const r = await kpfl(['demo', '--rounds', '1', ...c.args], c.env);
+    const r = await runKpfl(['demo', '--rounds', '1', ...c.args], { ...process.env, ...c.env });
     const label = `kpfl demo ${c.args.join(' ')} ${JSON.stringify(c.env ?? {})}`;
     assert.equal(r.code, c.code, `${label}: exit code (${r.err})`);
     assert.match(r.err, c.message, label);

@@ -3,7 +3,6 @@
  * participant plugin interface.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -11,13 +10,14 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadParticipantPlugin } from '../packages/cli/src/commands/participant.js';
 import { ConfigError, loadRoleConfig } from '../packages/cli/src/config.js';
-import { cliCommand, DEFAULT_DATASET, REPO_ROOT } from '../packages/cli/src/paths.js';
+import { DEFAULT_DATASET, REPO_ROOT } from '../packages/cli/src/paths.js';
 import {
   getModelDefinition,
   loadIdxDataset,
   parameterCount,
   trainLocal,
 } from '../packages/model/src/index.js';
+import { runKpfl } from './harness.js';
 
 const CONFIG_DIR = join(REPO_ROOT, 'docker', 'config');
 const tmp = mkdtempSync(join(tmpdir(), 'kpfl-deploy-config-'));
@@ -31,36 +31,9 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** At most two CLI processes at a time: each start is CPU-heavy and this machine has few cores. */
-let running = 0;
-const waiting: (() => void)[] = [];
-async function slot<T>(fn: () => Promise<T>): Promise<T> {
-  if (running >= 2) await new Promise<void>((r) => waiting.push(r));
-  running++;
-  try {
-    return await fn();
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
-}
-
-function kpfl(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; out: string; err: string }> {
-  const { cmd, args: argv } = cliCommand(args);
-  return slot(
-    () =>
-      new Promise((res) => {
-        const c = spawn(cmd, argv, { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        c.stdout!.on('data', (b) => (out += b));
-        c.stderr!.on('data', (b) => (err += b));
-        c.on('exit', (code) => res({ code, out, err }));
-      }),
-  );
+/** `kpfl ...` in the clean environment plus `env`. */
+function kpfl(args: string[], env: Record<string, string> = {}) {
+  return runKpfl(args, cleanEnv(env));
 }
 
 function file(name: string, text: string): string {

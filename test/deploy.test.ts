@@ -6,7 +6,6 @@
  * (test/deploy-local.test.ts runs the services as plain processes).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, relative, resolve } from 'node:path';
@@ -23,6 +22,7 @@ import {
   parseCompose,
   parseDockerfile,
 } from '../scripts/compose-local.js';
+import { runKpfl } from './harness.js';
 
 const ROLES: Role[] = ['aggregator', 'worker', 'participant'];
 const ENTRYPOINT = ['node', '--import', 'tsx', 'packages/cli/src/main.ts'];
@@ -38,36 +38,8 @@ const composeVars: Compose = parseCompose(
   new Proxy({} as Record<string, string>, { get: (_, k) => `\${${String(k)}}` }),
 );
 
-/** At most two CLI processes at a time: each start is CPU-heavy and this machine has few cores. */
-let running = 0;
-const waiting: (() => void)[] = [];
-async function slot<T>(fn: () => Promise<T>): Promise<T> {
-  if (running >= 2) await new Promise<void>((r) => waiting.push(r));
-  running++;
-  try {
-    return await fn();
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
-}
-
-function run(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number | null; out: string; err: string }> {
-  const { cmd, args: argv } = cliCommand(args);
-  return slot(
-    () =>
-      new Promise((res) => {
-        const c = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        c.stdout!.on('data', (b) => (out += b));
-        c.stderr!.on('data', (b) => (err += b));
-        c.on('exit', (code) => res({ code, out, err }));
-      }),
-  );
+function run(args: string[], env: Record<string, string> = {}) {
+  return runKpfl(args, { ...process.env, ...env });
 }
 
 const helpCache = new Map<string, Promise<string>>();

@@ -1,8 +1,10 @@
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import {
   createLogger,
   RoundQueue,
@@ -151,10 +153,7 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
   if (o.startAggregator !== false) {
     f.agg = await startAggregator({
       federation,
-      coordinatorKey: {
-        ...coordinator.signingKey,
-        ...(await importIdentity(coordinator.signingKey.privateJwk)),
-      },
+      coordinatorKey: await importIdentity(coordinator.signingKey.privateJwk),
       listen: '127.0.0.1:0',
       tls: tls
         ? {
@@ -239,4 +238,71 @@ export function syntheticUpdate(length: number, k: number, examples: number): Fl
 /** Agrees the round-1 base model: simulated participants train nothing, so any fixed digest will do. */
 export function reportInitialModel(p: SimulatedParticipant, digest = INITIAL_DIGEST) {
   return p.conn.reportEvaluation({ round: 0, globalModelDigest: digest, accuracy: 0, loss: 0, examples: 0 });
+}
+
+/** At most two CLI processes at a time: each start is CPU-heavy and this machine has two cores. */
+let runningCli = 0;
+const waitingCli: (() => void)[] = [];
+async function cliSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (runningCli >= 2) await new Promise<void>((r) => waitingCli.push(r));
+  runningCli++;
+  try {
+    return await fn();
+  } finally {
+    runningCli--;
+    waitingCli.shift()?.();
+  }
+}
+
+/**
+ * Runs `kpfl ...` to completion without blocking this process (an in-process aggregator must keep
+ * serving) and returns its exit code and output. `env` is the child's whole environment.
+ */
+export function runKpfl(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; out: string; err: string }> {
+  const { cmd, args: argv } = cliCommand(args);
+  return cliSlot(
+    () =>
+      new Promise((resolve) => {
+        const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout!.on('data', (b) => (out += b));
+        child.stderr!.on('data', (b) => (err += b));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          resolve({ code, out, err });
+        });
+      }),
+  );
+}
+
+/** The audit chain's head, to look for entries appended after it. */
+export async function auditHead(db: Db): Promise<number> {
+  return (await db.query<{ n: number }>('SELECT coalesce(max(seq), 0)::int AS n FROM audit_log')).rows[0]!.n;
+}
+
+/** A refusal with these details was audited after `after`, with this status (audits trail the answer). */
+export async function assertAudited(
+  db: Db,
+  after: number,
+  code: grpc.status,
+  details: string,
+): Promise<void> {
+  const row = await waitFor(
+    `an audit entry for "${details}"`,
+    async () => {
+      const { rows } = await db.query<{ event: string; data: { code?: string; details?: string } }>(
+        'SELECT event, data FROM audit_log WHERE seq > $1 ORDER BY seq',
+        [after],
+      );
+      return rows.find((r) => r.data.details === details);
+    },
+    5000,
+  );
+  assert.match(row.event, /^(rpc|contribution)\.refused$/);
+  assert.equal(row.data.code, grpc.status[code]);
 }

@@ -3,7 +3,6 @@
  * aggregator on mutual TLS, Postgres and Redis.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,47 +13,15 @@ import { createLogger, type RunningAggregator, startAggregator } from '../packag
 import { registerFederation } from '../packages/cli/src/commands/aggregator.js';
 import { runProvision } from '../packages/cli/src/commands/provision.js';
 import { identityOf, readCoordinatorKit, readMemberKit } from '../packages/cli/src/kits.js';
-import { CLI_MAIN, cliCommand, TSX_LOADER } from '../packages/cli/src/paths.js';
 import { importIdentity } from '../packages/kpt/src/index.js';
 import { AggregatorConnection } from '../packages/participant/src/index.js';
 import { dropSchema } from '../packages/store/src/index.js';
+import { runKpfl } from './harness.js';
 
-const PROVISION_MODULE = new URL('../packages/cli/src/commands/provision.ts', import.meta.url).href;
-const registered = readFileSync(CLI_MAIN, 'utf8').includes('registerProvision');
-
-/**
- * argv for `kpfl ...`. Until main.ts registers the provision commands, a stand-in entry point builds
- * the same program (commander with exitOverride, describeError) around registerProvision.
- */
-function kpflArgv(args: string[]): { cmd: string; args: string[] } {
-  if (registered) return cliCommand(args);
-  const script = `
-    import { Command, CommanderError } from 'commander';
-    const { registerProvision } = await import(${JSON.stringify(PROVISION_MODULE)});
-    const { describeError } = await import(${JSON.stringify(new URL('../packages/cli/src/user-error.ts', import.meta.url).href)});
-    const program = new Command('kpfl').exitOverride();
-    registerProvision(program);
-    try { await program.parseAsync(process.argv); process.exit(0); }
-    catch (err) {
-      if (err instanceof CommanderError) process.exit(err.exitCode);
-      const d = describeError(err);
-      process.stderr.write(d.userFacing ? 'kpfl: ' + d.message + '\\n' : 'kpfl: unexpected error\\n' + d.message + '\\n');
-      process.exit(d.exitCode);
-    }`;
-  return {
-    cmd: process.execPath,
-    args: ['--import', TSX_LOADER, '--input-type=module', '-e', script, 'kpfl', ...args],
-  };
-}
-
-function kpfl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { cmd, args: argv } = kpflArgv(args);
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b) => (stdout += b));
-  child.stderr.on('data', (b) => (stderr += b));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+/** `kpfl ...` with its exit code and output. */
+async function kpfl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const r = await runKpfl(args);
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 /** A user error: exit 2, one line on stderr starting "kpfl:", no stack trace. */
@@ -97,8 +64,7 @@ describe('kpfl provision and kpfl members', () => {
     return c;
   }
 
-  it('writes the kits: HE key for members only, private files 0600', async (t) => {
-    if (!registered) t.diagnostic('main.ts does not register provision yet: using a stand-in entry point');
+  it('writes the kits: HE key for members only, private files 0600', async (_t) => {
     const r = await kpfl([
       'provision',
       '--federation',
@@ -190,7 +156,7 @@ describe('kpfl provision and kpfl members', () => {
     const kit = readCoordinatorKit(kitDir);
     agg = await startAggregator({
       federation,
-      coordinatorKey: { ...kit.signingKey, ...(await importIdentity(kit.signingKey.privateJwk)) },
+      coordinatorKey: await importIdentity(kit.signingKey.privateJwk),
       listen: '127.0.0.1:0',
       tls: { caPem: kit.ca.certPem, certPem: kit.server.certPem, keyPem: kit.server.keyPem },
       schema,

@@ -34,7 +34,14 @@ import {
 import { concat, SimulatedParticipant } from '../packages/participant/src/index.js';
 import { type AggregatorClient, loadKpflProto, type Task__Output } from '../packages/proto/src/index.js';
 import { getRound, type PlanRow, putMember, revokeMember } from '../packages/store/src/index.js';
-import { importIdentity, startTestFederation, type TestFederation, waitFor } from './harness.js';
+import {
+  assertAudited,
+  auditHead,
+  importIdentity,
+  startTestFederation,
+  type TestFederation,
+  waitFor,
+} from './harness.js';
 
 const HONEST = ['alice', 'bob', 'carol'];
 const LENGTH = 10_001; // the harness plan's 10,000 parameters + the example count
@@ -67,10 +74,7 @@ describe('issue 5: tokens, identities and mutual TLS refuse every bad party', ()
 
   before(async () => {
     f = await startTestFederation({ members: [...HONEST, 'dave'], auditors: ['auditor-1'] });
-    coordinator = {
-      ...f.coordinator.signingKey,
-      ...(await importIdentity(f.coordinator.signingKey.privateJwk)),
-    };
+    coordinator = await importIdentity(f.coordinator.signingKey.privateJwk);
     issuer = `kpfl:${f.federation}:coordinator`;
     audience = `kpfl:${f.federation}:aggregator`;
     for (const m of [...HONEST, 'dave']) p[m] = await f.participant(m);
@@ -149,27 +153,6 @@ describe('issue 5: tokens, identities and mutual TLS refuse every bad party', ()
   }
 
   /** The aggregator appends one audit entry per refusal (asynchronously): find it after `seq`. */
-  async function auditHead(): Promise<number> {
-    return (await f.agg!.db.query<{ n: number }>('SELECT coalesce(max(seq), 0)::int AS n FROM audit_log'))
-      .rows[0]!.n;
-  }
-
-  async function assertAudited(after: number, code: grpc.status, details: string) {
-    const row = await waitFor(
-      `an audit entry for "${details}"`,
-      async () => {
-        const { rows } = await f.agg!.db.query<{ event: string; data: { code?: string; details?: string } }>(
-          'SELECT event, data FROM audit_log WHERE seq > $1 ORDER BY seq',
-          [after],
-        );
-        return rows.find((r) => r.data.details === details);
-      },
-      5000,
-    );
-    assert.match(row.event, /^(rpc|contribution)\.refused$/);
-    assert.equal(row.data.code, grpc.status[code]);
-  }
-
   /** The call fails with `code` and a message matching `message`; nothing is stored or counted. */
   async function refused(
     send: () => Promise<unknown>,
@@ -178,7 +161,7 @@ describe('issue 5: tokens, identities and mutual TLS refuse every bad party', ()
     opts: { audited?: boolean } = {},
   ) {
     const before = await state();
-    const head = await auditHead();
+    const head = await auditHead(f.agg!.db);
     let caught: { code?: number; message: string } | undefined;
     try {
       await send();
@@ -190,7 +173,7 @@ describe('issue 5: tokens, identities and mutual TLS refuse every bad party', ()
     assert.equal(grpc.status[caught.code!], grpc.status[code], `status (message: ${caught.message})`);
     assert.match(caught.message, message);
     assert.deepEqual(await state(), before, 'nothing stored or counted');
-    if (opts.audited !== false) await assertAudited(head, code, caught.message);
+    if (opts.audited !== false) await assertAudited(f.agg!.db, head, code, caught.message);
     return caught.message;
   }
 

@@ -255,7 +255,7 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     const kits: MemberKitLike[] = members.map((m) => env.readMemberKit(join(work, 'members', m)));
     for (let i = 0; i < N; i++) {
       const kit = kits[i]!;
-      const identity = { ...kit.identity, ...(await importIdentity(kit.identity.privateJwk)) } as IdentityKey;
+      const identity = await importIdentity(kit.identity.privateJwk);
       const data = await loadLocalData({
         dir: o.dataset,
         slice: { spec: parsePartitionSpec(partitionSpec), clients: N, clientIndex: i, seed },
@@ -407,10 +407,7 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     const redisPrefix = `kpfl-bench:${id}:${mode}`;
     const agg = await startAggregator({
       federation,
-      coordinatorKey: {
-        ...coordinator.signingKey,
-        ...(await importIdentity(coordinator.signingKey.privateJwk)),
-      } as IdentityKey,
+      coordinatorKey: await importIdentity(coordinator.signingKey.privateJwk),
       listen: '127.0.0.1:0',
       tls: tls
         ? {

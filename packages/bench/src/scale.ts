@@ -185,9 +185,7 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
       await env.provisionKits({ federation, members, out: work, heParams });
       const kits: MemberKitLike[] = members.map((m) => env.readMemberKit(join(work, 'members', m)));
       const identities: IdentityKey[] = await Promise.all(
-        kits.map(
-          async (k) => ({ ...k.identity, ...(await importIdentity(k.identity.privateJwk)) }) as IdentityKey,
-        ),
+        kits.map(async (k) => (await importIdentity(k.identity.privateJwk)) as IdentityKey),
       );
 
       // The aggregator, as its own process.

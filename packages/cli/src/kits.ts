@@ -153,8 +153,7 @@ export function readMemberKit(path: string): MemberKitFile & { heKey?: Consortiu
   return { ...kit, heKey };
 }
 
-export async function identityOf(kit: { identity: IdentityKey }): Promise<IdentityKey> {
-  return importIdentity(kit.identity.privateJwk).then(
-    (k) => ({ ...kit.identity, ...(k as object) }) as IdentityKey,
-  );
+/** A kit's identity key, re-derived and checked from its private JWK. */
+export function identityOf(kit: { identity: IdentityKey }): Promise<IdentityKey> {
+  return importIdentity(kit.identity.privateJwk);
 }

@@ -62,7 +62,7 @@ export function registerAggregator(program: Command): void {
       const kit = readCoordinatorKit(c.kit);
       const agg = await startAggregator({
         federation: kit.federation,
-        coordinatorKey: { ...kit.signingKey, ...(await importIdentity(kit.signingKey.privateJwk)) },
+        coordinatorKey: await importIdentity(kit.signingKey.privateJwk),
         listen: c.listen,
         tls: c.insecure
           ? undefined
@@ -112,7 +112,7 @@ export function registerAggregator(program: Command): void {
       const kit = readCoordinatorKit(c.kit);
       const w = await startRoundWorkerProcess({
         federation: kit.federation,
-        coordinatorKey: { ...kit.signingKey, ...(await importIdentity(kit.signingKey.privateJwk)) },
+        coordinatorKey: await importIdentity(kit.signingKey.privateJwk),
         schema: c.schema,
         redisPrefix: c.redisPrefix,
         databaseUrl: c.databaseUrl,

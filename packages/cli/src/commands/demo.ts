@@ -136,10 +136,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
     });
     agg = await startAggregator({
       federation,
-      coordinatorKey: {
-        ...coordinator.signingKey,
-        ...(await importIdentity(coordinator.signingKey.privateJwk)),
-      },
+      coordinatorKey: await importIdentity(coordinator.signingKey.privateJwk),
       listen: '127.0.0.1:0',
       tls: o.insecure
         ? undefined

@@ -1,0 +1,1 @@
+export { EXIT_CODES, type ExitCode, isKpflError, KpflError } from './errors.js';

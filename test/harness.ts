@@ -39,6 +39,8 @@ export interface TestFederationOptions {
   tls?: boolean;
   /** false: the caller starts the aggregator (e.g. as a separate process). */
   startAggregator?: boolean;
+  /** false: the in-process aggregator is a gRPC front end only; round jobs wait for a worker. */
+  worker?: boolean;
   onRoundFailure?: 'continue' | 'stop';
 }
 
@@ -164,6 +166,7 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
         : undefined,
       schema,
       redisPrefix,
+      runWorker: o.worker,
       metricsPort: 0,
       log: createLogger('aggregator', { file: join(work, 'aggregator.log') }),
     });

@@ -17,7 +17,7 @@ import {
   putCertificate,
   type RoundRow,
 } from '@kpfl/store';
-import { RpcError } from './errors.js';
+import { RoundError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RoundSigner } from './round-engine.js';
 
@@ -68,35 +68,26 @@ export class Certificates implements RoundSigner {
   /** Stores a participant's countersignature after checking the whole certificate still verifies. */
   async countersign(plan: PlanRow, round: number, member: string, certificateJson: string) {
     const stored = await getCertificate(this.d.db, plan.id, round);
-    if (!stored) throw new RpcError('NOT_FOUND', 'no_certificate', `round ${round} has no certificate`);
+    if (!stored) throw new RoundError('no_certificate', `round ${round} has no certificate`);
     let cert: unknown;
     try {
       cert = JSON.parse(certificateJson);
     } catch {
-      throw new RpcError('INVALID_ARGUMENT', 'bad_certificate', 'certificate_json is not JSON');
+      throw new RoundError('bad_certificate', 'certificate_json is not JSON');
     }
     const jwks = await this.d.jwks();
     const { payload, signers } = await verifyRoundCertificate(cert as never, jwks);
     const storedPayload = (await verifyRoundCertificate(stored.certificate as never, jwks)).payload;
     if (JSON.stringify(payload) !== JSON.stringify(storedPayload)) {
-      throw new RpcError(
-        'INVALID_ARGUMENT',
+      throw new RoundError(
         'certificate_changed',
         'the certificate payload differs from the one the aggregator signed',
       );
     }
     if (!signers.includes(member))
-      throw new RpcError(
-        'INVALID_ARGUMENT',
-        'not_signed',
-        `the certificate carries no signature by ${member}`,
-      );
+      throw new RoundError('not_signed', `the certificate carries no signature by ${member}`);
     if (!(payload as { members: string[] }).members.includes(member)) {
-      throw new RpcError(
-        'PERMISSION_DENIED',
-        'not_included',
-        `${member} has no accepted contribution in round ${round}`,
-      );
+      throw new RoundError('not_included', `${member} has no accepted contribution in round ${round}`);
     }
     // Merge: keep every signature already stored, add the new ones (signers may countersign concurrently).
     const merged = mergeSignatures(stored.certificate, cert);

@@ -1,6 +1,8 @@
 import { status } from '@grpc/grpc-js';
+import { KpflError } from '@kpfl/common';
 import { HeInputError, isHeError } from '@kpfl/he';
 import { isKptError } from '@kpfl/kpt';
+import { RoundStateError } from '@kpfl/store';
 
 export type RpcCode =
   | 'INVALID_ARGUMENT'
@@ -14,29 +16,62 @@ export type RpcCode =
   | 'INTERNAL';
 
 /**
- * An error a participant's operator can act on: `reason` is a stable machine-readable code
- * (also used as the metrics label), `message` says what to do.
+ * Why the round engine, plan scheduling or certificates refuse something. These are domain
+ * errors: they say nothing of gRPC; `toServiceError` below is the one place that gives them a status.
  */
-export class RpcError extends Error {
+export type RoundErrorCode =
+  | 'bad_plan'
+  | 'plan_finished'
+  | 'no_such_round'
+  | 'round_closed'
+  | 'late'
+  | 'duplicate'
+  | 'no_certificate'
+  | 'bad_certificate'
+  | 'certificate_changed'
+  | 'not_signed'
+  | 'not_included';
+
+export class RoundError extends KpflError<RoundErrorCode> {}
+
+const STATUS_OF: Readonly<Record<RoundErrorCode, RpcCode>> = {
+  bad_plan: 'INVALID_ARGUMENT',
+  plan_finished: 'FAILED_PRECONDITION',
+  no_such_round: 'NOT_FOUND',
+  round_closed: 'FAILED_PRECONDITION',
+  late: 'FAILED_PRECONDITION',
+  duplicate: 'ALREADY_EXISTS',
+  no_certificate: 'NOT_FOUND',
+  bad_certificate: 'INVALID_ARGUMENT',
+  certificate_changed: 'INVALID_ARGUMENT',
+  not_signed: 'INVALID_ARGUMENT',
+  not_included: 'PERMISSION_DENIED',
+};
+
+/**
+ * A refusal decided by the gRPC layer itself (the handlers and the authorization interceptor),
+ * where the status is part of the wire contract. `code` (the reason) is stable and is also the
+ * metrics label; the message says what to do.
+ */
+export class RpcError extends KpflError<string> {
   constructor(
-    readonly code: RpcCode,
-    readonly reason: string,
+    readonly status: RpcCode,
+    reason: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'RpcError';
+    super(reason, message);
   }
-}
-
-export function grpcStatus(code: RpcCode): status {
-  return status[code];
 }
 
 /** Maps any thrown value to a gRPC status; unknown errors become INTERNAL without leaking internals. */
 export function toServiceError(err: unknown): { code: status; details: string; reason: string } {
-  if (err instanceof RpcError)
-    return { code: grpcStatus(err.code), details: err.message, reason: err.reason };
-  if (isKptError(err)) return { code: grpcStatus(err.grpcStatus), details: err.message, reason: err.code };
+  if (err instanceof RpcError) return { code: status[err.status], details: err.message, reason: err.code };
+  if (err instanceof RoundError)
+    return { code: status[STATUS_OF[err.code]], details: err.message, reason: err.code };
+  // A move the state machine refused is a request that came too late or too early (a race).
+  if (err instanceof RoundStateError)
+    return { code: status.FAILED_PRECONDITION, details: err.message, reason: err.code };
+  if (isKptError(err)) return { code: status[err.grpcStatus], details: err.message, reason: err.code };
   if (err instanceof HeInputError)
     return { code: status.INVALID_ARGUMENT, details: err.message, reason: err.code };
   if (isHeError(err) && (err.code === 'UNKNOWN_PARAMS' || err.code === 'PARAMS_MISMATCH')) {

@@ -1,9 +1,18 @@
 export { federationJwks } from './certificates.js';
-export { RpcError, toServiceError } from './errors.js';
+export { RoundError, RpcError, toServiceError } from './errors.js';
+export { jobId, type RoundJobData, requiredJobs } from './jobs.js';
 export { createLogger, type Logger } from './logger.js';
 export { Metrics } from './metrics.js';
 export { type PlanRequest, schedulePlan } from './plans.js';
-export { RoundEngine } from './round-engine.js';
+export { reconcile } from './reconciler.js';
+export { RoundEngine, type RoundEngineHooks } from './round-engine.js';
+export { RunningSums } from './running-sums.js';
 export { sampleParticipants } from './sampling.js';
-export { checkRedis, DEFAULT_REDIS_URL, RoundQueue, redisConnection } from './scheduler.js';
+export {
+  checkRedis,
+  DEFAULT_REDIS_URL,
+  RedisUnavailableError,
+  RoundQueue,
+  redisConnection,
+} from './scheduler.js';
 export * from './server.js';

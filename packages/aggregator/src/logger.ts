@@ -7,7 +7,7 @@ export type Logger = pino.Logger;
  * the demo sends each process's log to a file instead.
  */
 export function createLogger(name: string, opts: { level?: string; file?: string } = {}): Logger {
-  const level = opts.level ?? process.env.KPFL_LOG_LEVEL ?? 'info';
+  const level = opts.level ?? 'info';
   const dest = opts.file
     ? pino.destination({ dest: opts.file, sync: false, mkdir: true })
     : pino.destination(2);

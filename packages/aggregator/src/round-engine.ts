@@ -10,15 +10,23 @@ import {
   getRound,
   hasContribution,
   insertContribution,
+  isAccepting,
   listMembers,
+  listRounds,
+  lockPlan,
+  lockRound,
   type MemberRow,
   openRound,
   type PlanRow,
+  type RoundJob,
   type RoundRow,
+  type RoundState,
   storeAggregate,
+  type TransitionResult,
   transitionRound,
 } from '@kpfl/store';
-import { RpcError } from './errors.js';
+import { RoundError } from './errors.js';
+import { type RoundJobData, requiredJobs } from './jobs.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { RunningSums } from './running-sums.js';
@@ -26,11 +34,9 @@ import { sampleParticipants } from './sampling.js';
 
 /** What the engine asks of the job queue; implemented over BullMQ in scheduler.ts. */
 export interface RoundJobs {
-  scheduleOpen(planId: string, round: number, delayMs?: number): Promise<void>;
-  scheduleDeadline(planId: string, round: number, at: Date): Promise<void>;
-  requestClose(planId: string, round: number): Promise<void>;
-  /** Drops a round's pending deadline job once the round is closed (it would be a no-op anyway). */
-  cancelDeadline(planId: string, round: number): Promise<void>;
+  add(job: RoundJob): Promise<void>;
+  /** Drops a job still waiting (a deadline that no longer matters); a running one finishes on its own. */
+  remove(job: RoundJobData): Promise<void>;
 }
 
 export interface VerifiedSubmission {
@@ -52,6 +58,14 @@ export interface RoundSigner {
   certify(plan: PlanRow, round: RoundRow, aggregateDigest: string): Promise<void>;
 }
 
+/**
+ * Called after a step has committed, before the engine goes on. For fault tests: a hook that
+ * SIGKILLs the process here shows what a crash at exactly this point leaves behind.
+ */
+export interface RoundEngineHooks {
+  afterCommit?(step: 'opened' | 'closed' | 'published' | 'failed', planId: string, round: number): unknown;
+}
+
 export interface RoundEngineDeps {
   db: Db;
   sums: RunningSums;
@@ -59,12 +73,24 @@ export interface RoundEngineDeps {
   log: Logger;
   metrics?: Metrics;
   signer?: RoundSigner;
+  hooks?: RoundEngineHooks;
 }
 
+/** A step's outcome: the round's state after it, and the move this engine made, if it made one. */
+interface Step {
+  state: RoundState;
+  changed?: TransitionResult;
+}
+
+/** Who the engine's own audit rows name as the actor. */
+const COORDINATOR = 'coordinator';
+
 /**
- * The round state machine: open -> collecting -> aggregating -> published, or failed.
- * Every transition is a conditional UPDATE in Postgres, so a retried job or a second worker
- * cannot apply it twice.
+ * Drives rounds through the state machine of @kpfl/store (round-machine.ts): opens them, accepts
+ * contributions, closes them at quorum or deadline, publishes the aggregate, and after each step
+ * schedules what the plan needs next (`requiredJobs`, the same list the reconciler restores).
+ * Every step is a transaction that re-reads the round under its lock, so a retried job, a second
+ * worker or a crash and restart never apply a step twice.
  */
 export class RoundEngine {
   constructor(private readonly d: RoundEngineDeps) {}
@@ -73,12 +99,7 @@ export class RoundEngine {
   async open(planId: string, round: number): Promise<RoundRow | undefined> {
     const { db, log } = this.d;
     const plan = await getPlan(db, planId);
-    if (plan?.state !== 'running') return undefined;
-    if (round > plan.total_rounds) {
-      if (await finishPlan(db, planId, 'done'))
-        log.info({ plan: planId, event: 'plan.done' }, 'plan finished');
-      return undefined;
-    }
+    if (plan?.state !== 'running' || round > plan.total_rounds) return undefined;
     const eligible = eligibleMembers(
       await listMembers(db, plan.federation),
       plan.seen_within_seconds,
@@ -91,42 +112,34 @@ export class RoundEngine {
       plan.seed,
       round,
     );
-    const [row, created] = await openRound(db, {
-      plan_id: planId,
-      round,
-      sampled,
-      quorum: sampled.length,
-      min_participants: plan.min_participants,
-      sampling_seed: samplingSeed,
-      deadline_at: new Date(Date.now() + plan.deadline_seconds * 1000),
-    });
-    if (created) {
-      await appendAudit(db, {
-        federation: plan.federation,
-        event: 'round.opened',
-        planId,
-        round,
-        actor: 'coordinator',
-        data: {
+    const { round: row, created } = await db.tx((tx) =>
+      openRound(
+        tx,
+        {
+          planId,
+          round,
           sampled,
-          quorum: row.quorum,
-          minParticipants: row.min_participants,
+          quorum: sampled.length,
+          minParticipants: plan.min_participants,
           samplingSeed,
-          deadlineAt: row.deadline_at.toISOString(),
-          baseModelDigest: row.base_model_digest,
+          deadlineAt: new Date(Date.now() + plan.deadline_seconds * 1000),
         },
-      });
+        COORDINATOR,
+      ),
+    );
+    if (created) {
       log.info({ plan: planId, round, sampled, event: 'round.opened' }, 'round opened');
       this.d.metrics?.roundTransition('open');
+      if (sampled.length < plan.min_participants) {
+        // Not enough eligible members: the deadline decides, as for a round whose members vanish.
+        log.warn(
+          { plan: planId, round, eligible: eligible.length, min: plan.min_participants },
+          'fewer eligible than minimum',
+        );
+      }
+      await this.d.hooks?.afterCommit?.('opened', planId, round);
     }
-    await this.d.jobs.scheduleDeadline(planId, round, row.deadline_at);
-    if (created && sampled.length < plan.min_participants) {
-      // Not enough eligible members: let the deadline decide, so members that register late can still join.
-      log.warn(
-        { plan: planId, round, eligible: eligible.length, min: plan.min_participants },
-        'fewer eligible than minimum',
-      );
-    }
+    await this.scheduleNext(planId);
     return row;
   }
 
@@ -139,19 +152,15 @@ export class RoundEngine {
     const { db, sums } = this.d;
     let folded = false;
     try {
-      const result = await db.tx(async (client) => {
-        const round = await getRound(client, s.planId, s.round, true);
-        if (!round) throw new RpcError('NOT_FOUND', 'no_such_round', `round ${s.round} does not exist`);
-        assertCollecting(round);
-        if (await hasContribution(client, s.planId, s.round, s.member)) {
-          throw new RpcError(
-            'ALREADY_EXISTS',
-            'duplicate',
-            `${s.member} already contributed to round ${s.round}`,
-          );
+      const result = await db.tx(async (tx) => {
+        const { round } = await lockRound(tx, s.planId, s.round);
+        if (!round) throw new RoundError('no_such_round', `round ${s.round} does not exist`);
+        assertAccepting(round);
+        if (await hasContribution(tx, s.planId, s.round, s.member)) {
+          throw new RoundError('duplicate', `${s.member} already contributed to round ${s.round}`);
         }
         const id = await insertContribution(
-          client,
+          tx,
           {
             plan_id: s.planId,
             round: s.round,
@@ -169,10 +178,18 @@ export class RoundEngine {
         // Validates every chunk against the consortium parameters before folding; throws with the sum unchanged.
         folded = true;
         await sums.fold(plan, s.round, id, s.chunks);
-        if (round.state === 'open') await transitionRound(client, s.planId, s.round, ['open'], 'collecting');
-        const accepted = await countContributions(client, s.planId, s.round);
+        if (round.state === 'open') {
+          await transitionRound(
+            tx,
+            s.planId,
+            s.round,
+            { to: 'collecting', firstMember: s.member },
+            COORDINATOR,
+          );
+        }
+        const accepted = await countContributions(tx, s.planId, s.round);
         // Last statement: the audit chain's lock is held only until this transaction commits.
-        await appendAudit(client, {
+        await appendAudit(tx, {
           federation: plan.federation,
           event: 'contribution.accepted',
           planId: s.planId,
@@ -190,7 +207,7 @@ export class RoundEngine {
         });
         return { accepted, quorum: round.quorum };
       });
-      if (result.accepted >= result.quorum) await this.d.jobs.requestClose(s.planId, s.round);
+      if (result.accepted >= result.quorum) await this.scheduleNext(s.planId);
       return result;
     } catch (err) {
       if (folded) sums.markDirty(s.planId, s.round);
@@ -200,103 +217,152 @@ export class RoundEngine {
 
   /**
    * Closes a round at quorum or deadline: publishes the aggregate when at least the minimum
-   * contributed, otherwise fails the round. Safe to call repeatedly and after a crash mid-way.
+   * contributed, otherwise fails the round. Safe to call repeatedly, concurrently and after a
+   * crash anywhere in it: the round publishes at most once.
    */
-  async close(
-    planId: string,
-    roundNo: number,
-    why: 'quorum' | 'deadline',
-  ): Promise<RoundRow['state'] | undefined> {
-    const { db, log } = this.d;
+  async close(planId: string, roundNo: number, why: 'quorum' | 'deadline'): Promise<RoundState | undefined> {
+    const { db } = this.d;
     const plan = await getPlan(db, planId);
     if (!plan) return undefined;
-    const decision = await db.tx(async (client) => {
-      const round = await getRound(client, planId, roundNo, true);
+    const closed = await db.tx(async (tx): Promise<Step | undefined> => {
+      const { round } = await lockRound(tx, planId, roundNo);
       if (!round) return undefined;
-      if (round.state === 'published' || round.state === 'failed' || round.state === 'aggregating')
-        return round.state;
-      const n = await countContributions(client, planId, roundNo);
+      // Closed already (a retried job, another worker, a restart after a crash): go on from there.
+      if (!isAccepting(round.state)) return { state: round.state };
+      const n = await countContributions(tx, planId, roundNo);
       if (why === 'quorum' && n < round.quorum) return undefined; // a stale close job: keep collecting
       if (n >= round.min_participants) {
-        await transitionRound(client, planId, roundNo, ['open', 'collecting'], 'aggregating');
-        await appendAudit(client, {
-          federation: plan.federation,
-          event: 'round.closed',
+        const t = await transitionRound(
+          tx,
           planId,
-          round: roundNo,
-          actor: 'coordinator',
-          data: { why, contributions: n },
-        });
-        return 'aggregating' as const;
+          roundNo,
+          { to: 'aggregating', why, contributions: n },
+          COORDINATOR,
+        );
+        return { state: t.round.state, changed: t };
       }
       const reason = `only ${n} of the required ${round.min_participants} contributions by the deadline`;
-      await transitionRound(client, planId, roundNo, ['open', 'collecting'], 'failed', {
-        failureReason: reason,
-      });
-      await client.query(
-        `INSERT INTO model_digests (plan_id, round, digest, reported_by)
-         SELECT plan_id, $2, digest, 'carried-over' FROM model_digests WHERE plan_id = $1 AND round = $2 - 1
-         ON CONFLICT DO NOTHING`,
-        [planId, roundNo],
-      );
-      await appendAudit(client, {
-        federation: plan.federation,
-        event: 'round.failed',
+      const t = await transitionRound(
+        tx,
         planId,
-        round: roundNo,
-        actor: 'coordinator',
-        data: { reason, contributions: n },
-      });
-      log.warn({ plan: planId, round: roundNo, event: 'round.failed', reason }, 'round failed');
-      this.d.metrics?.roundTransition('failed');
-      return 'failed' as const;
+        roundNo,
+        { to: 'failed', reason, contributions: n },
+        COORDINATOR,
+      );
+      return { state: t.round.state, changed: t };
     });
-    if (decision === 'aggregating') await this.publish(plan, roundNo);
-    if (decision === 'published') await deleteRoundPayloads(db, planId, roundNo);
-    if (decision === 'aggregating' || decision === 'published') await this.certify(plan, roundNo);
-    if (decision === 'published' || decision === 'aggregating' || decision === 'failed') {
-      if (why === 'quorum') await this.d.jobs.cancelDeadline(planId, roundNo);
-      await this.advance(plan, roundNo, decision === 'failed');
+    if (!closed) return undefined;
+    if (closed.changed) {
+      this.afterTransition(plan, closed.changed);
+      await this.d.hooks?.afterCommit?.(closed.state === 'failed' ? 'failed' : 'closed', planId, roundNo);
     }
-    return decision === 'aggregating' ? 'published' : decision;
+    let state = closed.state;
+    if (state === 'aggregating') state = await this.publish(plan, roundNo);
+    if (state === 'published') {
+      // Payloads are only needed until publication; deleted outside the publishing transaction
+      // because a large round takes seconds, and a crash before it leaves bytes the next close deletes.
+      await deleteRoundPayloads(db, planId, roundNo);
+      await this.certify(plan, roundNo);
+    }
+    if (why === 'quorum') await this.d.jobs.remove({ kind: 'deadline', planId, round: roundNo });
+    await this.scheduleNext(planId);
+    return state;
   }
 
-  private async publish(plan: PlanRow, roundNo: number): Promise<void> {
+  /**
+   * Cancels a running plan: it ends as cancelled, and its round that still accepts updates fails.
+   * A round already aggregating publishes; nothing opens after it.
+   */
+  async cancelPlan(planId: string, actor: string): Promise<{ plan: PlanRow; failedRounds: number[] }> {
+    const { db, log } = this.d;
+    const result = await db.tx(async (tx) => {
+      // Lock order: the plan, then its rounds (lockRound), then the audit chain (inside the moves).
+      const plan = await lockPlan(tx, planId);
+      if (plan.state !== 'running')
+        throw new RoundError('plan_finished', `plan ${planId} is already ${plan.state}`);
+      const rounds: RoundRow[] = [];
+      for (const r of await listRounds(tx, planId)) {
+        const { round } = await lockRound(tx, planId, r.round);
+        if (round && isAccepting(round.state)) rounds.push(round);
+      }
+      const failedRounds = rounds.map((r) => r.round);
+      const finished = await finishPlan(tx, planId, 'cancelled', actor, { failedRounds });
+      for (const r of rounds) {
+        const contributions = await countContributions(tx, planId, r.round);
+        await transitionRound(
+          tx,
+          planId,
+          r.round,
+          { to: 'failed', reason: 'plan cancelled by the operator', contributions },
+          actor,
+        );
+      }
+      return { plan: finished, failedRounds };
+    });
+    for (const round of result.failedRounds) {
+      await this.d.jobs.remove({ kind: 'deadline', planId, round });
+      this.d.metrics?.roundTransition('failed');
+    }
+    log.warn({ plan: planId, actor, rounds: result.failedRounds, event: 'plan.cancelled' }, 'plan cancelled');
+    return result;
+  }
+
+  /** Folds the round's sum and publishes it, unless another closer did so first. */
+  private async publish(plan: PlanRow, roundNo: number): Promise<RoundState> {
     const { db, sums, log } = this.d;
     const started = performance.now();
     const { chunks, contributions } = await sums.settle(db, plan, roundNo);
     const hash = createHash('sha256');
     for (const c of chunks) hash.update(c);
     const aggregateDigest = `sha256:${hash.digest('hex')}`;
-    await db.tx(async (client) => {
-      await storeAggregate(client, plan.id, roundNo, chunks);
-      await transitionRound(client, plan.id, roundNo, ['aggregating'], 'published', {
-        aggregateDigest,
-        contributions,
-      });
-      await appendAudit(client, {
-        federation: plan.federation,
-        event: 'round.published',
-        planId: plan.id,
-        round: roundNo,
-        actor: 'coordinator',
-        data: { aggregateDigest, contributions },
-      });
+    const outcome = await db.tx(async (tx): Promise<Step> => {
+      const { round } = await lockRound(tx, plan.id, roundNo);
+      if (!round) throw new RoundError('no_such_round', `round ${roundNo} of plan ${plan.id} does not exist`);
+      if (round.state !== 'aggregating') return { state: round.state };
+      await storeAggregate(tx, plan.id, roundNo, chunks);
+      const t = await transitionRound(
+        tx,
+        plan.id,
+        roundNo,
+        { to: 'published', aggregateDigest, contributions },
+        COORDINATOR,
+      );
+      return { state: t.round.state, changed: t };
     });
     sums.drop(plan.id, roundNo);
-    // Outside the publishing transaction: deleting a large round's payloads takes seconds, and a
-    // crash before it only leaves bytes that the next close of this round (or a retry) deletes.
-    await deleteRoundPayloads(db, plan.id, roundNo);
-    const seconds = (performance.now() - started) / 1000;
-    this.d.metrics?.aggregationSeconds(seconds);
-    this.d.metrics?.roundTransition('published');
-    log.info(
-      { plan: plan.id, round: roundNo, contributions, aggregateDigest, seconds, event: 'round.published' },
-      'round published',
-    );
+    if (outcome.changed) {
+      const seconds = (performance.now() - started) / 1000;
+      this.d.metrics?.aggregationSeconds(seconds);
+      log.info(
+        { plan: plan.id, round: roundNo, contributions, aggregateDigest, seconds, event: 'round.published' },
+        'round published',
+      );
+      this.afterTransition(plan, outcome.changed);
+      await this.d.hooks?.afterCommit?.('published', plan.id, roundNo);
+    }
+    return outcome.state;
   }
 
-  /** Signs the round certificate (idempotent): also after a crash between publishing and certifying. */
+  /** Logs and counts a committed move. */
+  private afterTransition(plan: PlanRow, t: TransitionResult): void {
+    const { log } = this.d;
+    const { round } = t;
+    this.d.metrics?.roundTransition(round.state);
+    if (round.state === 'failed') {
+      log.warn(
+        { plan: plan.id, round: round.round, event: 'round.failed', reason: round.failure_reason },
+        'round failed',
+      );
+    }
+    if (t.planFinished) {
+      log.info(
+        { plan: plan.id, round: round.round, event: `plan.${t.planFinished}` },
+        `plan ${t.planFinished}`,
+      );
+    }
+  }
+
+  /** Signs the round certificate (once): also after a crash between publishing and certifying. */
   private async certify(plan: PlanRow, roundNo: number): Promise<void> {
     const round = await getRound(this.d.db, plan.id, roundNo);
     if (round?.state === 'published' && round.aggregate_digest && this.d.signer) {
@@ -304,31 +370,22 @@ export class RoundEngine {
     }
   }
 
-  private async advance(plan: PlanRow, roundNo: number, failed: boolean): Promise<void> {
-    if (failed && plan.on_round_failure === 'stop') {
-      if (await finishPlan(this.d.db, plan.id, 'failed')) {
-        this.d.log.warn(
-          { plan: plan.id, round: roundNo, event: 'plan.failed' },
-          'plan stopped after a failed round',
-        );
-      }
-      return;
-    }
-    await this.d.jobs.scheduleOpen(plan.id, roundNo + 1);
+  /** Queues what the plan needs next (the reconciler restores the same list after a loss). */
+  private async scheduleNext(planId: string): Promise<void> {
+    for (const job of await requiredJobs(this.d.db, planId)) await this.d.jobs.add(job);
   }
 }
 
-export function assertCollecting(round: RoundRow): void {
-  if (round.state !== 'open' && round.state !== 'collecting') {
-    throw new RpcError(
-      'FAILED_PRECONDITION',
+/** Refuses a submission to a round that no longer accepts updates. */
+export function assertAccepting(round: RoundRow, now = Date.now()): void {
+  if (!isAccepting(round.state)) {
+    throw new RoundError(
       'round_closed',
       `round ${round.round} is ${round.state}; submissions are accepted only while it is open`,
     );
   }
-  if (round.deadline_at.getTime() < Date.now()) {
-    throw new RpcError(
-      'FAILED_PRECONDITION',
+  if (round.deadline_at.getTime() < now) {
+    throw new RoundError(
       'late',
       `round ${round.round} passed its deadline at ${round.deadline_at.toISOString()}`,
     );

@@ -1,30 +1,27 @@
+import { KpflError } from '@kpfl/common';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { jobId, type RoundJob, type RoundJobData } from './jobs.js';
 import type { Logger } from './logger.js';
 import type { RoundEngine, RoundJobs } from './round-engine.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-export type RoundJobData =
-  | { kind: 'open'; planId: string; round: number }
-  | { kind: 'deadline'; planId: string; round: number }
-  | { kind: 'close'; planId: string; round: number };
-
-export function redisConnection(url = process.env.REDIS_URL ?? DEFAULT_REDIS_URL): Redis {
+export function redisConnection(url = DEFAULT_REDIS_URL): Redis {
   // BullMQ workers need maxRetriesPerRequest null: they block on Redis and must wait out a restart.
   const redis = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
   redis.on('error', () => {}); // reconnects on its own; errors surface through the calls that fail
   return redis;
 }
 
+/** Redis did not answer a command's probe. */
+export class RedisUnavailableError extends KpflError<'REDIS_UNAVAILABLE'> {}
+
 /**
  * Fails fast with an actionable message when Redis does not answer (the long-lived connections
  * above wait out restarts instead, which is right for a service but not for a command).
  */
-export async function checkRedis(
-  url = process.env.REDIS_URL ?? DEFAULT_REDIS_URL,
-  timeoutMs = 3000,
-): Promise<void> {
+export async function checkRedis(url = DEFAULT_REDIS_URL, timeoutMs = 3000): Promise<void> {
   const probe = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
@@ -36,19 +33,17 @@ export async function checkRedis(
     await probe.connect();
     await probe.ping();
   } catch (err) {
-    throw Object.assign(
-      new Error(`cannot reach Redis at ${url} (${(err as Error).message}); start it or set REDIS_URL`),
-      {
-        name: 'UserError',
-        exitCode: 3,
-      },
+    throw new RedisUnavailableError(
+      'REDIS_UNAVAILABLE',
+      `cannot reach Redis at ${url} (${(err as Error).message}); start it or set REDIS_URL`,
+      { exitCode: 3 },
     );
   } finally {
     probe.disconnect();
   }
 }
 
-/** Round jobs on BullMQ. Job ids are deterministic, so re-adding a job that exists is a no-op. */
+/** Round jobs on BullMQ, with the deterministic ids of jobs.ts: re-adding a job that exists is a no-op. */
 export class RoundQueue implements RoundJobs {
   readonly queue: Queue<RoundJobData>;
 
@@ -69,31 +64,33 @@ export class RoundQueue implements RoundJobs {
     });
   }
 
-  async scheduleOpen(planId: string, round: number, delayMs = 0): Promise<void> {
+  async add(job: RoundJob): Promise<void> {
+    const at = job.kind === 'close' ? undefined : job.notBefore;
     await this.queue.add(
-      'open',
-      { kind: 'open', planId, round },
-      { jobId: `open-${planId}-${round}`, delay: delayMs },
+      job.kind,
+      { kind: job.kind, planId: job.planId, round: job.round },
+      { jobId: jobId(job), delay: at ? Math.max(0, at.getTime() - Date.now()) : 0 },
     );
   }
 
-  async scheduleDeadline(planId: string, round: number, at: Date): Promise<void> {
-    const delay = Math.max(0, at.getTime() - Date.now());
-    await this.queue.add(
-      'deadline',
-      { kind: 'deadline', planId, round },
-      { jobId: `deadline-${planId}-${round}`, delay },
-    );
+  /** Removes a job still waiting for its delay (an active one is running and finishes on its own). */
+  async remove(job: RoundJob): Promise<void> {
+    const found = await this.queue.getJob(jobId(job));
+    if (found && (await found.isDelayed())) await found.remove().catch(() => {});
   }
 
-  async requestClose(planId: string, round: number): Promise<void> {
-    await this.queue.add('close', { kind: 'close', planId, round }, { jobId: `close-${planId}-${round}` });
-  }
-
-  async cancelDeadline(planId: string, round: number): Promise<void> {
-    const job = await this.queue.getJob(`deadline-${planId}-${round}`);
-    // Only a job still waiting for its delay: an active one is running and finishes on its own.
-    if (job && (await job.isDelayed())) await job.remove().catch(() => {});
+  /** The reconciler's repair: adds the job if Redis lost it, retries it if it exhausted its attempts. */
+  async ensure(job: RoundJob): Promise<'present' | 'restored' | 'retried'> {
+    const found = await this.queue.getJob(jobId(job));
+    if (!found) {
+      await this.add(job);
+      return 'restored';
+    }
+    if ((await found.getState()) === 'failed') {
+      await found.retry();
+      return 'retried';
+    }
+    return 'present';
   }
 
   async counts(): Promise<Record<string, number>> {
@@ -127,7 +124,9 @@ export function startRoundWorker(opts: {
       connection: opts.connection,
       prefix: opts.prefix ?? 'kpfl',
       concurrency: opts.concurrency ?? 1,
-      // A worker killed mid-job leaves it stalled; another worker picks it up after this long.
+      // A worker killed mid-job leaves it stalled: its lock lapses after lockDuration (renewed every
+      // half of it while the job runs) and a check every stalledInterval hands the job to another worker.
+      lockDuration: 10_000,
       stalledInterval: 5000,
       maxStalledCount: 5,
     },

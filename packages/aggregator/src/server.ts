@@ -2,7 +2,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { buildJwks, type IdentityKey, type JSONWebKeySet, TokenVerifier } from '@kpfl/kpt';
 import { loadKpflProto } from '@kpfl/proto';
-import { type Db, getMember, openDb } from '@kpfl/store';
+import { countRoundsByState, type Db, getMember, openDb } from '@kpfl/store';
 import type { Worker } from 'bullmq';
 import { createAuditHandlers } from './audit-service.js';
 import { createAuthorizer } from './auth.js';
@@ -11,7 +11,7 @@ import { startCheckpointer } from './checkpointer.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { startReconciler } from './reconciler.js';
-import { RoundEngine } from './round-engine.js';
+import { RoundEngine, type RoundEngineHooks } from './round-engine.js';
 import { RunningSums } from './running-sums.js';
 import { RoundQueue, redisConnection, startRoundWorker } from './scheduler.js';
 import { createHandlers } from './service.js';
@@ -42,6 +42,8 @@ export interface AggregatorOptions {
   metricsHost?: string;
   sessionTtlSeconds?: number;
   log?: Logger;
+  /** Fault-test hooks called after each committed round step (see RoundEngineHooks). */
+  engineHooks?: RoundEngineHooks;
 }
 
 export interface RunningAggregator {
@@ -77,7 +79,15 @@ export async function createCore(o: AggregatorOptions) {
     jwks: () => federationJwks(db, o.federation, coordinatorJwks),
   });
   const sums = new RunningSums(o.runWorker !== false);
-  const engine = new RoundEngine({ db, sums, jobs: queue, log, metrics, signer: certificates });
+  const engine = new RoundEngine({
+    db,
+    sums,
+    jobs: queue,
+    log,
+    metrics,
+    signer: certificates,
+    hooks: o.engineHooks,
+  });
   return { log, db, redis, queueRedis, queue, metrics, coordinatorJwks, certificates, sums, engine, prefix };
 }
 
@@ -231,12 +241,8 @@ export async function serveMetrics(
       const counts = await queue.counts();
       for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ state }, n);
       if (db) {
-        const { rows } = await db.query<{ state: string; n: string }>(
-          'SELECT state, count(*) AS n FROM rounds GROUP BY state',
-        );
-        for (const state of ['open', 'collecting', 'aggregating', 'published', 'failed']) {
-          metrics.roundsByState.set({ state }, Number(rows.find((r) => r.state === state)?.n ?? 0));
-        }
+        for (const [state, n] of Object.entries(await countRoundsByState(db)))
+          metrics.roundsByState.set({ state }, n);
       }
       res
         .writeHead(200, { 'content-type': metrics.registry.contentType })

@@ -22,6 +22,8 @@ import {
   getModelDigest,
   getRound,
   hasContribution,
+  isAccepting,
+  isFinished,
   latestRound,
   listRounds,
   loadAggregate,
@@ -36,7 +38,7 @@ import type { Certificates } from './certificates.js';
 import { RpcError, toServiceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { assertCollecting, type RoundEngine } from './round-engine.js';
+import { assertAccepting, type RoundEngine } from './round-engine.js';
 
 export const CAPABILITIES: Record<string, string[]> = {
   participant: ['task:read', 'model:download', 'submit:round', 'evaluation:report', 'certificate:sign'],
@@ -78,8 +80,6 @@ const grpcStatusNames = Object.fromEntries(Object.entries(status).map(([k, v]) =
   number,
   string
 >;
-
-const isFinished = (r: { state: string } | undefined) => r?.state === 'published' || r?.state === 'failed';
 
 export function createHandlers(d: ServiceDeps): AggregatorHandlers {
   const { db, log } = d;
@@ -185,11 +185,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       // A token names the round (and its parties) when the member is sampled for an open one:
       // only such a token can submit to that round.
       const inRound =
-        current &&
-        (current.state === 'open' || current.state === 'collecting') &&
-        current.sampled.includes(memberId)
-          ? current
-          : undefined;
+        current && isAccepting(current.state) && current.sampled.includes(memberId) ? current : undefined;
       const ttl = d.sessionTtlSeconds;
       const token = await issueSessionToken(d.coordinatorKey, {
         issuer: d.issuer,
@@ -314,7 +310,8 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
           'accuracy must be in [0,1], loss finite, examples >= 0',
         );
       }
-      if (r.round < 0 || (r.round > 0 && !isFinished(await getRound(db, plan.id, r.round)))) {
+      const evaluated = r.round > 0 ? await getRound(db, plan.id, r.round) : undefined;
+      if (r.round < 0 || (r.round > 0 && !(evaluated && isFinished(evaluated.state)))) {
         throw new RpcError(
           'INVALID_ARGUMENT',
           'bad_round',
@@ -372,21 +369,15 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     const plan = await activePlan(db, d.federation);
     if (!plan) return { kind: 'TASK_KIND_WAIT', federation: d.federation, retryAfterMs: 1000 };
     const rounds = await listRounds(db, plan.id);
-    const published = rounds.filter((r) => r.state === 'published' || r.state === 'failed');
     // The latest finished round with every earlier round finished too: participants apply them in order.
     let latestDone = 0;
-    for (const r of rounds) {
-      if (r.round === latestDone + 1 && (r.state === 'published' || r.state === 'failed'))
-        latestDone = r.round;
-    }
+    for (const r of rounds) if (r.round === latestDone + 1 && isFinished(r.state)) latestDone = r.round;
     const current = rounds.at(-1);
     const base: Task = {
       federation: d.federation,
       planId: plan.id,
       latestPublishedRound: latestDone,
-      failedRounds: published
-        .filter((r) => r.state === 'failed' && r.round <= latestDone)
-        .map((r) => r.round),
+      failedRounds: rounds.filter((r) => r.state === 'failed' && r.round <= latestDone).map((r) => r.round),
       totalRounds: plan.total_rounds,
       mode: plan.mode,
       heParams: plan.he_params,
@@ -407,7 +398,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     };
     if (
       current &&
-      (current.state === 'open' || current.state === 'collecting') &&
+      isAccepting(current.state) &&
       current.sampled.includes(member) &&
       current.deadline_at.getTime() > Date.now() &&
       !(await hasContribution(db, plan.id, current.round, member))
@@ -453,7 +444,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         }
         const round = await getRound(db, plan.id, header.round);
         if (!round) throw new RpcError('NOT_FOUND', 'no_such_round', `round ${header.round} does not exist`);
-        assertCollecting(round);
+        assertAccepting(round);
         if (!round.sampled.includes(member)) {
           throw new RpcError(
             'PERMISSION_DENIED',

@@ -81,53 +81,55 @@ export async function simulateFederation(db: Db, opts: { rounds?: number } = {})
       data: { kid: m.identity.kid, roles: [role] },
     });
   }
-  await createPlan(db, {
-    id: PLAN,
-    federation: FEDERATION,
-    total_rounds: opts.rounds ?? 2,
-    min_participants: 2,
-    fraction: 1,
-    deadline_seconds: 600,
-    on_round_failure: 'continue',
-    mode: 'he',
-    he_params: 'n8192-60-40',
-    model: 'mnist-2nn',
-    parameter_count: 199_210,
-    slot_count: 4096,
-    chunk_count: 1,
-    training: {
+  await createPlan(
+    db,
+    {
+      id: PLAN,
+      federation: FEDERATION,
+      total_rounds: opts.rounds ?? 2,
+      min_participants: 2,
+      fraction: 1,
+      deadline_seconds: 600,
+      on_round_failure: 'continue',
+      mode: 'he',
+      he_params: 'n8192-60-40',
       model: 'mnist-2nn',
-      localEpochs: 1,
-      batchSize: 10,
-      learningRate: 0.1,
-      proxMu: 0,
-      serverOptimizer: 'fedavg',
-      maxExamples: 600,
+      parameter_count: 199_210,
+      slot_count: 4096,
+      chunk_count: 1,
+      training: {
+        model: 'mnist-2nn',
+        localEpochs: 1,
+        batchSize: 10,
+        learningRate: 0.1,
+        proxMu: 0,
+        serverOptimizer: 'fedavg',
+        maxExamples: 600,
+      },
+      seed: 7,
     },
-    seed: 7,
-  });
+    'operator',
+  );
   await recordModelDigest(db, PLAN, 0, digestOf('initial model'), 'alice');
   const contributors = f.members.filter((m) => m.memberId !== 'dave');
   for (let round = 1; round <= (opts.rounds ?? 2); round++) {
     const base = digestOf(round === 1 ? 'initial model' : `global model after round ${round - 1}`);
     const sampled = f.members.map((m) => m.memberId);
-    await openRound(db, {
-      plan_id: PLAN,
-      round,
-      sampled,
-      quorum: 3,
-      min_participants: 2,
-      sampling_seed: `seed-${round}`,
-      deadline_at: new Date(Date.now() + 600_000),
-    });
-    await appendAudit(db, {
-      federation: FEDERATION,
-      event: 'round.opened',
-      planId: PLAN,
-      round,
-      actor: 'coordinator',
-      data: { sampled },
-    });
+    await db.tx((tx) =>
+      openRound(
+        tx,
+        {
+          planId: PLAN,
+          round,
+          sampled,
+          quorum: 3,
+          minParticipants: 2,
+          samplingSeed: `seed-${round}`,
+          deadlineAt: new Date(Date.now() + 600_000),
+        },
+        'coordinator',
+      ),
+    );
     const accepted: string[] = [];
     for (const [i, m] of contributors.entries()) {
       const bytes = new TextEncoder().encode(`ciphertext of ${m.memberId} in round ${round}`);
@@ -169,7 +171,14 @@ export async function simulateFederation(db: Db, opts: { rounds?: number } = {})
           },
           [bytes],
         );
-        if (round === 1 && i === 0) await transitionRound(client, PLAN, round, ['open'], 'collecting');
+        if (i === 0)
+          await transitionRound(
+            client,
+            PLAN,
+            round,
+            { to: 'collecting', firstMember: m.memberId },
+            'coordinator',
+          );
         await appendAudit(client, {
           federation: FEDERATION,
           event: 'contribution.accepted',
@@ -203,28 +212,14 @@ export async function simulateFederation(db: Db, opts: { rounds?: number } = {})
         exampleCount: 450,
       },
     });
-    await transitionRound(db, PLAN, round, ['open', 'collecting'], 'aggregating');
-    await appendAudit(db, {
-      federation: FEDERATION,
-      event: 'round.closed',
-      planId: PLAN,
-      round,
-      actor: 'coordinator',
-      data: { why: 'quorum' },
-    });
+    const contributions = contributors.length;
+    await db.tx((tx) =>
+      transitionRound(tx, PLAN, round, { to: 'aggregating', why: 'quorum', contributions }, 'coordinator'),
+    );
     const aggregateDigest = digestOf(`aggregate of round ${round}`);
-    await transitionRound(db, PLAN, round, ['aggregating'], 'published', {
-      aggregateDigest,
-      contributions: contributors.length,
-    });
-    await appendAudit(db, {
-      federation: FEDERATION,
-      event: 'round.published',
-      planId: PLAN,
-      round,
-      actor: 'coordinator',
-      data: { aggregateDigest, contributions: contributors.length },
-    });
+    await db.tx((tx) =>
+      transitionRound(tx, PLAN, round, { to: 'published', aggregateDigest, contributions }, 'coordinator'),
+    );
     let cert = await createRoundCertificate(coordinator, {
       federation: FEDERATION,
       planId: PLAN,

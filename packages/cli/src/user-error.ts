@@ -17,6 +17,7 @@ const OPERATOR_FACING = new Set([
   'KptError',
   'StoreError',
   'RpcError',
+  'RoundError',
   'AggregatorError',
   'ConfigError',
   'BackendUnavailableError',

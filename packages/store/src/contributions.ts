@@ -67,6 +67,15 @@ export async function countContributions(db: Queryable, planId: string, round: n
   return Number(rows[0]!.n);
 }
 
+/** Accepted contributions per round of a plan. */
+export async function countContributionsByRound(db: Queryable, planId: string): Promise<Map<number, number>> {
+  const { rows } = await db.query<{ round: number; n: string }>(
+    'SELECT round, count(*) AS n FROM contributions WHERE plan_id = $1 GROUP BY round',
+    [planId],
+  );
+  return new Map(rows.map((r) => [r.round, Number(r.n)]));
+}
+
 export async function hasContribution(
   db: Queryable,
   planId: string,

@@ -1,19 +1,29 @@
-import { DEFAULT_REDIS_URL, RoundQueue, redisConnection, schedulePlan } from '@kpfl/aggregator';
+import {
+  createLogger,
+  DEFAULT_REDIS_URL,
+  RoundEngine,
+  RoundQueue,
+  RunningSums,
+  redisConnection,
+  schedulePlan,
+} from '@kpfl/aggregator';
 import { DEFAULT_HE_PARAMS } from '@kpfl/he';
 import { type ModelName, parameterCount, parseServerOptimizer } from '@kpfl/model';
 import {
   activePlan,
+  countContributionsByRound,
   type Db,
-  finishPlan,
   getPlan,
+  isAccepting,
+  isFinished,
   listPlans,
   listRounds,
   openDb,
   type PlanRow,
   roundEvaluations,
-  transitionRound,
 } from '@kpfl/store';
 import type { Command } from 'commander';
+import { operatorActor } from '../operator.js';
 import { addTrainingOptions, trainingSettings } from '../training-options.js';
 import { asUserInput, parseDuration, parseFloatOption, parseIntOption, UserError } from '../user-error.js';
 
@@ -130,13 +140,8 @@ export function registerRounds(program: Command): void {
         params = parameterCount(o.model as ModelName);
       }
       const plan = await withDb(o, (db) =>
-        withQueue(o, async (q) => {
-          if (!(await db.query('SELECT 1 FROM federations WHERE id = $1', [o.federation])).rows.length) {
-            throw new UserError(
-              `federation ${o.federation} is not registered in schema ${o.schema}; start its aggregator with the coordinator kit first`,
-            );
-          }
-          return schedulePlan(db, q, {
+        withQueue(o, async (q) =>
+          schedulePlan(db, q, {
             id:
               o.planId ??
               `${o.federation}-${new Date()
@@ -156,8 +161,9 @@ export function registerRounds(program: Command): void {
             training: trainingSettings(o),
             seed: o.seed,
             startAt,
-          });
-        }),
+            actor: operatorActor(),
+          }),
+        ),
       );
       process.stdout.write(
         `${JSON.stringify({ plan: plan.id, state: plan.state, rounds: plan.total_rounds, startAt: plan.start_at })}\n`,
@@ -193,17 +199,20 @@ export function registerRounds(program: Command): void {
     .description('cancel a plan: its open round fails, no further round opens')
     .option('--plan <id>', 'plan id (default: the active one)')
     .action(async (o) => {
-      await withDb(o, async (db) => {
-        const plan = await resolvePlan(db, o);
-        if (!(await finishPlan(db, plan.id, 'cancelled')))
-          throw new UserError(`plan ${plan.id} is already ${plan.state}`);
-        for (const r of await listRounds(db, plan.id)) {
-          await transitionRound(db, plan.id, r.round, ['open', 'collecting'], 'failed', {
-            failureReason: 'plan cancelled by the operator',
+      await withDb(o, (db) =>
+        withQueue(o, async (queue) => {
+          const plan = await resolvePlan(db, o);
+          // Through the engine, like every other move: audited, with the failed round's model carried over.
+          const engine = new RoundEngine({
+            db,
+            sums: new RunningSums(false),
+            jobs: queue,
+            log: createLogger('rounds', { level: 'warn' }),
           });
-        }
-        process.stdout.write(`${JSON.stringify({ plan: plan.id, state: 'cancelled' })}\n`);
-      });
+          const { failedRounds } = await engine.cancelPlan(plan.id, operatorActor());
+          process.stdout.write(`${JSON.stringify({ plan: plan.id, state: 'cancelled', failedRounds })}\n`);
+        }),
+      );
     });
 
   connOptions(rounds.command('watch'))
@@ -232,17 +241,14 @@ export function registerRounds(program: Command): void {
 
 async function statusRows(db: Db, plan: PlanRow) {
   const evals = await roundEvaluations(db, plan.id);
-  const counts = await db.query<{ round: number; n: string }>(
-    'SELECT round, count(*) AS n FROM contributions WHERE plan_id = $1 GROUP BY round',
-    [plan.id],
-  );
+  const accepted = await countContributionsByRound(db, plan.id);
   return (await listRounds(db, plan.id)).map((r) => {
     const ev = evals.find((e) => e.round === r.round);
     return {
       round: r.round,
       state: r.state,
       sampled: r.sampled.length,
-      accepted: Number(counts.rows.find((c) => c.round === r.round)?.n ?? 0),
+      accepted: accepted.get(r.round) ?? 0,
       quorum: r.quorum,
       min: r.min_participants,
       accuracy: ev ? Number(ev.accuracy.toFixed(4)) : null,
@@ -257,11 +263,11 @@ async function statusRows(db: Db, plan: PlanRow) {
 /** One line: plan state, rounds done, current round's submissions/quorum, time to deadline, last accuracy. */
 export async function watchLine(db: Db, plan: PlanRow): Promise<string> {
   const rows = await statusRows(db, plan);
-  const done = rows.filter((r) => r.state === 'published' || r.state === 'failed').length;
+  const done = rows.filter((r) => isFinished(r.state)).length;
   const current = rows.at(-1);
   const lastAcc = [...rows].reverse().find((r) => r.accuracy !== null)?.accuracy;
   const parts = [`plan ${plan.id} [${plan.state}]`, `rounds ${done}/${plan.total_rounds}`];
-  if (current && (current.state === 'open' || current.state === 'collecting')) {
+  if (current && isAccepting(current.state)) {
     const left = Math.max(0, Math.round((Date.parse(current.deadline) - Date.now()) / 1000));
     parts.push(
       `round ${current.round}: ${current.accepted}/${current.quorum} updates (min ${current.min})`,

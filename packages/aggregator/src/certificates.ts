@@ -11,11 +11,12 @@ import {
   appendAudit,
   type Db,
   getCertificate,
+  insertCertificate,
   listContributions,
   listMembers,
   type PlanRow,
-  putCertificate,
   type RoundRow,
+  updateCertificate,
 } from '@kpfl/store';
 import { RoundError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -36,33 +37,43 @@ export class Certificates implements RoundSigner {
     },
   ) {}
 
+  /** Signs the round's certificate; exactly once, however many closers race (audited once too). */
   async certify(plan: PlanRow, round: RoundRow, aggregateDigest: string): Promise<void> {
-    if (await getCertificate(this.d.db, plan.id, round.round)) return; // a retried publish job
-    const contributions = await listContributions(this.d.db, plan.id, round.round);
+    const { db } = this.d;
+    if (await getCertificate(db, plan.id, round.round)) return; // a retried publish job
+    const contributions = await listContributions(db, plan.id, round.round);
+    const attestationDigests = contributions.map((c) => c.attestation_digest).sort();
     const cert = await createRoundCertificate(this.d.coordinatorKey, {
       federation: this.d.federation,
       planId: plan.id,
       round: round.round,
       aggregateDigest,
-      attestationDigests: contributions.map((c) => c.attestation_digest).sort(),
+      attestationDigests,
       members: contributions.map((c) => c.member).sort(),
       publishedAt: (round.published_at ?? new Date()).toISOString(),
     });
-    await putCertificate(this.d.db, plan.id, round.round, cert, ['coordinator']);
-    await appendAudit(this.d.db, {
-      federation: this.d.federation,
-      event: 'certificate.signed',
-      planId: plan.id,
-      round: round.round,
-      actor: 'coordinator',
-      data: { aggregateDigest, attestationDigests: contributions.map((c) => c.attestation_digest).sort() },
+    const created = await db.tx(async (tx) => {
+      if (
+        !(await insertCertificate(tx, plan.id, round.round, { certificate: cert, signers: ['coordinator'] }))
+      )
+        return false;
+      await appendAudit(tx, {
+        federation: this.d.federation,
+        event: 'certificate.signed',
+        planId: plan.id,
+        round: round.round,
+        actor: 'coordinator',
+        data: { aggregateDigest, attestationDigests },
+      });
+      return true;
     });
+    if (!created) return;
     this.d.log.info(
       { plan: plan.id, round: round.round, event: 'certificate.signed' },
       'round certificate signed',
     );
     // A checkpoint after every publication: auditors can pin the chain head of each round.
-    await signCheckpoint(this.d.db, this.d.coordinatorKey, this.d.federation);
+    await signCheckpoint(db, this.d.coordinatorKey, this.d.federation);
   }
 
   /** Stores a participant's countersignature after checking the whole certificate still verifies. */
@@ -89,24 +100,29 @@ export class Certificates implements RoundSigner {
     if (!(payload as { members: string[] }).members.includes(member)) {
       throw new RoundError('not_included', `${member} has no accepted contribution in round ${round}`);
     }
-    // Merge: keep every signature already stored, add the new ones (signers may countersign concurrently).
-    const merged = mergeSignatures(stored.certificate, cert);
-    const all = (await verifyRoundCertificate(merged as never, jwks)).signers;
-    await putCertificate(this.d.db, plan.id, round, merged, ['coordinator', ...all]);
-    await appendAudit(this.d.db, {
-      federation: this.d.federation,
-      event: 'certificate.countersigned',
-      planId: plan.id,
-      round,
-      member,
-      actor: member,
-      data: { signers: ['coordinator', ...all] },
+    // Read, merge and write under the row lock: signers countersign concurrently, none may be lost.
+    const all = await this.d.db.tx(async (tx) => {
+      // The payload never changes once signed; only the signatures grow.
+      const latest = (await getCertificate(tx, plan.id, round, { lock: true }))!;
+      const merged = mergeSignatures(latest.certificate, cert);
+      const signedBy = ['coordinator', ...(await verifyRoundCertificate(merged as never, jwks)).signers];
+      await updateCertificate(tx, plan.id, round, { certificate: merged, signers: signedBy });
+      await appendAudit(tx, {
+        federation: this.d.federation,
+        event: 'certificate.countersigned',
+        planId: plan.id,
+        round,
+        member,
+        actor: member,
+        data: { signers: signedBy },
+      });
+      return { merged, signedBy };
     });
     this.d.log.info(
-      { plan: plan.id, round, member, signers: all.length + 1, event: 'certificate.countersigned' },
+      { plan: plan.id, round, member, signers: all.signedBy.length, event: 'certificate.countersigned' },
       'certificate countersigned',
     );
-    return { round, certificateJson: JSON.stringify(merged), signers: ['coordinator', ...all] };
+    return { round, certificateJson: JSON.stringify(all.merged), signers: all.signedBy };
   }
 }
 

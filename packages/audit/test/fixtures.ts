@@ -13,13 +13,14 @@ import {
   createPlan,
   type Db,
   dropSchema,
+  insertCertificate,
   insertContribution,
   openDb,
   openRound,
-  putCertificate,
   putMember,
   recordModelDigest,
   transitionRound,
+  updateCertificate,
   upsertFederation,
 } from '@kpfl/store';
 import { signCheckpoint } from '../src/index.js';
@@ -228,7 +229,7 @@ export async function simulateFederation(db: Db, opts: { rounds?: number } = {})
       attestationDigests: accepted,
       members: contributors.map((m) => m.memberId),
     });
-    await putCertificate(db, PLAN, round, cert, []);
+    await insertCertificate(db, PLAN, round, { certificate: cert, signers: [] });
     await appendAudit(db, {
       federation: FEDERATION,
       event: 'certificate.signed',
@@ -239,13 +240,10 @@ export async function simulateFederation(db: Db, opts: { rounds?: number } = {})
     });
     for (const [i, m] of contributors.entries()) {
       cert = await countersignRoundCertificate(cert, m.identity, m.memberId, accepted[i], f.coordinator.jwks);
-      await putCertificate(
-        db,
-        PLAN,
-        round,
-        cert,
-        contributors.slice(0, i + 1).map((c) => c.memberId),
-      );
+      await updateCertificate(db, PLAN, round, {
+        certificate: cert,
+        signers: contributors.slice(0, i + 1).map((c) => c.memberId),
+      });
       await appendAudit(db, {
         federation: FEDERATION,
         event: 'certificate.countersigned',

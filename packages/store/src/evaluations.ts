@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db, Queryable } from './db.js';
 
 export interface EvaluationRow {
   plan_id: string;
@@ -39,27 +39,48 @@ export async function roundEvaluations(
   }));
 }
 
-export async function putCertificate(
-  db: Db,
-  planId: string,
-  round: number,
-  certificate: unknown,
-  signers: string[],
-) {
-  await db.query(
-    `INSERT INTO certificates (plan_id, round, certificate, signers) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (plan_id, round) DO UPDATE SET certificate = EXCLUDED.certificate, signers = EXCLUDED.signers`,
-    [planId, round, JSON.stringify(certificate), signers],
-  );
+export interface CertificateRow {
+  certificate: unknown;
+  signers: string[];
 }
 
-export async function getCertificate(
-  db: Db,
+/**
+ * Stores a round's first certificate; false when the round has one already (another closer, or a
+ * retry, signed it first). Run it in the transaction that audits certificate.signed.
+ */
+export async function insertCertificate(
+  q: Queryable,
   planId: string,
   round: number,
-): Promise<{ certificate: unknown; signers: string[] } | undefined> {
-  const { rows } = await db.query<{ certificate: unknown; signers: string[] }>(
-    'SELECT certificate, signers FROM certificates WHERE plan_id = $1 AND round = $2',
+  c: CertificateRow,
+): Promise<boolean> {
+  const r = await q.query(
+    `INSERT INTO certificates (plan_id, round, certificate, signers) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (plan_id, round) DO NOTHING`,
+    [planId, round, JSON.stringify(c.certificate), c.signers],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** Replaces a certificate (more signatures); lock it first with getCertificate(..., { lock: true }). */
+export async function updateCertificate(q: Queryable, planId: string, round: number, c: CertificateRow) {
+  await q.query('UPDATE certificates SET certificate = $3, signers = $4 WHERE plan_id = $1 AND round = $2', [
+    planId,
+    round,
+    JSON.stringify(c.certificate),
+    c.signers,
+  ]);
+}
+
+/** A round's certificate; `lock` (inside a transaction) holds it until commit, for read-merge-write. */
+export async function getCertificate(
+  q: Queryable,
+  planId: string,
+  round: number,
+  opts: { lock?: boolean } = {},
+): Promise<CertificateRow | undefined> {
+  const { rows } = await q.query<CertificateRow>(
+    `SELECT certificate, signers FROM certificates WHERE plan_id = $1 AND round = $2${opts.lock ? ' FOR UPDATE' : ''}`,
     [planId, round],
   );
   return rows[0];

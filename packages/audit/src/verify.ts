@@ -7,7 +7,14 @@ import {
   verifyReceipt,
   verifyRoundCertificate,
 } from '@kpfl/kpt';
-import { type AuditRow, computeAuditHash, type Db, GENESIS_HASH } from '@kpfl/store';
+import {
+  type AuditRow,
+  computeAuditHash,
+  type Db,
+  GENESIS_HASH,
+  PLAN_TRANSITIONS,
+  ROUND_TRANSITIONS,
+} from '@kpfl/store';
 import { decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
 import { verifyCheckpoint } from './checkpoint.js';
@@ -507,6 +514,89 @@ async function checkRounds(
   }
 }
 
+const ROUND_EVENTS = new Set<string>(ROUND_TRANSITIONS.map((t) => t.event));
+const PLAN_EVENTS = new Set<string>(PLAN_TRANSITIONS.map((t) => t.event));
+
+/**
+ * Replays the log's plan and round events through the state machine's tables: each plan starts
+ * with plan.scheduled and ends at most once; each round starts with round.opened after its plan was
+ * scheduled, every later event is a legal move from where the round was, and the round ends in the
+ * state the export records. A round row without its events (or events without their round) is reported.
+ */
+function checkLifecycle(doc: AuditExport, issues: AuditIssue[]): void {
+  const plans = new Map<string, { state: string | null; scheduledAt?: number }>();
+  const rounds = new Map<string, { planId: string; round: number; state: string | null }>();
+  for (const row of doc.log) {
+    if (row.federation !== doc.federation || row.planId === null) continue;
+    if (PLAN_EVENTS.has(row.event) && row.round === null) {
+      const plan = plans.get(row.planId) ?? { state: null };
+      const move = PLAN_TRANSITIONS.find((t) => t.from === plan.state && t.event === row.event);
+      if (!move) {
+        issues.push({
+          kind: 'mismatch',
+          seq: row.seq,
+          where: `plan ${row.planId}`,
+          reason: `row ${row.seq} (${row.event}) is not a legal move of plan ${row.planId} from ${plan.state ?? 'nothing'}`,
+        });
+        continue;
+      }
+      plans.set(row.planId, { state: move.to, scheduledAt: plan.scheduledAt ?? row.seq });
+      continue;
+    }
+    if (!ROUND_EVENTS.has(row.event) || row.round === null) continue;
+    const k = key(row.planId, row.round);
+    const round = rounds.get(k) ?? { planId: row.planId, round: row.round, state: null };
+    const where = `plan ${row.planId} round ${row.round}`;
+    const move = ROUND_TRANSITIONS.find((t) => t.from === round.state && t.event === row.event);
+    if (!move) {
+      issues.push({
+        kind: 'mismatch',
+        seq: row.seq,
+        where,
+        reason: `row ${row.seq} (${row.event}) is not a legal move of ${where} from ${round.state ?? 'nothing'}`,
+      });
+      continue;
+    }
+    if (round.state === null && plans.get(row.planId)?.scheduledAt === undefined) {
+      issues.push({
+        kind: 'mismatch',
+        seq: row.seq,
+        where,
+        reason: `row ${row.seq} opens ${where}, but the log has no plan.scheduled for plan ${row.planId} before it`,
+      });
+    }
+    rounds.set(k, { ...round, state: move.to });
+  }
+  for (const r of doc.rounds) {
+    const where = `plan ${r.planId} round ${r.round}`;
+    const logged = rounds.get(key(r.planId, r.round));
+    if (!logged) {
+      issues.push({
+        kind: 'mismatch',
+        where,
+        reason: `${where} exists, but the log has no round.opened for it`,
+      });
+    } else if (logged.state !== r.state) {
+      issues.push({
+        kind: 'mismatch',
+        where,
+        reason: `${where} is ${r.state}, but the log's events leave it ${logged.state}`,
+      });
+    }
+  }
+  const exported = new Set(doc.rounds.map((r) => key(r.planId, r.round)));
+  for (const [k, r] of rounds) {
+    if (!exported.has(k)) {
+      const where = `plan ${r.planId} round ${r.round}`;
+      issues.push({
+        kind: 'mismatch',
+        where,
+        reason: `the log records ${where}, but the export has no such round`,
+      });
+    }
+  }
+}
+
 /**
  * Verifies an export offline (no database): the chain from row 1 (seq continuity, each row's hash,
  * each link), every checkpoint (signature, and its head on the chain), every attestation (member key
@@ -555,6 +645,7 @@ export async function verifyAuditExport(doc: unknown, opts: VerifyOptions = {}):
   checked.checkpoints = await checkCheckpoints(d, jwks, opts.knownCheckpoints ?? [], issues);
   await checkContributions(d, jwks, issues, checked);
   await checkRounds(d, jwks, issues, checked);
+  checkLifecycle(d, issues);
   const errors = issues.slice(0, MAX_ERRORS);
   return {
     ok: errors.length === 0,

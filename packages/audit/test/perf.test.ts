@@ -125,9 +125,8 @@ describe(`audit queries over ${ROWS.toLocaleString('en')} rows`, () => {
     const r = await timed(t, 'appendAudit (own transaction) at 100k rows', () =>
       appendAudit(env.db, {
         federation: FED,
-        event: 'round.opened',
-        planId: PLAN,
-        round: ROUNDS + 1,
+        event: 'token.issued',
+        member: 'm001',
         actor: 'coordinator',
       }),
     );

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateIdentity, signReceipt } from '@kpfl/kpt';
-import { appendAudit, type Db, listAuditCheckpoints } from '@kpfl/store';
+import { appendAudit, computeAuditHash, type Db, GENESIS_HASH, listAuditCheckpoints } from '@kpfl/store';
 import {
   type AuditExport,
   type AuditIssueKind,
@@ -454,6 +454,87 @@ describe('an edited export document is detected and the entry named', () => {
     const extra = copy() as unknown as { log: Record<string, unknown>[] };
     extra.log[6].injected = true;
     assertFails(await verify(extra), 'format', 7, /log\.6/);
+  });
+});
+
+describe('the log replays through the round state machine', () => {
+  let env: Awaited<ReturnType<typeof federationDb>>;
+  let pristine: AuditExport;
+  const verify = (doc: unknown) => verifyAuditExport(doc, { jwks: env.jwks });
+  /** Some issue (not necessarily the first) matches. */
+  const assertIssue = (v: AuditVerdict, reason: RegExp) => {
+    assert.equal(v.ok, false, 'verification must fail');
+    assert.ok(
+      v.errors.some((e) => e.kind === 'mismatch' && reason.test(e.reason)),
+      `no issue matches ${reason}: ${JSON.stringify(v.errors)}`,
+    );
+  };
+  /**
+   * What a coordinator holding its key could write before anyone kept a checkpoint: the log with
+   * some rows changed, renumbered and re-hashed, checkpoints dropped. Only the lifecycle can tell.
+   */
+  const rewritten = (edit: (log: AuditExport['log']) => AuditExport['log']): AuditExport => {
+    const doc = structuredClone(pristine);
+    let prevHash = GENESIS_HASH;
+    doc.log = edit(doc.log.filter((r) => r.event !== 'checkpoint.signed')).map((r, i) => {
+      const row = { ...r, seq: i + 1, prevHash };
+      row.hash = computeAuditHash(row);
+      prevHash = row.hash;
+      return row;
+    });
+    doc.checkpoints = [];
+    doc.head = { seq: doc.log.length, hash: prevHash };
+    return doc;
+  };
+
+  before(async () => {
+    env = await federationDb('audit_life');
+    pristine = JSON.parse(
+      JSON.stringify(await exportAudit(env.db, { federation: FEDERATION, jwks: env.jwks })),
+    );
+  });
+  after(() => env.cleanup());
+
+  it('a rewritten log with every move in order verifies (the control)', async () => {
+    const v = await verify(rewritten((log) => log));
+    assert.equal(v.ok, true, JSON.stringify(v.errors));
+  });
+
+  it('a round published without being closed', async () => {
+    const v = await verify(
+      rewritten((log) => log.filter((r) => !(r.event === 'round.closed' && r.round === 1))),
+    );
+    assertIssue(v, /\(round\.published\) is not a legal move of plan plan-1 round 1 from collecting/);
+  });
+
+  it('a round opened for a plan never scheduled', async () => {
+    const v = await verify(rewritten((log) => log.filter((r) => r.event !== 'plan.scheduled')));
+    assertIssue(v, /opens plan plan-1 round 1, but the log has no plan\.scheduled for plan plan-1 before it/);
+  });
+
+  it('a plan that ends twice', async () => {
+    const v = await verify(
+      rewritten((log) => [...log, { ...log.find((r) => r.event === 'plan.done')!, event: 'plan.cancelled' }]),
+    );
+    assertIssue(v, /\(plan\.cancelled\) is not a legal move of plan plan-1 from done/);
+  });
+
+  it('a round whose recorded state is not where its events leave it, or that has no events', async () => {
+    const edited = structuredClone(pristine);
+    edited.rounds[1]!.state = 'failed';
+    assertIssue(
+      await verify(edited),
+      /plan plan-1 round 2 is failed, but the log's events leave it published/,
+    );
+    const extra = structuredClone(pristine);
+    extra.rounds.push({ ...extra.rounds[1]!, round: 3, state: 'open', aggregateDigest: null });
+    assertIssue(await verify(extra), /plan plan-1 round 3 exists, but the log has no round\.opened for it/);
+    const dropped = structuredClone(pristine);
+    dropped.rounds.pop();
+    assertIssue(
+      await verify(dropped),
+      /the log records plan plan-1 round 2, but the export has no such round/,
+    );
   });
 });
 

@@ -1,4 +1,12 @@
-import type { Queryable } from './db.js';
+import {
+  type AuditCheckpointRow,
+  type AuditRow,
+  auditNow,
+  listAuditCheckpoints,
+  queryAudit,
+} from './audit.js';
+import type { Db, Queryable } from './db.js';
+import { getFederationJwks } from './members.js';
 
 /**
  * The auditor's read models over the store: contributions (accepted rows joined with refusals from
@@ -234,4 +242,174 @@ export async function queryRoundAudit(db: Queryable, f: RoundAuditQuery = {}): P
     closedAt: r.closed_at,
     publishedAt: r.published_at,
   }));
+}
+
+/** A round as the export carries it. */
+export interface AuditSnapshotRound {
+  planId: string;
+  round: number;
+  state: string;
+  sampled: string[];
+  quorum: number;
+  minParticipants: number;
+  baseModelDigest: string | null;
+  aggregateDigest: string | null;
+  contributions: number;
+  failureReason: string | null;
+  openedAt: string;
+  closedAt: string | null;
+  publishedAt: string | null;
+}
+
+/** An accepted contribution as the export carries it (attestation and receipt JWSs included). */
+export interface AuditSnapshotContribution {
+  id: number;
+  planId: string;
+  round: number;
+  member: string;
+  attestation: string;
+  attestationDigest: string;
+  updateDigest: string;
+  baseModelDigest: string;
+  exampleCount: number;
+  bytes: number;
+  receipt: string;
+  receivedAt: string;
+}
+
+export interface AuditSnapshotCertificate {
+  planId: string;
+  round: number;
+  /** The stored round certificate (General JWS). */
+  certificate: unknown;
+  signers: string[];
+}
+
+/** Everything an audit export holds, read from one snapshot. */
+export interface AuditSnapshot {
+  /** The JWKS stored for the federation (only read when asked for; undefined when there is none). */
+  storedJwks?: unknown;
+  /** The whole chain, seq 1..head (the chain is per schema, so every federation's rows). */
+  log: AuditRow[];
+  checkpoints: AuditCheckpointRow[];
+  rounds: AuditSnapshotRound[];
+  contributions: AuditSnapshotContribution[];
+  certificates: AuditSnapshotCertificate[];
+  /** Database time of the snapshot, rendered like `at`. */
+  exportedAt: string;
+}
+
+/**
+ * Reads the log, checkpoints, and the federation's rounds, contributions and certificates in one
+ * consistent snapshot (REPEATABLE READ, READ ONLY), plus the stored JWKS when `storedJwks` is set.
+ */
+export async function readAuditSnapshot(
+  db: Db,
+  federation: string,
+  opts: { storedJwks?: boolean } = {},
+): Promise<AuditSnapshot> {
+  return db.tx(async (client) => {
+    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const storedJwks = opts.storedJwks ? await getFederationJwks(client, federation) : undefined;
+    const log: AuditRow[] = [];
+    for (let afterSeq = 0; ; ) {
+      const page = await queryAudit(client, { afterSeq, limit: 10_000 });
+      log.push(...page.rows);
+      if (page.nextAfterSeq === undefined) break;
+      afterSeq = page.nextAfterSeq;
+    }
+    const checkpoints = await listAuditCheckpoints(client);
+    const rounds = await client.query<{
+      plan_id: string;
+      round: number;
+      state: string;
+      sampled: string[];
+      quorum: number;
+      min_participants: number;
+      base_model_digest: string | null;
+      aggregate_digest: string | null;
+      contributions: number;
+      failure_reason: string | null;
+      opened_at: string;
+      closed_at: string | null;
+      published_at: string | null;
+    }>(
+      `SELECT r.plan_id, r.round, r.state, r.sampled, r.quorum, r.min_participants, r.base_model_digest, r.aggregate_digest,
+              r.contributions, r.failure_reason, ${atSql('r.opened_at')} AS opened_at, ${atSql('r.closed_at')} AS closed_at,
+              ${atSql('r.published_at')} AS published_at
+       FROM rounds r JOIN plans p ON p.id = r.plan_id WHERE p.federation = $1 ORDER BY r.plan_id, r.round`,
+      [federation],
+    );
+    const contributions = await client.query<{
+      id: string;
+      plan_id: string;
+      round: number;
+      member: string;
+      attestation: string;
+      attestation_digest: string;
+      update_digest: string;
+      base_model_digest: string;
+      example_count: number;
+      bytes: string;
+      receipt: string;
+      received_at: string;
+    }>(
+      `SELECT c.id, c.plan_id, c.round, c.member, c.attestation, c.attestation_digest, c.update_digest, c.base_model_digest,
+              c.example_count, c.bytes, c.receipt, ${atSql('c.received_at')} AS received_at
+       FROM contributions c JOIN plans p ON p.id = c.plan_id WHERE p.federation = $1 ORDER BY c.id`,
+      [federation],
+    );
+    const certificates = await client.query<{
+      plan_id: string;
+      round: number;
+      certificate: unknown;
+      signers: string[];
+    }>(
+      `SELECT c.plan_id, c.round, c.certificate, c.signers
+       FROM certificates c JOIN plans p ON p.id = c.plan_id WHERE p.federation = $1 ORDER BY c.plan_id, c.round`,
+      [federation],
+    );
+    const exportedAt = await auditNow(client);
+    return {
+      ...(opts.storedJwks ? { storedJwks } : {}),
+      exportedAt,
+      log,
+      checkpoints,
+      rounds: rounds.rows.map((r) => ({
+        planId: r.plan_id,
+        round: r.round,
+        state: r.state,
+        sampled: r.sampled,
+        quorum: r.quorum,
+        minParticipants: r.min_participants,
+        baseModelDigest: r.base_model_digest,
+        aggregateDigest: r.aggregate_digest,
+        contributions: r.contributions,
+        failureReason: r.failure_reason,
+        openedAt: r.opened_at,
+        closedAt: r.closed_at,
+        publishedAt: r.published_at,
+      })),
+      contributions: contributions.rows.map((c) => ({
+        id: Number(c.id),
+        planId: c.plan_id,
+        round: c.round,
+        member: c.member,
+        attestation: c.attestation,
+        attestationDigest: c.attestation_digest,
+        updateDigest: c.update_digest,
+        baseModelDigest: c.base_model_digest,
+        exampleCount: c.example_count,
+        bytes: Number(c.bytes),
+        receipt: c.receipt,
+        receivedAt: c.received_at,
+      })),
+      certificates: certificates.rows.map((c) => ({
+        planId: c.plan_id,
+        round: c.round,
+        certificate: c.certificate,
+        signers: c.signers,
+      })),
+    };
+  });
 }

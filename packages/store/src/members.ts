@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db, Queryable } from './db.js';
 
 export interface MemberRow {
   federation: string;
@@ -17,7 +17,7 @@ export async function upsertFederation(db: Db, id: string, jwks: unknown): Promi
   );
 }
 
-export async function getFederationJwks(db: Db, id: string): Promise<unknown | undefined> {
+export async function getFederationJwks(db: Queryable, id: string): Promise<unknown | undefined> {
   const { rows } = await db.query<{ jwks: unknown }>('SELECT jwks FROM federations WHERE id = $1', [id]);
   return rows[0]?.jwks;
 }
@@ -51,7 +51,7 @@ export async function getMember(db: Db, federation: string, id: string): Promise
   return rows[0];
 }
 
-export async function listMembers(db: Db, federation: string): Promise<MemberRow[]> {
+export async function listMembers(db: Queryable, federation: string): Promise<MemberRow[]> {
   const { rows } = await db.query<MemberRow>('SELECT * FROM members WHERE federation = $1 ORDER BY id', [
     federation,
   ]);

@@ -1,4 +1,5 @@
 export * from './audit.js';
+export * from './audit-checkpoint.js';
 export * from './audit-views.js';
 export * from './contributions.js';
 export * from './db.js';

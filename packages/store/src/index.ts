@@ -5,4 +5,5 @@ export * from './contributions.js';
 export * from './db.js';
 export * from './evaluations.js';
 export * from './members.js';
+export * from './reports.js';
 export * from './rounds.js';

@@ -7,3 +7,4 @@ export * from './evaluations.js';
 export * from './members.js';
 export * from './reports.js';
 export * from './rounds.js';
+export * from './schema-probe.js';

@@ -25,10 +25,10 @@ import {
   openDb,
   putMember,
   revokeMember,
+  schemaExists,
   upsertFederation,
 } from '@kpfl/store';
 import type { Command } from 'commander';
-import pg from 'pg';
 import { type CoordinatorKitFile, type MemberKitFile, provisionKits, readCoordinatorKit } from '../kits.js';
 import { UserError } from '../user-error.js';
 
@@ -193,17 +193,11 @@ async function connect(o: DbOptions): Promise<{ db?: Db; why?: string; missing?:
     throw new UserError(`--schema: ${(err as Error).message}`);
   }
   const url = o.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   try {
-    await probe.connect();
-    const r = await probe.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [
-      o.schema,
-    ]);
-    if (r.rowCount === 0) return { why: `schema ${o.schema} does not exist`, missing: true };
+    if (!(await schemaExists(url, o.schema)))
+      return { why: `schema ${o.schema} does not exist`, missing: true };
   } catch (err) {
-    return { why: `cannot reach Postgres: ${(err as Error).message}` };
-  } finally {
-    await probe.end().catch(() => {});
+    return { why: (err as Error).message };
   }
   try {
     return { db: await openDb({ databaseUrl: url, schema: o.schema, max: 2, connectRetries: 2 }) };

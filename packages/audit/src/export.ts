@@ -1,4 +1,4 @@
-import { buildJwks, type GeneralJWS, type JSONWebKeySet, type JwksEntry } from '@kpfl/kpt';
+import { federationJwks, type GeneralJWS, type JSONWebKeySet, type JWK, partyRole } from '@kpfl/kpt';
 import {
   AUDIT_HASH_VERSION,
   type AuditCheckpointRow,
@@ -49,35 +49,27 @@ export interface AuditExport {
 }
 
 /**
- * The federation's JWKS as kpt publishes it (kpfl_role / kpfl_member on each key), built from the
- * coordinator's public key(s) and the members table. A member whose key was replaced appears with
- * its current key only: keep the JWKS files of earlier provisioning to verify its older attestations.
+ * The federation's JWKS as the database knows it: kpt's federationJwks (the one JWKS builder) over
+ * the coordinator's public key(s) and every row of the members table, revoked ones included. This
+ * is the only function that reads members to build a JWKS; the aggregator serves it too. A member
+ * whose key was replaced appears with its current key only: keep the JWKS files of earlier
+ * provisioning to verify its older attestations.
  */
 export async function federationJwksFromDb(
   db: Queryable,
   federation: string,
   coordinator: JSONWebKeySet,
 ): Promise<JSONWebKeySet> {
-  const rows = await listMembers(db, federation);
-  return buildJwks([
-    ...coordinator.keys.map((k) => ({
-      kid: String(k.kid),
-      publicJwk: { kty: k.kty, crv: k.crv, x: k.x },
-      role: 'coordinator' as const,
+  const members = await listMembers(db, federation);
+  return federationJwks(
+    coordinator,
+    members.map((m) => ({
+      memberId: m.id,
+      kid: m.kid,
+      publicJwk: m.public_jwk as JWK,
+      role: partyRole(m.roles),
     })),
-    ...rows.map((m) => {
-      const jwk = m.public_jwk as JwksEntry['publicJwk'];
-      return {
-        kid: m.kid,
-        publicJwk: { kty: jwk.kty, crv: jwk.crv, x: jwk.x },
-        memberId: m.id,
-        role:
-          m.roles.includes('auditor') && !m.roles.includes('participant')
-            ? ('auditor' as const)
-            : ('participant' as const),
-      };
-    }),
-  ]);
+  );
 }
 
 /**

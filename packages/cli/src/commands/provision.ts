@@ -15,7 +15,14 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_HE_PARAMS, getHeParams, parseConsortiumKey, serializeConsortiumKey } from '@kpfl/he';
-import { COORDINATOR_ID, type CoordinatorKit, ID_PATTERN, type JWK, provisionMember } from '@kpfl/kpt';
+import {
+  COORDINATOR_ID,
+  type CoordinatorKit,
+  ID_PATTERN,
+  type JWK,
+  partyRole,
+  provisionMember,
+} from '@kpfl/kpt';
 import {
   assertSchemaName,
   type Db,
@@ -281,7 +288,7 @@ export async function runMembersAdd(id: string, o: AddOptions, print: (line: str
         m.id,
         {
           memberId: m.id,
-          role: m.roles.includes('auditor') ? ('auditor' as const) : ('participant' as const),
+          role: partyRole(m.roles),
           kid: m.kid,
           publicJwk: m.publicJwk as JWK,
         },

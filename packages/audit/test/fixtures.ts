@@ -75,7 +75,7 @@ export async function simulateFederation(db: Db, opts: { rounds?: number } = {})
     });
     await appendAudit(db, {
       federation: FEDERATION,
-      event: 'member.provisioned',
+      event: 'member.added',
       member: m.memberId,
       actor: 'operator',
       data: { kid: m.identity.kid, roles: [role] },

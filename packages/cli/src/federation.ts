@@ -41,7 +41,7 @@ export async function registerFederation(db: Db, kit: CoordinatorKitFile): Promi
     });
     await appendAudit(db, {
       federation: kit.federation,
-      event: 'member.provisioned',
+      event: 'member.added',
       member: m.id,
       actor: 'operator',
       data: { kid: m.kid, roles: m.roles },

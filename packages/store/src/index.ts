@@ -5,6 +5,7 @@ export * from './contributions.js';
 export * from './db.js';
 export * from './evaluations.js';
 export * from './members.js';
+export * from './membership.js';
 export * from './reports.js';
 export * from './rounds.js';
 export * from './schema-probe.js';

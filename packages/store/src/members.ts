@@ -24,7 +24,7 @@ export async function getFederationJwks(db: Queryable, id: string): Promise<unkn
 
 /** Adds a member, or re-activates one with a new key. */
 export async function putMember(
-  db: Db,
+  db: Queryable,
   m: { federation: string; id: string; kid: string; publicJwk: unknown; roles?: string[] },
 ): Promise<void> {
   await db.query(
@@ -43,7 +43,11 @@ export async function revokeMember(db: Db, federation: string, id: string): Prom
   return (r.rowCount ?? 0) > 0;
 }
 
-export async function getMember(db: Db, federation: string, id: string): Promise<MemberRow | undefined> {
+export async function getMember(
+  db: Queryable,
+  federation: string,
+  id: string,
+): Promise<MemberRow | undefined> {
   const { rows } = await db.query<MemberRow>('SELECT * FROM members WHERE federation = $1 AND id = $2', [
     federation,
     id,

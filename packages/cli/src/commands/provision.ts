@@ -1,7 +1,9 @@
 /**
  * `kpfl provision` writes a federation's kits; `kpfl members add|revoke|list` changes the membership
  * later. The coordinator kit (coordinator/coordinator.json) is the registry of record; Postgres' members
- * table is what a running aggregator checks on every RPC, so add and revoke update both.
+ * table is what a running aggregator checks on every RPC, so add and revoke update both. Each change
+ * in Postgres is audited (member.added, member.revoked, federation.registered) in its own
+ * transaction, naming the operator (`operator:<os user>@<host>`).
  */
 import {
   chmodSync,
@@ -24,19 +26,18 @@ import {
   provisionMember,
 } from '@kpfl/kpt';
 import {
+  addMemberAudited,
   assertSchemaName,
   type Db,
   DEFAULT_DATABASE_URL,
-  getMember,
   listMembers,
   openDb,
-  putMember,
-  revokeMember,
+  revokeMemberAudited,
   schemaExists,
-  upsertFederation,
 } from '@kpfl/store';
 import type { Command } from 'commander';
 import { type CoordinatorKitFile, type MemberKitFile, provisionKits, readCoordinatorKit } from '../kits.js';
+import { operatorActor } from '../operator.js';
 import { UserError } from '../user-error.js';
 
 const ID_RULE = 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters';
@@ -213,10 +214,6 @@ async function connect(o: DbOptions): Promise<{ db?: Db; why?: string; missing?:
   }
 }
 
-async function federationRegistered(db: Db, federation: string): Promise<boolean> {
-  return (await db.query('SELECT 1 FROM federations WHERE id = $1', [federation])).rowCount === 1;
-}
-
 function findHeKey(root: string, heKeyOption: string | undefined, heParams: string) {
   let path = heKeyOption ? resolve(heKeyOption) : undefined;
   if (!path) {
@@ -320,13 +317,12 @@ export async function runMembersAdd(id: string, o: AddOptions, print: (line: str
   let registered = false;
   if (db) {
     try {
-      await upsertFederation(db, kit.federation, next.jwks);
-      await putMember(db, {
+      // The JWKS row, the member and their audit events commit together.
+      await addMemberAudited(db, {
         federation: kit.federation,
-        id,
-        kid: entry.kid,
-        publicJwk: entry.publicJwk,
-        roles: [role],
+        member: { id, kid: entry.kid, publicJwk: entry.publicJwk, roles: [role] },
+        jwks: next.jwks,
+        actor: operatorActor(),
       });
       registered = true;
     } finally {
@@ -374,9 +370,8 @@ export async function runMembersRevoke(
       );
     }
     try {
-      if (!(await federationRegistered(db, kit.federation))) inDb = 'not registered';
-      else if (await revokeMember(db, kit.federation, id)) inDb = 'revoked';
-      else inDb = (await getMember(db, kit.federation, id)) ? 'already revoked' : 'not registered';
+      // The revocation and its member.revoked event commit together.
+      inDb = await revokeMemberAudited(db, { federation: kit.federation, id, actor: operatorActor() });
     } finally {
       await db.close();
     }

@@ -42,7 +42,7 @@ test('members add, members revoke and start-up registration are each audited, an
   const id = randomBytes(4).toString('hex');
   const federation = `maud-${id}`;
   const schema = `test_maud_${id}`;
-  const work = mkdtempSync(join(tmpdir(), 'kpfl-members-audit-'));
+  const work = mkdtempSync(join(tmpdir(), 'kpfl-member-audit-'));
   const out = join(work, 'kits');
   const kitDir = join(out, 'coordinator');
   t.after(async () => {

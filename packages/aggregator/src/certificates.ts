@@ -1,10 +1,8 @@
-import { signCheckpoint } from '@kpfl/audit';
+import { federationJwksFromDb, signCheckpoint } from '@kpfl/audit';
 import {
-  buildJwks,
   createRoundCertificate,
   type IdentityKey,
   type JSONWebKeySet,
-  type JWK,
   verifyRoundCertificate,
 } from '@kpfl/kpt';
 import {
@@ -13,7 +11,6 @@ import {
   getCertificate,
   insertCertificate,
   listContributions,
-  listMembers,
   type PlanRow,
   type RoundRow,
   updateCertificate,
@@ -142,14 +139,5 @@ export async function federationJwks(
   federation: string,
   coordinator: JSONWebKeySet,
 ): Promise<JSONWebKeySet> {
-  const members = await listMembers(db, federation);
-  const memberKeys = buildJwks(
-    members.map((m) => ({
-      kid: m.kid,
-      publicJwk: m.public_jwk as JWK,
-      memberId: m.id,
-      role: m.roles.includes('auditor') ? ('auditor' as const) : ('participant' as const),
-    })),
-  );
-  return { keys: [...coordinator.keys, ...memberKeys.keys] };
+  return federationJwksFromDb(db, federation, coordinator);
 }

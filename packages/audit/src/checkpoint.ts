@@ -1,15 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { coordinatorKeys, type IdentityKey, type JSONWebKeySet } from '@kpfl/kpt';
-import {
-  type AuditCheckpointRow,
-  AuditError,
-  appendAudit,
-  auditHead,
-  auditNow,
-  type Db,
-  insertAuditCheckpoint,
-  lockAuditChain,
-} from '@kpfl/store';
+import { type AuditCheckpointRow, AuditError, appendAuditCheckpoint, type Db } from '@kpfl/store';
 import { CompactSign, compactVerify, decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
 
@@ -55,29 +46,16 @@ export async function signCheckpoint(
   opts: { force?: boolean } = {},
 ): Promise<AuditCheckpointRow | undefined> {
   const key = signingKey(coordinatorKey);
-  return db.tx(async (client) => {
-    await lockAuditChain(client);
-    const head = await auditHead(client);
-    if (head.seq === 0) return undefined;
-    if (head.event === 'checkpoint.signed' && !opts.force) return undefined;
-    const payload: CheckpointPayload = {
-      federation,
-      seq: head.seq,
-      headHash: head.hash,
-      at: await auditNow(client),
-    };
-    const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-      .setProtectedHeader({ alg: 'EdDSA', kid: coordinatorKey.kid, typ: CHECKPOINT_TYP })
-      .sign(key);
-    const row: AuditCheckpointRow = { seq: payload.seq, headHash: payload.headHash, jws, at: payload.at };
-    await insertAuditCheckpoint(client, row);
-    await appendAudit(client, {
-      federation,
-      event: 'checkpoint.signed',
-      actor: 'coordinator',
-      data: { seq: payload.seq, headHash: payload.headHash, kid: coordinatorKey.kid },
-    });
-    return row;
+  return appendAuditCheckpoint(db, {
+    federation,
+    kid: coordinatorKey.kid,
+    force: opts.force,
+    sign: (head) => {
+      const payload: CheckpointPayload = { federation, ...head };
+      return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+        .setProtectedHeader({ alg: 'EdDSA', kid: coordinatorKey.kid, typ: CHECKPOINT_TYP })
+        .sign(key);
+    },
   });
 }
 

@@ -1,4 +1,4 @@
-import { AUDIT_EVENTS, AuditError } from '@kpfl/store';
+import { AUDIT_EVENTS, AuditError, LEGACY_AUDIT_EVENTS } from '@kpfl/store';
 import { z } from 'zod';
 
 /**
@@ -91,12 +91,17 @@ export const roundFilterSchema = z
 
 export type RoundFilter = z.input<typeof roundFilterSchema>;
 
+/** Every name a log may hold: the current events and those older versions wrote. */
+const QUERYABLE_EVENTS = [...AUDIT_EVENTS, ...LEGACY_AUDIT_EVENTS] as const;
+
 export const auditLogFilterSchema = z
   .object({
     federation: id('federation').optional(),
     event: z
-      .union([z.enum(AUDIT_EVENTS), z.array(z.enum(AUDIT_EVENTS)).min(1)], {
-        errorMap: () => ({ message: `event must be one of ${AUDIT_EVENTS.join(', ')}` }),
+      .union([z.enum(QUERYABLE_EVENTS), z.array(z.enum(QUERYABLE_EVENTS)).min(1)], {
+        errorMap: () => ({
+          message: `event must be one of ${AUDIT_EVENTS.join(', ')} (or the legacy ${LEGACY_AUDIT_EVENTS.join(', ')})`,
+        }),
       })
       .optional(),
     planId: z.string().trim().min(1).max(128).optional(),

@@ -3,6 +3,8 @@ import {
   findMemberKey,
   type GeneralJWS,
   type JSONWebKeySet,
+  type KptJwk,
+  partyRole,
   verifyAttestation,
   verifyReceipt,
   verifyRoundCertificate,
@@ -12,10 +14,11 @@ import {
   computeAuditHash,
   type Db,
   GENESIS_HASH,
+  LEGACY_AUDIT_EVENTS,
   PLAN_TRANSITIONS,
   ROUND_TRANSITIONS,
 } from '@kpfl/store';
-import { decodeProtectedHeader } from 'jose';
+import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
 import { verifyCheckpoint } from './checkpoint.js';
 import { type AuditExport, EXPORT_FORMAT, EXPORT_VERSION, exportAudit } from './export.js';
@@ -514,6 +517,97 @@ async function checkRounds(
   }
 }
 
+/** Names a member's admission has had: `member.added`, and `member.provisioned` in chains written before. */
+const MEMBER_ADDED_EVENTS: ReadonlySet<string> = new Set(['member.added', ...LEGACY_AUDIT_EVENTS]);
+
+/**
+ * The membership, as far as the JWKS and the log can tell offline:
+ * - every member key of the JWKS (the coordinator's are not members) has, as its kid, the RFC 7638
+ *   thumbprint of its key material, and a `member.added` event of this federation for that member
+ *   and that kid, whose roles agree with the key's `kpfl_role`: no key entered the federation
+ *   without an audited operator action (members add, start-up registration);
+ * - every `member.revoked` event revokes a member the log added before;
+ * - no `contribution.accepted` event of a member follows its revocation (unless it was added again).
+ * What the log cannot show is a revocation that was never logged: the export carries no member status.
+ */
+async function checkMembership(doc: AuditExport, jwks: JSONWebKeySet, issues: AuditIssue[]): Promise<void> {
+  const addedKids = new Map<string, Map<string, AuditRow>>();
+  const revokedBy = new Map<string, AuditRow>();
+  for (const r of doc.log) {
+    if (r.federation !== doc.federation || r.member === null) continue;
+    if (MEMBER_ADDED_EVENTS.has(r.event)) {
+      const kids = addedKids.get(r.member) ?? new Map<string, AuditRow>();
+      if (typeof r.data.kid === 'string') kids.set(r.data.kid, r);
+      addedKids.set(r.member, kids);
+      revokedBy.delete(r.member);
+    } else if (r.event === 'member.revoked') {
+      if (!addedKids.has(r.member)) {
+        issues.push({
+          kind: 'mismatch',
+          seq: r.seq,
+          where: `member ${r.member}`,
+          reason: `row ${r.seq} revokes member ${r.member}, whom no earlier member.added event added`,
+        });
+      }
+      revokedBy.set(r.member, r);
+    } else if (r.event === 'contribution.accepted') {
+      const revocation = revokedBy.get(r.member);
+      if (revocation) {
+        issues.push({
+          kind: 'mismatch',
+          seq: r.seq,
+          where: `contribution of ${r.member} to plan ${r.planId} round ${r.round}`,
+          reason: `row ${r.seq} accepts a contribution of member ${r.member}, revoked at row ${revocation.seq}`,
+        });
+      }
+    }
+  }
+  for (const k of (Array.isArray(jwks?.keys) ? jwks.keys : []) as KptJwk[]) {
+    const member = k.kpfl_member;
+    if (typeof member !== 'string') continue;
+    const where = `key ${String(k.kid)} of member ${member}`;
+    let thumbprint: string | undefined;
+    try {
+      thumbprint = await calculateJwkThumbprint(k, 'sha256');
+    } catch (err) {
+      issues.push({
+        kind: 'format',
+        where,
+        reason: `the JWKS ${where} is not a public key: ${describe(err)}`,
+      });
+      continue;
+    }
+    if (thumbprint !== k.kid) {
+      issues.push({
+        kind: 'mismatch',
+        where,
+        reason: `the JWKS ${where} is not that key's thumbprint (${thumbprint}): its key material was replaced`,
+      });
+    }
+    const added = addedKids.get(member)?.get(String(k.kid));
+    if (!added) {
+      issues.push({
+        kind: 'mismatch',
+        where,
+        reason: `the JWKS holds ${where}, but the log has no member.added event for it: registered without an audited operator action, or its event was removed`,
+      });
+      continue;
+    }
+    const roles = added.data.roles;
+    if (Array.isArray(roles) && roles.every((x) => typeof x === 'string')) {
+      const role = partyRole(roles as string[]);
+      if (k.kpfl_role !== role) {
+        issues.push({
+          kind: 'mismatch',
+          seq: added.seq,
+          where,
+          reason: `the JWKS marks ${where} as kpfl_role ${String(k.kpfl_role)}, but row ${added.seq} added it with roles ${roles.join(', ')}`,
+        });
+      }
+    }
+  }
+}
+
 const ROUND_EVENTS = new Set<string>(ROUND_TRANSITIONS.map((t) => t.event));
 const PLAN_EVENTS = new Set<string>(PLAN_TRANSITIONS.map((t) => t.event));
 
@@ -600,8 +694,11 @@ function checkLifecycle(doc: AuditExport, issues: AuditIssue[]): void {
 /**
  * Verifies an export offline (no database): the chain from row 1 (seq continuity, each row's hash,
  * each link), every checkpoint (signature, and its head on the chain), every attestation (member key
- * from the JWKS), receipt and round certificate, and that each published round's certificate lists
- * exactly the accepted contributions' attestation digests. Never throws on bad input: the verdict says what is wrong.
+ * from the JWKS), receipt and round certificate, that each published round's certificate lists
+ * exactly the accepted contributions' attestation digests, the lifecycle (plan and round events are
+ * legal moves of the state machine; see checkLifecycle) and the membership (every member key of the
+ * JWKS was added by an audited action; see checkMembership). Never throws on bad input: the
+ * verdict says what is wrong.
  */
 export async function verifyAuditExport(doc: unknown, opts: VerifyOptions = {}): Promise<AuditVerdict> {
   const checked = {
@@ -646,6 +743,7 @@ export async function verifyAuditExport(doc: unknown, opts: VerifyOptions = {}):
   await checkContributions(d, jwks, issues, checked);
   await checkRounds(d, jwks, issues, checked);
   checkLifecycle(d, issues);
+  await checkMembership(d, jwks, issues);
   const errors = issues.slice(0, MAX_ERRORS);
   return {
     ok: errors.length === 0,

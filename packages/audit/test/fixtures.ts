@@ -59,9 +59,12 @@ export async function freshDb(
  * Runs `rounds` rounds of a federation straight through the store, logging every event the way the
  * aggregator does: alice, bob and carol contribute each round, dave's submission is refused
  * (stale base model), then the round is published, certified by the coordinator and countersigned.
- * A checkpoint is signed after each round.
+ * A checkpoint is signed after each round. `beforeRound` runs before each round opens.
  */
-export async function simulateFederation(db: Db, opts: { rounds?: number } = {}): Promise<FederationKits> {
+export async function simulateFederation(
+  db: Db,
+  opts: { rounds?: number; beforeRound?: (round: number) => Promise<void> } = {},
+): Promise<FederationKits> {
   const f = await federationKits();
   const coordinator = f.coordinator.signingKey;
   await upsertFederation(db, FEDERATION, f.jwks);
@@ -76,7 +79,7 @@ export async function simulateFederation(db: Db, opts: { rounds?: number } = {})
     });
     await appendAudit(db, {
       federation: FEDERATION,
-      event: 'member.provisioned',
+      event: 'member.added',
       member: m.memberId,
       actor: 'operator',
       data: { kid: m.identity.kid, roles: [role] },
@@ -114,6 +117,7 @@ export async function simulateFederation(db: Db, opts: { rounds?: number } = {})
   await recordModelDigest(db, PLAN, 0, digestOf('initial model'), 'alice');
   const contributors = f.members.filter((m) => m.memberId !== 'dave');
   for (let round = 1; round <= (opts.rounds ?? 2); round++) {
+    await opts.beforeRound?.(round);
     const base = digestOf(round === 1 ? 'initial model' : `global model after round ${round - 1}`);
     const sampled = f.members.map((m) => m.memberId);
     await db.tx((tx) =>

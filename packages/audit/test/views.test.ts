@@ -148,7 +148,7 @@ describe('auditor views', () => {
     );
     await expectBadFilter(
       () => queryAuditLog(env.db, { event: 'round.exploded' as never }),
-      /event must be one of member.provisioned/,
+      /event must be one of member.added, member.revoked, federation.registered, .* \(or the legacy member.provisioned\)/,
     );
     await expectBadFilter(() => queryAuditLog(env.db, { limit: 100_000 }), /limit must be at most 10000/);
   });

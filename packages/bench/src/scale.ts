@@ -20,7 +20,7 @@ import { RoundQueue, redisConnection, schedulePlan } from '@kpfl/aggregator';
 import { createEncoder, DEFAULT_HE_PARAMS } from '@kpfl/he';
 import { type IdentityKey, importIdentity } from '@kpfl/kpt';
 import { SimulatedParticipant } from '@kpfl/participant';
-import { dropSchema, getRound, openDb } from '@kpfl/store';
+import { dropSchema, getRound, openDb, storageFigures } from '@kpfl/store';
 import { deleteRedisPrefix } from './cleanup.js';
 import type { BenchEnv, MemberKitLike } from './env.js';
 import {
@@ -324,7 +324,7 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
       );
       // Postgres figures with all but the last contribution stored (publication deletes the chunks).
       const pause = performance.now();
-      const dbBefore = await dbFigures(db);
+      const dbBefore = await storageFigures(db);
       const pauseSeconds = (performance.now() - pause) / 1000;
       await submit(n - 1);
       const lastReceipt = performance.now();
@@ -339,7 +339,7 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
       const peak = procMemory(pid)?.peakRss ?? 0;
       clearInterval(sampler);
       sampler = undefined;
-      const after = await dbFigures(db);
+      const after = await storageFigures(db);
       const aggregatorPublishSeconds = await scrapeAggregationSeconds(metricsPort);
 
       // Check the published aggregate against the exact sum of what was sent.
@@ -444,33 +444,6 @@ function emptyRun(n: number, error: string): ScaleRun {
     chunkCount: 0,
     maxAbsError: null,
     setupSeconds: 0,
-  };
-}
-
-async function dbFigures(db: Awaited<ReturnType<typeof openDb>>) {
-  const one = async <T>(sql: string) => (await db.query(sql)).rows[0] as T;
-  const c = await one<{ n: string }>('SELECT count(*) AS n FROM contributions');
-  const ch = await one<{ n: string; b: string }>(
-    'SELECT count(*) AS n, coalesce(sum(octet_length(data)), 0) AS b FROM contribution_chunks',
-  );
-  const ag = await one<{ n: string; b: string }>(
-    'SELECT count(*) AS n, coalesce(sum(octet_length(data)), 0) AS b FROM aggregates',
-  );
-  const size = await one<{ c: string; ch: string; ag: string }>(
-    `SELECT pg_total_relation_size('contributions') AS c, pg_total_relation_size('contribution_chunks') AS ch,
-            pg_total_relation_size('aggregates') AS ag`,
-  );
-  return {
-    contributions: Number(c.n),
-    chunkRows: Number(ch.n),
-    chunkPayload: Number(ch.b),
-    aggregateRows: Number(ag.n),
-    aggregatePayload: Number(ag.b),
-    relationBytes: {
-      contributions: Number(size.c),
-      contribution_chunks: Number(size.ch),
-      aggregates: Number(size.ag),
-    },
   };
 }
 

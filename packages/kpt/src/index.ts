@@ -36,10 +36,13 @@ export {
   COORDINATOR_ID,
   coordinatorJwksOf,
   coordinatorKeys,
+  type FederationParty,
+  federationJwks,
   findMemberKey,
   type JwksEntry,
   type KeyRole,
   type KptJwk,
+  partyRole,
 } from './jwks.js';
 export {
   type AuditorKit,
@@ -47,7 +50,6 @@ export {
   type CreateFederationArgs,
   createFederationKits,
   type FederationKits,
-  federationJwks,
   type MemberKit,
   type PartyTls,
   provisionMember,

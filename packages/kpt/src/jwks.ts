@@ -96,3 +96,48 @@ export function findMemberKey(jwks: JSONWebKeySet, memberId: string, kid?: strin
 export function coordinatorJwksOf(jwks: JSONWebKeySet): JSONWebKeySet {
   return { keys: coordinatorKeys(jwks) };
 }
+
+/** A member's or auditor's public identity key, as the federation registers it. */
+export interface FederationParty {
+  memberId: string;
+  kid: string;
+  publicJwk: JWK;
+  role: 'participant' | 'auditor';
+}
+
+/**
+ * The key role published for a member holding `roles` (the members table's and the coordinator
+ * kit's vocabulary): 'auditor' for a member that is an auditor and not a participant, else
+ * 'participant'.
+ */
+export function partyRole(roles: readonly string[]): 'participant' | 'auditor' {
+  return roles.includes('auditor') && !roles.includes('participant') ? 'auditor' : 'participant';
+}
+
+/**
+ * The federation's published JWKS, and the only place it is assembled: the coordinator's key(s)
+ * first, then every party's key ordered by member id (UTF-16 code units, so every caller gets the
+ * same document), each marked by buildJwks with `kpfl_role` and `kpfl_member`. Revoked members are
+ * the caller's to include: kpfl keeps them, since their earlier attestations must still verify.
+ *
+ * `coordinator` is the coordinator's identity (provisioning) or a JWKS holding its key(s), of which
+ * only those marked `kpfl_role: 'coordinator'` are taken.
+ */
+export function federationJwks(
+  coordinator: { kid: string; publicJwk: JWK } | JSONWebKeySet,
+  parties: Iterable<FederationParty>,
+): JSONWebKeySet {
+  const coordinatorEntries: JwksEntry[] =
+    'keys' in coordinator
+      ? coordinatorKeys(coordinator).map((k) => ({ kid: String(k.kid), publicJwk: k, role: 'coordinator' }))
+      : [{ kid: coordinator.kid, publicJwk: coordinator.publicJwk, role: 'coordinator' }];
+  if (coordinatorEntries.length === 0) {
+    throw new KptError('KEY_INVALID', 'the coordinator JWKS holds no key marked kpfl_role "coordinator"');
+  }
+  return buildJwks([
+    ...coordinatorEntries,
+    ...[...parties]
+      .sort((a, b) => (a.memberId < b.memberId ? -1 : a.memberId > b.memberId ? 1 : 0))
+      .map((p) => ({ kid: p.kid, publicJwk: p.publicJwk, memberId: p.memberId, role: p.role })),
+  ]);
+}

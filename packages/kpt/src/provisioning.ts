@@ -1,4 +1,4 @@
-import type { JSONWebKeySet, JWK } from 'jose';
+import type { JSONWebKeySet } from 'jose';
 import {
   type CaKit,
   type CertificateKit,
@@ -9,16 +9,11 @@ import {
 } from './certificates.js';
 import { KptError } from './errors.js';
 import { generateIdentity, type IdentityKey } from './identity.js';
-import { buildJwks, COORDINATOR_ID, coordinatorJwksOf } from './jwks.js';
+import { COORDINATOR_ID, coordinatorJwksOf, type FederationParty, federationJwks } from './jwks.js';
 import { idSchema, parseWith } from './schemas.js';
 
 /** A party's public registration, as the coordinator keeps it. */
-export interface RegisteredParty {
-  memberId: string;
-  role: 'participant' | 'auditor';
-  kid: string;
-  publicJwk: JWK;
-}
+export type RegisteredParty = FederationParty;
 
 export interface CoordinatorKit {
   federation: string;
@@ -79,19 +74,6 @@ export interface CreateFederationArgs {
   validityDays?: number;
 }
 
-/** The published JWKS of a federation: coordinator key plus registered parties. */
-export function federationJwks(
-  coordinator: IdentityKey,
-  registry: Record<string, RegisteredParty>,
-): JSONWebKeySet {
-  return buildJwks([
-    { kid: coordinator.kid, publicJwk: coordinator.publicJwk, role: 'coordinator' },
-    ...Object.values(registry)
-      .sort((a, b) => (a.memberId < b.memberId ? -1 : 1))
-      .map((p) => ({ kid: p.kid, publicJwk: p.publicJwk, memberId: p.memberId, role: p.role })),
-  ]);
-}
-
 /**
  * Provision a federation: identities, CA, server certificate, one kit per member and auditor.
  * Pure: returns data, writes nothing (the CLI writes the files and adds the HE key to member kits).
@@ -117,7 +99,7 @@ export async function createFederationKits(args: CreateFederationArgs): Promise<
     registry: {},
     jwks: { keys: [] },
   };
-  coordinator.jwks = federationJwks(coordinator.signingKey, coordinator.registry);
+  coordinator.jwks = federationJwks(coordinator.signingKey, Object.values(coordinator.registry));
 
   const members: MemberKit[] = [];
   for (const id of args.members) {
@@ -157,7 +139,7 @@ export async function provisionMember(
     ...coordinator.registry,
     [memberId]: { memberId, role, kid: identity.kid, publicJwk: identity.publicJwk },
   };
-  const jwks = federationJwks(coordinator.signingKey, registry);
+  const jwks = federationJwks(coordinator.signingKey, Object.values(registry));
   const next: CoordinatorKit = { ...coordinator, registry, jwks };
   const base = {
     federation: coordinator.federation,

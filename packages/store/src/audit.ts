@@ -22,8 +22,9 @@ import type { Db, Queryable } from './db.js';
 
 /** Stable event names. Adding one is a code change, so a typo fails loudly instead of logging garbage. */
 export const AUDIT_EVENTS = [
-  'member.provisioned',
+  'member.added',
   'member.revoked',
+  'federation.registered',
   'token.issued',
   'rpc.refused',
   'contribution.received',
@@ -43,6 +44,12 @@ export const AUDIT_EVENTS = [
   'checkpoint.signed',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+
+/**
+ * Names earlier versions wrote and a chain keeps forever (rows are never rewritten): they can be
+ * read, queried and verified, never appended. `member.provisioned` is what `member.added` was called.
+ */
+export const LEGACY_AUDIT_EVENTS = ['member.provisioned'] as const;
 
 export const AUDIT_HASH_VERSION = 1;
 export const GENESIS_HASH = `sha256:${'0'.repeat(64)}`;
@@ -73,7 +80,7 @@ export interface AuditEntry {
   planId?: string | null;
   round?: number | null;
   member?: string | null;
-  /** Who caused the event: 'coordinator', 'operator', a member id, an auditor id. */
+  /** Who caused the event: 'coordinator', 'operator:<user>@<host>', a member id, an auditor id. */
   actor?: string | null;
   /** Event details; must be a JSON object (undefined members are dropped, as JSON.stringify does). */
   data?: Record<string, unknown>;

@@ -1,4 +1,4 @@
-import type { Db } from './db.js';
+import type { Db, Queryable } from './db.js';
 
 export interface MemberRow {
   federation: string;
@@ -17,14 +17,14 @@ export async function upsertFederation(db: Db, id: string, jwks: unknown): Promi
   );
 }
 
-export async function getFederationJwks(db: Db, id: string): Promise<unknown | undefined> {
+export async function getFederationJwks(db: Queryable, id: string): Promise<unknown | undefined> {
   const { rows } = await db.query<{ jwks: unknown }>('SELECT jwks FROM federations WHERE id = $1', [id]);
   return rows[0]?.jwks;
 }
 
 /** Adds a member, or re-activates one with a new key. */
 export async function putMember(
-  db: Db,
+  db: Queryable,
   m: { federation: string; id: string; kid: string; publicJwk: unknown; roles?: string[] },
 ): Promise<void> {
   await db.query(
@@ -43,7 +43,11 @@ export async function revokeMember(db: Db, federation: string, id: string): Prom
   return (r.rowCount ?? 0) > 0;
 }
 
-export async function getMember(db: Db, federation: string, id: string): Promise<MemberRow | undefined> {
+export async function getMember(
+  db: Queryable,
+  federation: string,
+  id: string,
+): Promise<MemberRow | undefined> {
   const { rows } = await db.query<MemberRow>('SELECT * FROM members WHERE federation = $1 AND id = $2', [
     federation,
     id,
@@ -51,7 +55,7 @@ export async function getMember(db: Db, federation: string, id: string): Promise
   return rows[0];
 }
 
-export async function listMembers(db: Db, federation: string): Promise<MemberRow[]> {
+export async function listMembers(db: Queryable, federation: string): Promise<MemberRow[]> {
   const { rows } = await db.query<MemberRow>('SELECT * FROM members WHERE federation = $1 ORDER BY id', [
     federation,
   ]);

@@ -79,7 +79,7 @@ describe('audit log in Postgres', () => {
   it('appends a chain whose rows hash and link, with `at` rendered to the microsecond in UTC', async () => {
     const a = await appendAudit(db, {
       federation: FED,
-      event: 'member.provisioned',
+      event: 'member.added',
       member: 'alice',
       actor: 'operator',
     });
@@ -359,7 +359,7 @@ describe('migration 002', () => {
     const dbs = await Promise.all(schemas.map((schema) => openDb({ schema, max: 2 })));
     try {
       for (const d of dbs) {
-        const r = await appendAudit(d, { federation: FED, event: 'member.provisioned', member: 'x' });
+        const r = await appendAudit(d, { federation: FED, event: 'member.added', member: 'x' });
         assert.equal(r.seq, 1, 'each schema has its own chain');
       }
     } finally {

@@ -14,7 +14,7 @@ import {
   parsePartitionSpec,
   parseServerOptimizer,
 } from '@kpfl/model';
-import { checkPostgres, dropSchema, getPlan, listRounds, roundEvaluations } from '@kpfl/store';
+import { checkPostgres, dropSchema, getPlan, listRounds, planSummary, roundEvaluations } from '@kpfl/store';
 import type { Command } from 'commander';
 import { registerFederation } from '../federation.js';
 import { provisionKits } from '../kits.js';
@@ -251,18 +251,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       await new Promise((r) => setTimeout(r, 250));
     }
     if (failed) throw failed;
-    const digest =
-      (
-        await agg.db.query<{ digest: string }>(
-          'SELECT digest FROM model_digests WHERE plan_id = $1 ORDER BY round DESC LIMIT 1',
-          [plan.id],
-        )
-      ).rows[0]?.digest ?? '';
-    const bytes = (
-      await agg.db.query<{ b: string }>('SELECT avg(bytes) AS b FROM contributions WHERE plan_id = $1', [
-        plan.id,
-      ])
-    ).rows[0]?.b;
+    const summary = await planSummary(agg.db, plan.id);
     const last = rounds.at(-1);
     const result: DemoResult = {
       federation,
@@ -275,8 +264,8 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       finalAccuracy: last?.accuracy ?? 0,
       finalLoss: last?.loss ?? 0,
       totalSeconds: (performance.now() - started) / 1000,
-      bytesPerUpdate: Number(bytes ?? 0),
-      globalModelDigest: digest,
+      bytesPerUpdate: summary.meanContributionBytes ?? 0,
+      globalModelDigest: summary.globalModelDigest ?? '',
       workDir: o.keep ? work : undefined,
     };
     if (o.report !== false) {
@@ -295,7 +284,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       );
     }
     print(
-      `${result.report ? `accuracy report: ${result.report}\n` : ''}done: final accuracy ${(result.finalAccuracy * 100).toFixed(2)}% after ${rounds.length} rounds in ${result.totalSeconds.toFixed(1)} s; backend ${result.backend}; ${(result.bytesPerUpdate / 1024).toFixed(0)} KiB per update; global model ${digest}`,
+      `${result.report ? `accuracy report: ${result.report}\n` : ''}done: final accuracy ${(result.finalAccuracy * 100).toFixed(2)}% after ${rounds.length} rounds in ${result.totalSeconds.toFixed(1)} s; backend ${result.backend}; ${(result.bytesPerUpdate / 1024).toFixed(0)} KiB per update; global model ${result.globalModelDigest}`,
     );
     return result;
   } finally {

@@ -1,7 +1,9 @@
 /**
  * `kpfl provision` writes a federation's kits; `kpfl members add|revoke|list` changes the membership
  * later. The coordinator kit (coordinator/coordinator.json) is the registry of record; Postgres' members
- * table is what a running aggregator checks on every RPC, so add and revoke update both.
+ * table is what a running aggregator checks on every RPC, so add and revoke update both. Each change
+ * in Postgres is audited (member.added, member.revoked, federation.registered) in its own
+ * transaction, naming the operator (`operator:<os user>@<host>`).
  */
 import {
   chmodSync,
@@ -15,21 +17,27 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_HE_PARAMS, getHeParams, parseConsortiumKey, serializeConsortiumKey } from '@kpfl/he';
-import { COORDINATOR_ID, type CoordinatorKit, ID_PATTERN, type JWK, provisionMember } from '@kpfl/kpt';
 import {
+  COORDINATOR_ID,
+  type CoordinatorKit,
+  ID_PATTERN,
+  type JWK,
+  partyRole,
+  provisionMember,
+} from '@kpfl/kpt';
+import {
+  addMemberAudited,
   assertSchemaName,
   type Db,
   DEFAULT_DATABASE_URL,
-  getMember,
   listMembers,
   openDb,
-  putMember,
-  revokeMember,
-  upsertFederation,
+  revokeMemberAudited,
+  schemaExists,
 } from '@kpfl/store';
 import type { Command } from 'commander';
-import pg from 'pg';
 import { type CoordinatorKitFile, type MemberKitFile, provisionKits, readCoordinatorKit } from '../kits.js';
+import { operatorActor } from '../operator.js';
 import { UserError } from '../user-error.js';
 
 const ID_RULE = 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters';
@@ -193,27 +201,17 @@ async function connect(o: DbOptions): Promise<{ db?: Db; why?: string; missing?:
     throw new UserError(`--schema: ${(err as Error).message}`);
   }
   const url = o.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-  const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   try {
-    await probe.connect();
-    const r = await probe.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [
-      o.schema,
-    ]);
-    if (r.rowCount === 0) return { why: `schema ${o.schema} does not exist`, missing: true };
+    if (!(await schemaExists(url, o.schema)))
+      return { why: `schema ${o.schema} does not exist`, missing: true };
   } catch (err) {
-    return { why: `cannot reach Postgres: ${(err as Error).message}` };
-  } finally {
-    await probe.end().catch(() => {});
+    return { why: (err as Error).message };
   }
   try {
     return { db: await openDb({ databaseUrl: url, schema: o.schema, max: 2, connectRetries: 2 }) };
   } catch (err) {
     return { why: (err as Error).message };
   }
-}
-
-async function federationRegistered(db: Db, federation: string): Promise<boolean> {
-  return (await db.query('SELECT 1 FROM federations WHERE id = $1', [federation])).rowCount === 1;
 }
 
 function findHeKey(root: string, heKeyOption: string | undefined, heParams: string) {
@@ -287,7 +285,7 @@ export async function runMembersAdd(id: string, o: AddOptions, print: (line: str
         m.id,
         {
           memberId: m.id,
-          role: m.roles.includes('auditor') ? ('auditor' as const) : ('participant' as const),
+          role: partyRole(m.roles),
           kid: m.kid,
           publicJwk: m.publicJwk as JWK,
         },
@@ -319,13 +317,12 @@ export async function runMembersAdd(id: string, o: AddOptions, print: (line: str
   let registered = false;
   if (db) {
     try {
-      await upsertFederation(db, kit.federation, next.jwks);
-      await putMember(db, {
+      // The JWKS row, the member and their audit events commit together.
+      await addMemberAudited(db, {
         federation: kit.federation,
-        id,
-        kid: entry.kid,
-        publicJwk: entry.publicJwk,
-        roles: [role],
+        member: { id, kid: entry.kid, publicJwk: entry.publicJwk, roles: [role] },
+        jwks: next.jwks,
+        actor: operatorActor(),
       });
       registered = true;
     } finally {
@@ -373,9 +370,8 @@ export async function runMembersRevoke(
       );
     }
     try {
-      if (!(await federationRegistered(db, kit.federation))) inDb = 'not registered';
-      else if (await revokeMember(db, kit.federation, id)) inDb = 'revoked';
-      else inDb = (await getMember(db, kit.federation, id)) ? 'already revoked' : 'not registered';
+      // The revocation and its member.revoked event commit together.
+      inDb = await revokeMemberAudited(db, { federation: kit.federation, id, actor: operatorActor() });
     } finally {
       await db.close();
     }

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import {
+  createPlan,
+  type Db,
+  deleteRoundPayloads,
+  dropSchema,
+  insertContribution,
+  openDb,
+  openRound,
+  planSummary,
+  recordModelDigest,
+  storageFigures,
+  upsertFederation,
+} from '../src/index.js';
+
+const FED = 'fed-r';
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+
+describe('report figures', () => {
+  const schema = `store_reports_${randomBytes(4).toString('hex')}`;
+  let db: Db;
+  before(async () => {
+    db = await openDb({ schema, max: 2 });
+    await upsertFederation(db, FED, { keys: [] });
+    for (const id of ['p1', 'p2'])
+      await createPlan(
+        db,
+        {
+          id,
+          federation: FED,
+          total_rounds: 1,
+          min_participants: 1,
+          fraction: 1,
+          deadline_seconds: 60,
+          on_round_failure: 'continue',
+          mode: 'plain',
+          he_params: 'n8192-60-40',
+          model: 'mlp',
+          parameter_count: 10,
+          slot_count: 4096,
+          chunk_count: 1,
+          training: {
+            model: 'mlp',
+            localEpochs: 1,
+            batchSize: 10,
+            learningRate: 0.1,
+            proxMu: 0,
+            serverOptimizer: 'fedavg',
+            maxExamples: 0,
+          },
+          seed: 1,
+        },
+        'operator:test',
+      );
+  });
+  after(async () => {
+    await db.close();
+    await dropSchema(undefined, schema);
+  });
+
+  it('a plan with nothing yet has no digest and no mean size; storage is empty', async () => {
+    assert.deepEqual(await planSummary(db, 'p1'), {});
+    assert.deepEqual(await planSummary(db, 'no-such-plan'), {});
+    const s = await storageFigures(db);
+    assert.deepEqual(
+      [s.contributions, s.chunkRows, s.chunkPayload, s.aggregateRows, s.aggregatePayload],
+      [0, 0, 0, 0, 0],
+    );
+    assert.ok(s.relationBytes.contributions > 0, 'an empty table still has its index pages');
+  });
+
+  it("the latest round's digest, the mean accepted size, and what the payload tables hold", async () => {
+    await recordModelDigest(db, 'p1', 0, digest('0'), 'a');
+    await db.tx((tx) =>
+      openRound(
+        tx,
+        {
+          planId: 'p1',
+          round: 1,
+          sampled: ['a', 'b'],
+          quorum: 2,
+          minParticipants: 1,
+          samplingSeed: 's',
+          deadlineAt: new Date(Date.now() + 60_000),
+        },
+        'coordinator',
+      ),
+    );
+    for (const [member, n] of [
+      ['a', 100],
+      ['b', 300],
+    ] as const) {
+      await db.tx((client) =>
+        insertContribution(
+          client,
+          {
+            plan_id: 'p1',
+            round: 1,
+            member,
+            attestation: 'a.b.c',
+            attestation_digest: digest('a'),
+            update_digest: digest('b'),
+            base_model_digest: digest('0'),
+            example_count: 1,
+            bytes: n,
+            receipt: 'r.e.c',
+          },
+          [new Uint8Array(n), new Uint8Array(1)],
+        ),
+      );
+    }
+    await recordModelDigest(db, 'p1', 1, digest('1'), 'a');
+    assert.deepEqual(await planSummary(db, 'p1'), {
+      globalModelDigest: digest('1'),
+      meanContributionBytes: 200,
+    });
+    assert.deepEqual(await planSummary(db, 'p2'), {}, 'another plan is not mixed in');
+    const s = await storageFigures(db);
+    assert.deepEqual([s.contributions, s.chunkRows, s.chunkPayload], [2, 4, 402]);
+    await deleteRoundPayloads(db, 'p1', 1);
+    const after = await storageFigures(db);
+    assert.deepEqual([after.contributions, after.chunkRows, after.chunkPayload], [2, 0, 0]);
+  });
+});

@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { base64url, type GeneralJWS, SignJWT } from 'jose';
-import { CAPABILITIES } from '../packages/aggregator/src/service.js';
 import { identityOf, readMemberKit } from '../packages/cli/src/kits.js';
 import { REPO_ROOT } from '../packages/cli/src/paths.js';
 import { createEncoder, type UpdateEncoder } from '../packages/he/src/index.js';
@@ -24,7 +23,7 @@ import {
   type IdentityKey,
   issueMemberCertificate,
   issueSessionToken,
-  type SessionClaims,
+  ROLE_CAPABILITIES,
   signAttestation,
   signChallenge,
   TYP,
@@ -135,8 +134,8 @@ describe('issue 5: tokens, identities and mutual TLS refuse every bad party', ()
       kpfl: {
         federation: f.federation,
         roles: ['participant'],
-        capabilities: CAPABILITIES.participant!,
-      } as SessionClaims['kpfl'],
+        capabilities: ROLE_CAPABILITIES.participant,
+      },
     };
   }
 

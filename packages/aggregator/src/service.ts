@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import {
+  capabilitiesOf,
   createChallenge,
   digestOf,
   type IdentityKey,
@@ -37,12 +38,6 @@ import { RpcError, toServiceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { assertCollecting, type RoundEngine } from './round-engine.js';
-
-export const CAPABILITIES: Record<string, string[]> = {
-  participant: ['task:read', 'model:download', 'submit:round', 'evaluation:report', 'certificate:sign'],
-  auditor: ['audit:read'],
-  operator: ['plan:write', 'audit:read'],
-};
 
 export interface ServiceDeps {
   federation: string;
@@ -199,7 +194,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         kpfl: {
           federation: d.federation,
           roles: member.roles as SessionClaims['kpfl']['roles'],
-          capabilities: [...new Set(member.roles.flatMap((r) => CAPABILITIES[r] ?? []))],
+          capabilities: capabilitiesOf(member.roles),
           round: inRound?.round,
           parties: inRound?.sampled,
           modelVersion: inRound?.base_model_digest ?? plan?.id,

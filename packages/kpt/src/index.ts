@@ -12,6 +12,14 @@ export {
   verifyAttestation,
 } from './attestation.js';
 export {
+  CAPABILITIES,
+  type Capability,
+  capabilitiesOf,
+  ROLE_CAPABILITIES,
+  ROLES,
+  type Role,
+} from './capabilities.js';
+export {
   type CaKit,
   type CertificateKit,
   certificateSubject,
@@ -66,13 +74,10 @@ export {
 } from './round-certificate.js';
 export { ID_PATTERN } from './schemas.js';
 export {
-  CAPABILITIES,
   type IssueSessionArgs,
   issueSessionToken,
   type KpflClaims,
   MAX_SESSION_TTL_S,
-  ROLES,
-  type Role,
   type SessionClaims,
   sessionClaimsSchema,
   type TokenRequirement,

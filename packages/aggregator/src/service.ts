@@ -10,6 +10,8 @@ import {
   type SessionClaims,
   signReceipt,
   type TokenVerifier,
+  unverifiedClaims,
+  unverifiedSessionClaims,
   verifyAttestation,
   verifyChallengeResponse,
 } from '@kpfl/kpt';
@@ -202,7 +204,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         },
       });
       await touchMember(db, d.federation, memberId);
-      const issued = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+      const issued = unverifiedSessionClaims(token);
       // The token itself is never logged or stored: only its id and what it grants.
       await appendAudit(db, {
         federation: d.federation,
@@ -210,10 +212,10 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         member: memberId,
         actor: 'coordinator',
         data: {
-          jti: issued.jti,
-          roles: issued.kpfl?.roles,
-          capabilities: issued.kpfl?.capabilities,
-          exp: issued.exp,
+          jti: issued?.jti,
+          roles: issued?.kpfl.roles,
+          capabilities: issued?.kpfl.capabilities,
+          exp: issued?.exp,
         },
       });
       log.info({ member: memberId, event: 'session.issued' }, 'session token issued');
@@ -528,8 +530,8 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     if (!memberRow) throw new RpcError('PERMISSION_DENIED', 'unknown_member', `${member} is not a member`);
     // Another member's attestation (e.g. a captured one) is an impersonation, not a malformed request:
     // refuse it as such before its signature is checked against the session member's key.
-    const claimedIss = unverifiedIssuer(header.attestation);
-    if (claimedIss !== undefined && claimedIss !== member) {
+    const claimedIss = unverifiedClaims(header.attestation)?.iss;
+    if (typeof claimedIss === 'string' && claimedIss !== member) {
       throw new RpcError(
         'PERMISSION_DENIED',
         'attestation_subject',
@@ -621,15 +623,5 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       acceptedInRound: result.accepted,
       quorum: result.quorum,
     };
-  }
-}
-
-/** The `iss` an attestation claims, read without verifying it (undefined if unreadable). */
-function unverifiedIssuer(jws: string): string | undefined {
-  try {
-    const iss = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8'))?.iss;
-    return typeof iss === 'string' ? iss : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -84,3 +84,4 @@ export {
   TokenVerifier,
   type TokenVerifierOptions,
 } from './session.js';
+export { unverifiedClaims, unverifiedSessionClaims } from './unverified.js';

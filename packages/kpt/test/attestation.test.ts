@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CompactSign } from 'jose';
+import { CompactSign, decodeProtectedHeader } from 'jose';
 import {
   DigestBuilder,
   digestOf,
@@ -42,7 +42,7 @@ describe('contribution attestations', () => {
     const f = await federation();
     const alice = memberOf(f, 'alice');
     const jws = await attest(alice.identity, 'alice');
-    const header = JSON.parse(Buffer.from(jws.split('.')[0], 'base64url').toString());
+    const header = decodeProtectedHeader(jws);
     assert.deepEqual(header, { alg: 'EdDSA', kid: alice.identity.kid, typ: 'kpfl-attestation+jwt' });
     const claims = await verifyAttestation(jws, alice.identity.publicJwk, {
       iss: 'alice',

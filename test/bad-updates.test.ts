@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { redisConnection } from '../packages/aggregator/src/index.js';
 import { identityOf } from '../packages/cli/src/kits.js';
 import {
   createEncoder,
@@ -14,7 +15,7 @@ import {
   HE_PARAM_SETS,
   type UpdateEncoder,
 } from '../packages/he/src/index.js';
-import { digestOf, signAttestation } from '../packages/kpt/src/index.js';
+import { digestOf, signAttestation, unverifiedSessionClaims } from '../packages/kpt/src/index.js';
 import { concat, type SimulatedParticipant } from '../packages/participant/src/index.js';
 import {
   loadKpflProto,
@@ -46,6 +47,7 @@ describe('issue 4: malformed updates are refused and leave the round intact', ()
   const p: Record<string, SimulatedParticipant> = {};
   const task: Record<string, Task__Output> = {};
   let honestChunks: Uint8Array[];
+  const redis = redisConnection();
 
   before(async () => {
     // mallory is sampled but never gets an update in; min 3 lets the round publish without her.
@@ -68,6 +70,7 @@ describe('issue 4: malformed updates are refused and leave the round intact', ()
   after(async () => {
     await encoder?.close();
     await f?.stop();
+    await redis.quit();
   });
 
   /** What must not change when an update is refused. */
@@ -133,8 +136,12 @@ describe('issue 4: malformed updates are refused and leave the round intact', ()
         const call = client.SubmitUpdate(md, (err, res) => (err ? reject(err) : resolve(res!)));
         messages.forEach((m, i) => {
           if (opts.cancelAfter === i) {
-            // Let what was written reach the server, then drop the call mid-stream.
-            setTimeout(() => call.cancel(), 200);
+            // Drop the call mid-stream once the aggregator has read the header: accepting it spends
+            // the token's jti in Redis (ADR 0005), so the key's presence says the stream got that far.
+            const jti = unverifiedSessionClaims(token)?.jti;
+            waitFor('the aggregator spent the token on the header', async () =>
+              Boolean(await redis.exists(`${f.redisPrefix}:jti:${jti}`)),
+            ).then(() => call.cancel(), reject);
             return;
           }
           if (opts.cancelAfter === undefined || i < opts.cancelAfter) call.write(m);

@@ -24,7 +24,7 @@ import {
   type Task__Output,
 } from '../packages/proto/src/index.js';
 import { getRound, type PlanRow } from '../packages/store/src/index.js';
-import { assertAudited, auditHead, startTestFederation, type TestFederation, waitFor } from './harness.js';
+import { assertRefused, startTestFederation, type TestFederation, waitFor } from './harness.js';
 
 const PARAMETERS = 10_000;
 /** The update plus the example count in the trailing slot. */
@@ -88,30 +88,19 @@ describe('issue 4: malformed updates are refused and leave the round intact', ()
     };
   }
 
-  /** The aggregator appends one audit entry per refusal (asynchronously): find it after `seq`. */
+  /** Refused, nothing stored or counted, audited (harness), and the round still takes updates. */
   async function refused(
     send: () => Promise<unknown>,
     code: grpc.status,
     message: RegExp,
     opts: { audited?: boolean } = {},
   ): Promise<{ message: string }> {
-    const before = await state();
-    const head = await auditHead(f.agg!.db);
-    let caught: { code?: number; message: string } | undefined;
-    try {
-      await send();
-    } catch (err) {
-      const e = err as { code?: number; details?: string; message: string };
-      caught = { code: e.code, message: e.details || e.message };
-    }
-    assert.ok(caught, 'the aggregator must refuse it');
-    assert.equal(grpc.status[caught.code!], grpc.status[code], `status (message: ${caught.message})`);
-    assert.match(caught.message, message);
-    const now = await state();
-    assert.deepEqual(now, before, 'nothing stored or counted');
-    assert.ok(now.state === 'open' || now.state === 'collecting', `round still open (${now.state})`);
-    if (opts.audited !== false) await assertAudited(f.agg!.db, head, code, caught.message);
-    return caught;
+    const r = await assertRefused(f.agg!.db, state, send, code, message, opts);
+    assert.ok(
+      r.state.state === 'open' || r.state.state === 'collecting',
+      `round still open (${r.state.state})`,
+    );
+    return r;
   }
 
   /** A raw SubmitUpdate stream: exactly these messages, with mallory's TLS identity and session token. */

@@ -306,3 +306,35 @@ export async function assertAudited(
   assert.match(row.event, /^(rpc|contribution)\.refused$/);
   assert.equal(row.data.code, grpc.status[code]);
 }
+
+/**
+ * `send` must be refused with `code` and a message matching `message`, and leave `state()` (what the
+ * caller reads back from Postgres: rows, counters, round state) exactly as it was. Unless `audited` is
+ * false (a refusal that never reaches the aggregator), the refusal is found in the audit log too.
+ * Returns the message and the state read after the refusal.
+ */
+export async function assertRefused<S>(
+  db: Db,
+  state: () => Promise<S>,
+  send: () => Promise<unknown>,
+  code: grpc.status,
+  message: RegExp,
+  opts: { audited?: boolean } = {},
+): Promise<{ message: string; state: S }> {
+  const before = await state();
+  const head = await auditHead(db);
+  let caught: { code?: number; message: string } | undefined;
+  try {
+    await send();
+  } catch (err) {
+    const e = err as { code?: number; details?: string; message: string };
+    caught = { code: e.code, message: e.details || e.message };
+  }
+  assert.ok(caught, 'the aggregator must refuse it');
+  assert.equal(grpc.status[caught.code!], grpc.status[code], `status (message: ${caught.message})`);
+  assert.match(caught.message, message);
+  const after = await state();
+  assert.deepEqual(after, before, 'nothing stored or counted');
+  if (opts.audited !== false) await assertAudited(db, head, code, caught.message);
+  return { message: caught.message, state: after };
+}

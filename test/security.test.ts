@@ -34,8 +34,7 @@ import { concat, SimulatedParticipant } from '../packages/participant/src/index.
 import { type AggregatorClient, loadKpflProto, type Task__Output } from '../packages/proto/src/index.js';
 import { getRound, type PlanRow, putMember, revokeMember } from '../packages/store/src/index.js';
 import {
-  assertAudited,
-  auditHead,
+  assertRefused,
   importIdentity,
   startTestFederation,
   type TestFederation,
@@ -151,29 +150,14 @@ describe('issue 5: tokens, identities and mutual TLS refuse every bad party', ()
     };
   }
 
-  /** The aggregator appends one audit entry per refusal (asynchronously): find it after `seq`. */
-  /** The call fails with `code` and a message matching `message`; nothing is stored or counted. */
+  /** The call fails with `code` and a message matching `message`; nothing is stored or counted (harness). */
   async function refused(
     send: () => Promise<unknown>,
     code: grpc.status,
     message: RegExp,
     opts: { audited?: boolean } = {},
-  ) {
-    const before = await state();
-    const head = await auditHead(f.agg!.db);
-    let caught: { code?: number; message: string } | undefined;
-    try {
-      await send();
-    } catch (err) {
-      const e = err as { code?: number; details?: string; message: string };
-      caught = { code: e.code, message: e.details || e.message };
-    }
-    assert.ok(caught, 'the aggregator must refuse it');
-    assert.equal(grpc.status[caught.code!], grpc.status[code], `status (message: ${caught.message})`);
-    assert.match(caught.message, message);
-    assert.deepEqual(await state(), before, 'nothing stored or counted');
-    if (opts.audited !== false) await assertAudited(f.agg!.db, head, code, caught.message);
-    return caught.message;
+  ): Promise<string> {
+    return (await assertRefused(f.agg!.db, state, send, code, message, opts)).message;
   }
 
   const getTask = (token?: string, c = client()) => unary(c, 'GetTask', { appliedRound: 0 }, token);

@@ -17,7 +17,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoundQueue, redisConnection, schedulePlan } from '@kpfl/aggregator';
-import { createEncoder, DEFAULT_HE_PARAMS } from '@kpfl/he';
+import { createEncoder, DEFAULT_HE_PARAMS, mulberry32 } from '@kpfl/he';
 import { type IdentityKey, importIdentity } from '@kpfl/kpt';
 import { SimulatedParticipant } from '@kpfl/participant';
 import { dropSchema, getRound, openDb } from '@kpfl/store';
@@ -33,7 +33,6 @@ import {
   machineInfo,
   mapLimit,
   median,
-  mulberry32,
   procMemory,
   sleep,
 } from './util.js';

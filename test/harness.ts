@@ -23,7 +23,7 @@ import {
 import { cliCommand } from '../packages/cli/src/paths.js';
 import { DEFAULT_HE_PARAMS } from '../packages/he/src/index.js';
 import { importIdentity } from '../packages/kpt/src/index.js';
-import { SimulatedParticipant } from '../packages/participant/src/index.js';
+import { SIMULATED_TRAINING, SimulatedParticipant } from '../packages/participant/src/index.js';
 import { type Db, dropSchema, openDb, type PlanRow } from '../packages/store/src/index.js';
 
 export interface TestFederationOptions {
@@ -114,15 +114,7 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
         mode: p.mode ?? 'he',
         heParams: DEFAULT_HE_PARAMS,
         parameterCount: p.parameterCount ?? 10_000,
-        training: {
-          model: 'mlp',
-          localEpochs: 1,
-          batchSize: 10,
-          learningRate: 0.1,
-          proxMu: 0,
-          serverOptimizer: 'fedavg',
-          maxExamples: 0,
-        },
+        training: SIMULATED_TRAINING,
         seed: 1,
       });
       return f.plan;

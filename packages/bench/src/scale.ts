@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { RoundQueue, redisConnection, schedulePlan } from '@kpfl/aggregator';
 import { createEncoder, DEFAULT_HE_PARAMS, mulberry32 } from '@kpfl/he';
 import { type IdentityKey, importIdentity } from '@kpfl/kpt';
-import { SimulatedParticipant } from '@kpfl/participant';
+import { SIMULATED_TRAINING, SimulatedParticipant } from '@kpfl/participant';
 import { dropSchema, getRound, openDb } from '@kpfl/store';
 import { deleteRedisPrefix } from './cleanup.js';
 import type { BenchEnv, MemberKitLike } from './env.js';
@@ -237,15 +237,7 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
         mode,
         heParams,
         parameterCount: P,
-        training: {
-          model: 'mlp',
-          localEpochs: 1,
-          batchSize: 10,
-          learningRate: 0.1,
-          proxMu: 0,
-          serverOptimizer: 'fedavg',
-          maxExamples: 0,
-        },
+        training: SIMULATED_TRAINING,
         seed: 1,
       });
 

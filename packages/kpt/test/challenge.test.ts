@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  ChallengeRegistry,
-  createChallenge,
-  issueSessionToken,
-  signChallenge,
-  verifyChallengeResponse,
-} from '../src/index.js';
-import { AUDIENCE, expectCode, federation, ISSUER, memberOf } from './fixtures.js';
+import { ChallengeRegistry, createChallenge, signChallenge, verifyChallengeResponse } from '../src/index.js';
+import { AUDIENCE, aliceSessionToken, expectCode, federation, memberOf } from './fixtures.js';
 
 async function setup(now: () => number = Date.now) {
   const f = await federation();
@@ -165,13 +159,7 @@ describe('challenge-response', () => {
       /iat/,
     );
     // a session token signed by the coordinator is not a challenge response
-    const token = await issueSessionToken(f.coordinator.signingKey, {
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      subject: 'alice',
-      ttlSeconds: 60,
-      kpfl: { federation: 'test', roles: ['participant'], capabilities: [] },
-    });
+    const token = await aliceSessionToken();
     await expectCode(
       () => verifyChallengeResponse(token, f.coordinator.signingKey.publicJwk, expect),
       'CHALLENGE_INVALID',

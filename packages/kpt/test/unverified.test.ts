@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  capabilitiesOf,
-  generateIdentity,
-  issueSessionToken,
-  unverifiedClaims,
-  unverifiedSessionClaims,
-} from '../src/index.js';
-import { AUDIENCE, attest, federation, ISSUER, memberOf } from './fixtures.js';
+import { capabilitiesOf, generateIdentity, unverifiedClaims, unverifiedSessionClaims } from '../src/index.js';
+import { aliceSessionToken, attest, federation, memberOf } from './fixtures.js';
 
 describe('unverified claims: what a token says, read without trusting it', () => {
   it("an attestation's claims, even when signed by a key nobody registered", async () => {
@@ -26,13 +20,7 @@ describe('unverified claims: what a token says, read without trusting it', () =>
 
   it('a session token: its claims fit the session schema; an attestation does not', async () => {
     const f = await federation();
-    const token = await issueSessionToken(f.coordinator.signingKey, {
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      subject: 'alice',
-      ttlSeconds: 60,
-      kpfl: { federation: 'test', roles: ['participant'], capabilities: capabilitiesOf(['participant']) },
-    });
+    const token = await aliceSessionToken(capabilitiesOf(['participant']));
     const claims = unverifiedSessionClaims(token);
     assert.equal(claims?.sub, 'alice');
     assert.deepEqual(claims?.kpfl.capabilities, capabilitiesOf(['participant']));

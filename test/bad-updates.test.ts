@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { redisConnection } from '../packages/aggregator/src/index.js';
 import { identityOf } from '../packages/cli/src/kits.js';
 import {
   createEncoder,
@@ -14,7 +15,7 @@ import {
   HE_PARAM_SETS,
   type UpdateEncoder,
 } from '../packages/he/src/index.js';
-import { digestOf, signAttestation } from '../packages/kpt/src/index.js';
+import { digestOf, signAttestation, unverifiedSessionClaims } from '../packages/kpt/src/index.js';
 import { concat, type SimulatedParticipant } from '../packages/participant/src/index.js';
 import {
   loadKpflProto,
@@ -23,7 +24,7 @@ import {
   type Task__Output,
 } from '../packages/proto/src/index.js';
 import { getRound, type PlanRow } from '../packages/store/src/index.js';
-import { assertAudited, auditHead, startTestFederation, type TestFederation, waitFor } from './harness.js';
+import { assertRefused, startTestFederation, type TestFederation, waitFor } from './harness.js';
 
 const PARAMETERS = 10_000;
 /** The update plus the example count in the trailing slot. */
@@ -46,6 +47,7 @@ describe('issue 4: malformed updates are refused and leave the round intact', ()
   const p: Record<string, SimulatedParticipant> = {};
   const task: Record<string, Task__Output> = {};
   let honestChunks: Uint8Array[];
+  const redis = redisConnection();
 
   before(async () => {
     // mallory is sampled but never gets an update in; min 3 lets the round publish without her.
@@ -68,6 +70,7 @@ describe('issue 4: malformed updates are refused and leave the round intact', ()
   after(async () => {
     await encoder?.close();
     await f?.stop();
+    await redis.quit();
   });
 
   /** What must not change when an update is refused. */
@@ -85,30 +88,19 @@ describe('issue 4: malformed updates are refused and leave the round intact', ()
     };
   }
 
-  /** The aggregator appends one audit entry per refusal (asynchronously): find it after `seq`. */
+  /** Refused, nothing stored or counted, audited (harness), and the round still takes updates. */
   async function refused(
     send: () => Promise<unknown>,
     code: grpc.status,
     message: RegExp,
     opts: { audited?: boolean } = {},
   ): Promise<{ message: string }> {
-    const before = await state();
-    const head = await auditHead(f.agg!.db);
-    let caught: { code?: number; message: string } | undefined;
-    try {
-      await send();
-    } catch (err) {
-      const e = err as { code?: number; details?: string; message: string };
-      caught = { code: e.code, message: e.details || e.message };
-    }
-    assert.ok(caught, 'the aggregator must refuse it');
-    assert.equal(grpc.status[caught.code!], grpc.status[code], `status (message: ${caught.message})`);
-    assert.match(caught.message, message);
-    const now = await state();
-    assert.deepEqual(now, before, 'nothing stored or counted');
-    assert.ok(now.state === 'open' || now.state === 'collecting', `round still open (${now.state})`);
-    if (opts.audited !== false) await assertAudited(f.agg!.db, head, code, caught.message);
-    return caught;
+    const r = await assertRefused(f.agg!.db, state, send, code, message, opts);
+    assert.ok(
+      r.state.state === 'open' || r.state.state === 'collecting',
+      `round still open (${r.state.state})`,
+    );
+    return r;
   }
 
   /** A raw SubmitUpdate stream: exactly these messages, with mallory's TLS identity and session token. */
@@ -133,8 +125,12 @@ describe('issue 4: malformed updates are refused and leave the round intact', ()
         const call = client.SubmitUpdate(md, (err, res) => (err ? reject(err) : resolve(res!)));
         messages.forEach((m, i) => {
           if (opts.cancelAfter === i) {
-            // Let what was written reach the server, then drop the call mid-stream.
-            setTimeout(() => call.cancel(), 200);
+            // Drop the call mid-stream once the aggregator has read the header: accepting it spends
+            // the token's jti in Redis (ADR 0005), so the key's presence says the stream got that far.
+            const jti = unverifiedSessionClaims(token)?.jti;
+            waitFor('the aggregator spent the token on the header', async () =>
+              Boolean(await redis.exists(`${f.redisPrefix}:jti:${jti}`)),
+            ).then(() => call.cancel(), reject);
             return;
           }
           if (opts.cancelAfter === undefined || i < opts.cancelAfter) call.write(m);

@@ -23,7 +23,7 @@ import {
 import { cliCommand } from '../packages/cli/src/paths.js';
 import { DEFAULT_HE_PARAMS } from '../packages/he/src/index.js';
 import { importIdentity } from '../packages/kpt/src/index.js';
-import { SimulatedParticipant } from '../packages/participant/src/index.js';
+import { SIMULATED_TRAINING, SimulatedParticipant } from '../packages/participant/src/index.js';
 import { type Db, dropSchema, openDb, type PlanRow } from '../packages/store/src/index.js';
 
 export interface TestFederationOptions {
@@ -116,15 +116,7 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
         mode: p.mode ?? 'he',
         heParams: DEFAULT_HE_PARAMS,
         parameterCount: p.parameterCount ?? 10_000,
-        training: {
-          model: 'mlp',
-          localEpochs: 1,
-          batchSize: 10,
-          learningRate: 0.1,
-          proxMu: 0,
-          serverOptimizer: 'fedavg',
-          maxExamples: 0,
-        },
+        training: SIMULATED_TRAINING,
         seed: 1,
       });
       return f.plan;
@@ -308,4 +300,36 @@ export async function assertAudited(
   );
   assert.match(row.event, /^(rpc|contribution)\.refused$/);
   assert.equal(row.data.code, grpc.status[code]);
+}
+
+/**
+ * `send` must be refused with `code` and a message matching `message`, and leave `state()` (what the
+ * caller reads back from Postgres: rows, counters, round state) exactly as it was. Unless `audited` is
+ * false (a refusal that never reaches the aggregator), the refusal is found in the audit log too.
+ * Returns the message and the state read after the refusal.
+ */
+export async function assertRefused<S>(
+  db: Db,
+  state: () => Promise<S>,
+  send: () => Promise<unknown>,
+  code: grpc.status,
+  message: RegExp,
+  opts: { audited?: boolean } = {},
+): Promise<{ message: string; state: S }> {
+  const before = await state();
+  const head = await auditHead(db);
+  let caught: { code?: number; message: string } | undefined;
+  try {
+    await send();
+  } catch (err) {
+    const e = err as { code?: number; details?: string; message: string };
+    caught = { code: e.code, message: e.details || e.message };
+  }
+  assert.ok(caught, 'the aggregator must refuse it');
+  assert.equal(grpc.status[caught.code!], grpc.status[code], `status (message: ${caught.message})`);
+  assert.match(caught.message, message);
+  const after = await state();
+  assert.deepEqual(after, before, 'nothing stored or counted');
+  if (opts.audited !== false) await assertAudited(db, head, code, caught.message);
+  return { message: caught.message, state: after };
 }

@@ -18,7 +18,7 @@ import {
   parseConsortiumKey,
   type UpdateEncoder,
 } from '../packages/he/src/index.js';
-import type { SimulatedParticipant } from '../packages/participant/src/index.js';
+import { SIMULATED_TRAINING, type SimulatedParticipant } from '../packages/participant/src/index.js';
 import type { Task__Output } from '../packages/proto/src/index.js';
 import { type Db, getRound, openDb, type PlanRow } from '../packages/store/src/index.js';
 import { startTestFederation, type TestFederation, waitFor } from './harness.js';
@@ -223,15 +223,7 @@ describe('issue 4: the aggregator never holds a plaintext update or the secret k
       mode: 'he',
       heParams: DEFAULT_HE_PARAMS,
       parameterCount: PARAMETERS,
-      training: {
-        model: 'mlp',
-        localEpochs: 1,
-        batchSize: 10,
-        learningRate: 0.1,
-        proxMu: 0,
-        serverOptimizer: 'fedavg',
-        maxExamples: 0,
-      },
+      training: SIMULATED_TRAINING,
       seed: 1,
     });
     for (const m of MEMBERS) p[m] = await f.participant(m, address);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createEncoder } from '../packages/he/src/index.js';
+import { unverifiedSessionClaims } from '../packages/kpt/src/index.js';
 import { AggregatorError } from '../packages/participant/src/index.js';
 import { getRound, listContributions } from '../packages/store/src/index.js';
 import { reportInitialModel, startTestFederation, syntheticUpdate, waitFor } from './harness.js';
@@ -22,7 +23,8 @@ test('a session token names its round and its parties; it cannot submit to anoth
 
   // Alice's current token was issued for round 1 (submitValues authenticated for it).
   const token = (await alice!.conn.sessionMetadata()).get('authorization')[0] as string;
-  const claims = JSON.parse(Buffer.from(token.slice(7).split('.')[1]!, 'base64url').toString('utf8'));
+  const claims = unverifiedSessionClaims(token.slice('Bearer '.length));
+  assert.ok(claims, 'the session token has session claims');
   assert.equal(claims.kpfl.round, 1);
   assert.deepEqual(claims.kpfl.parties, ['alice', 'bob']);
   assert.ok(claims.kpfl.capabilities.includes('submit:round'));

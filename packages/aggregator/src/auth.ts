@@ -1,5 +1,11 @@
 import type * as grpc from '@grpc/grpc-js';
-import { certificateSubject, type SessionClaims, type TokenVerifier } from '@kpfl/kpt';
+import {
+  type Capability,
+  certificateSubject,
+  type Role,
+  type SessionClaims,
+  type TokenVerifier,
+} from '@kpfl/kpt';
 import { RpcError } from './errors.js';
 
 export type AnyCall =
@@ -7,7 +13,8 @@ export type AnyCall =
   | grpc.ServerReadableStream<unknown, unknown>
   | grpc.ServerWritableStream<unknown, unknown>;
 
-export type Authorize = (call: AnyCall, capability: string, role?: string) => Promise<SessionClaims>;
+/** Only a capability of kpt's vocabulary can be required: a typo does not compile. */
+export type Authorize = (call: AnyCall, capability: Capability, role?: Role) => Promise<SessionClaims>;
 
 /**
  * The server-side interceptor of every authenticated RPC: session token (signature, issuer,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import {
+  capabilitiesOf,
   createChallenge,
   digestOf,
   type IdentityKey,
@@ -9,6 +10,8 @@ import {
   type SessionClaims,
   signReceipt,
   type TokenVerifier,
+  unverifiedClaims,
+  unverifiedSessionClaims,
   verifyAttestation,
   verifyChallengeResponse,
 } from '@kpfl/kpt';
@@ -39,12 +42,6 @@ import { RpcError, toServiceError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { assertAccepting, type RoundEngine } from './round-engine.js';
-
-export const CAPABILITIES: Record<string, string[]> = {
-  participant: ['task:read', 'model:download', 'submit:round', 'evaluation:report', 'certificate:sign'],
-  auditor: ['audit:read'],
-  operator: ['plan:write', 'audit:read'],
-};
 
 export interface ServiceDeps {
   federation: string;
@@ -195,7 +192,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         kpfl: {
           federation: d.federation,
           roles: member.roles as SessionClaims['kpfl']['roles'],
-          capabilities: [...new Set(member.roles.flatMap((r) => CAPABILITIES[r] ?? []))],
+          capabilities: capabilitiesOf(member.roles),
           round: inRound?.round,
           parties: inRound?.sampled,
           modelVersion: inRound?.base_model_digest ?? plan?.id,
@@ -203,7 +200,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         },
       });
       await touchMember(db, d.federation, memberId);
-      const issued = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+      const issued = unverifiedSessionClaims(token);
       // The token itself is never logged or stored: only its id and what it grants.
       await appendAudit(db, {
         federation: d.federation,
@@ -211,10 +208,10 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         member: memberId,
         actor: 'coordinator',
         data: {
-          jti: issued.jti,
-          roles: issued.kpfl?.roles,
-          capabilities: issued.kpfl?.capabilities,
-          exp: issued.exp,
+          jti: issued?.jti,
+          roles: issued?.kpfl.roles,
+          capabilities: issued?.kpfl.capabilities,
+          exp: issued?.exp,
         },
       });
       log.info({ member: memberId, event: 'session.issued' }, 'session token issued');
@@ -524,8 +521,8 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     if (!memberRow) throw new RpcError('PERMISSION_DENIED', 'unknown_member', `${member} is not a member`);
     // Another member's attestation (e.g. a captured one) is an impersonation, not a malformed request:
     // refuse it as such before its signature is checked against the session member's key.
-    const claimedIss = unverifiedIssuer(header.attestation);
-    if (claimedIss !== undefined && claimedIss !== member) {
+    const claimedIss = unverifiedClaims(header.attestation)?.iss;
+    if (typeof claimedIss === 'string' && claimedIss !== member) {
       throw new RpcError(
         'PERMISSION_DENIED',
         'attestation_subject',
@@ -617,15 +614,5 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       acceptedInRound: result.accepted,
       quorum: result.quorum,
     };
-  }
-}
-
-/** The `iss` an attestation claims, read without verifying it (undefined if unreadable). */
-function unverifiedIssuer(jws: string): string | undefined {
-  try {
-    const iss = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8'))?.iss;
-    return typeof iss === 'string' ? iss : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -17,9 +17,9 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RoundQueue, redisConnection, schedulePlan } from '@kpfl/aggregator';
-import { createEncoder, DEFAULT_HE_PARAMS } from '@kpfl/he';
+import { createEncoder, DEFAULT_HE_PARAMS, mulberry32 } from '@kpfl/he';
 import { type IdentityKey, importIdentity } from '@kpfl/kpt';
-import { SimulatedParticipant } from '@kpfl/participant';
+import { SIMULATED_TRAINING, SimulatedParticipant } from '@kpfl/participant';
 import { dropSchema, getRound, openDb, storageFigures } from '@kpfl/store';
 import { deleteRedisPrefix } from './cleanup.js';
 import type { BenchEnv, MemberKitLike } from './env.js';
@@ -33,7 +33,6 @@ import {
   machineInfo,
   mapLimit,
   median,
-  mulberry32,
   procMemory,
   sleep,
 } from './util.js';
@@ -238,15 +237,7 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
         mode,
         heParams,
         parameterCount: P,
-        training: {
-          model: 'mlp',
-          localEpochs: 1,
-          batchSize: 10,
-          learningRate: 0.1,
-          proxMu: 0,
-          serverOptimizer: 'fedavg',
-          maxExamples: 0,
-        },
+        training: SIMULATED_TRAINING,
         seed: 1,
       });
 

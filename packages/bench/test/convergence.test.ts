@@ -46,6 +46,8 @@ test('convergence: a tiny slice for 3 rounds gives a well-formed result and tabl
   assert.match(table, /IID, E=1, B=10/);
   assert.match(table, /non-IID \(shards:2\), E=1, B=10/);
   assert.match(table, /in-process simulation/);
+  assert.ok(r.datasetLoadSeconds > 0, 'the dataset load is timed');
+  assert.match(table, /Dataset: loaded, checked against SHA256SUMS and validated in \d+\.\d\d s/);
 });
 
 test('convergence: worker threads train the same way and stop at the target', {

@@ -6,6 +6,7 @@ import { createAccumulator } from './accumulator.js';
 import { createEncoder, defaultWorkerCount, type UpdateEncoder } from './encoder.js';
 import { generateConsortiumKey } from './key.js';
 import { chunkCountFor, DEFAULT_HE_PARAMS, getHeParams, type Mode, slotCountFor } from './params.js';
+import { mulberry32 } from './random.js';
 
 export interface HeBenchOptions {
   /** Update sizes in parameters (the trailing count slot is added); default [199210, 1663370]. */
@@ -44,22 +45,10 @@ export interface HeBenchResult {
   vsReference?: { expansion: number; encodeSpeedup: number; aggregateSpeedup: number; decodeSpeedup: number };
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Three participants of an MNIST-like federation: deltas in ±0.5 weighted by 6,000 / 20,000 / 34,000 examples. */
 function makeUpdates(size: number): Float64Array[] {
   return [6000, 20000, 34000].map((n, k) => {
-    const next = rng(1000 + k);
+    const next = mulberry32(1000 + k);
     const v = new Float64Array(size + 1);
     for (let i = 0; i < size; i++) v[i] = n * (next() - 0.5);
     v[size] = n;

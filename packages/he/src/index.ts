@@ -37,4 +37,5 @@ export {
   slotCountFor,
   sumBoundFor,
 } from './params.js';
+export { mulberry32 } from './random.js';
 export { validateHeParams } from './seal.js';

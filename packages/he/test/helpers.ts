@@ -1,21 +1,9 @@
 import assert from 'node:assert/strict';
-import { HeError, type HeErrorCode } from '../src/index.js';
-
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { HeError, type HeErrorCode, mulberry32 } from '../src/index.js';
 
 /** An update of `length` values: deltas in ±0.5 pre-weighted by `count`, then `count` in the trailing slot. */
 export function weightedUpdate(length: number, count: number, seed: number): Float64Array {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const v = new Float64Array(length);
   for (let i = 0; i < length - 1; i++) v[i] = count * (next() - 0.5);
   v[length - 1] = count;

@@ -12,6 +12,14 @@ export {
   verifyAttestation,
 } from './attestation.js';
 export {
+  CAPABILITIES,
+  type Capability,
+  capabilitiesOf,
+  ROLE_CAPABILITIES,
+  ROLES,
+  type Role,
+} from './capabilities.js';
+export {
   type CaKit,
   type CertificateKit,
   certificateSubject,
@@ -68,16 +76,14 @@ export {
 } from './round-certificate.js';
 export { ID_PATTERN } from './schemas.js';
 export {
-  CAPABILITIES,
   type IssueSessionArgs,
   issueSessionToken,
   type KpflClaims,
   MAX_SESSION_TTL_S,
-  ROLES,
-  type Role,
   type SessionClaims,
   sessionClaimsSchema,
   type TokenRequirement,
   TokenVerifier,
   type TokenVerifierOptions,
 } from './session.js';
+export { unverifiedClaims, unverifiedSessionClaims } from './unverified.js';

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { type JSONWebKeySet, type JWTHeaderParameters, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
+import { type Capability, ROLES, type Role } from './capabilities.js';
 import { ALG, type Clock, DEFAULT_CLOCK_TOLERANCE_S, nowSeconds, TYP } from './constants.js';
 import { classifyJoseError, KptError } from './errors.js';
 import { type IdentityKey, publicKeyOf, signingKeyOf } from './identity.js';
@@ -9,23 +10,13 @@ import { coordinatorKeys, findCoordinatorKey } from './jwks.js';
 import { MemoryReplayStore, type ReplayStore } from './replay.js';
 import { idSchema, parseWith, roundSchema, unixSecondsSchema } from './schemas.js';
 
-export const ROLES = ['participant', 'operator', 'auditor'] as const;
-export type Role = (typeof ROLES)[number];
-
-/** Capabilities kpfl uses; any 'verb:object' string is accepted. */
-export const CAPABILITIES = Object.freeze({
-  submitRound: 'submit:round',
-  downloadModel: 'download:model',
-  readTask: 'read:task',
-  countersignRound: 'countersign:round',
-  readAudit: 'read:audit',
-  manageRounds: 'manage:rounds',
-  manageMembers: 'manage:members',
-});
-
+/**
+ * A verifier accepts any well-formed capability in a token (a newer coordinator may grant one this
+ * version does not know; it is simply never required); an issuer grants only `Capability`s.
+ */
 const capabilitySchema = z
   .string()
-  .regex(/^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/, "must look like 'verb:object'");
+  .regex(/^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/, "must look like 'object:verb'");
 
 export const kpflClaimsSchema = z
   .object({
@@ -68,7 +59,8 @@ export interface IssueSessionArgs {
   audience: string;
   subject: string;
   ttlSeconds: number;
-  kpfl: KpflClaims;
+  /** Capabilities from kpt's vocabulary only, usually `capabilitiesOf(roles)`. */
+  kpfl: Omit<KpflClaims, 'capabilities'> & { capabilities: readonly Capability[] };
   /** Issue time; default now. */
   now?: Clock;
   /** Unix seconds; default the issue time. */
@@ -124,7 +116,7 @@ export interface TokenVerifierOptions {
 export interface TokenRequirement {
   /** One of ROLES; any other value is simply never held. */
   role?: Role | (string & {});
-  capability?: string;
+  capability?: Capability;
   /** The token must be bound to exactly this round (a token without a round claim is refused). */
   round?: number;
   /** The token's subject must be this (e.g. the CN of the mTLS peer certificate). */

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  ChallengeRegistry,
-  createChallenge,
-  issueSessionToken,
-  signChallenge,
-  verifyChallengeResponse,
-} from '../src/index.js';
-import { AUDIENCE, expectCode, federation, ISSUER, memberOf } from './fixtures.js';
+import { ChallengeRegistry, createChallenge, signChallenge, verifyChallengeResponse } from '../src/index.js';
+import { AUDIENCE, aliceSessionToken, expectCode, federation, memberOf } from './fixtures.js';
 
 async function setup(now: () => number = Date.now) {
   const f = await federation();
@@ -20,10 +14,10 @@ async function setup(now: () => number = Date.now) {
 describe('challenge-response', () => {
   it('createChallenge gives 256-bit unique nonces with an expiry', () => {
     const a = createChallenge();
-    const b = createChallenge({ ttlSeconds: 10 });
+    const b = createChallenge({ ttlSeconds: 10, now: () => 1_700_000_000_000 });
     assert.equal(Buffer.from(a.nonce, 'base64url').length, 32);
     assert.notEqual(a.nonce, b.nonce);
-    assert.ok(b.expiresAt - Date.now() <= 10_000 && b.expiresAt - Date.now() > 9_000);
+    assert.equal(b.expiresAt, 1_700_000_010_000, 'expires ttlSeconds after its creation');
   });
 
   it('a participant answers with its identity key and the registry accepts it once', async () => {
@@ -165,13 +159,7 @@ describe('challenge-response', () => {
       /iat/,
     );
     // a session token signed by the coordinator is not a challenge response
-    const token = await issueSessionToken(f.coordinator.signingKey, {
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      subject: 'alice',
-      ttlSeconds: 60,
-      kpfl: { federation: 'test', roles: ['participant'], capabilities: [] },
-    });
+    const token = await aliceSessionToken();
     await expectCode(
       () => verifyChallengeResponse(token, f.coordinator.signingKey.publicJwk, expect),
       'CHALLENGE_INVALID',

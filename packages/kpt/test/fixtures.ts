@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import type { AttestationClaims, IdentityKey } from '../src/index.js';
 import {
+  type Capability,
   createFederationKits,
   digestOf,
   type FederationKits,
+  issueSessionToken,
   KptError,
   type KptErrorCode,
   signAttestation,
@@ -71,4 +73,16 @@ export function tamperCompact(jws: string, edit: (payload: Record<string, unknow
   const payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
   edit(payload);
   return [h, Buffer.from(JSON.stringify(payload)).toString('base64url'), s].join('.');
+}
+
+/** A 60-second session token for alice, signed by the test federation's coordinator. */
+export async function aliceSessionToken(capabilities: Capability[] = []): Promise<string> {
+  const f = await federation();
+  return issueSessionToken(f.coordinator.signingKey, {
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    subject: 'alice',
+    ttlSeconds: 60,
+    kpfl: { federation: 'test', roles: ['participant'], capabilities },
+  });
 }

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   ChallengeRegistry,
   countersignRoundCertificate,
@@ -16,24 +15,17 @@ import {
   signReceipt,
 } from '../src/index.js';
 import { AUDIENCE, attest, federation, ISSUER, memberOf, tamperCompact } from './fixtures.js';
+import { INTEROP_SCRIPT, interopPython, isCi, JWCRYPTO_MISSING, pythonCandidates } from './interop/python.js';
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'interop', 'verify.py');
-
-/** A python3 that can import jwcrypto: $KPFL_PYTHON, then Debian's /usr/bin/python3, then python3 on PATH. */
-function findPython(): string | undefined {
-  const candidates = [process.env.KPFL_PYTHON, '/usr/bin/python3', 'python3'].filter((c): c is string => !!c);
-  return candidates.find((py) => spawnSync(py, ['-c', 'import jwcrypto'], { stdio: 'ignore' }).status === 0);
-}
-
-const python = findPython();
-const skip = python
-  ? false
-  : 'python3-jwcrypto is not installed (apt-get install -y python3-jwcrypto, or set KPFL_PYTHON to a python3 with jwcrypto)';
+/** Skipped without jwcrypto on a workstation; under CI (.ci/run installs it) the test fails instead. */
+const found = interopPython();
 
 describe('interop: every signed artifact verifies with jwcrypto (python) from the published JWKS alone', () => {
   it('session token, challenge response, attestation, receipt, countersigned round certificate', {
-    skip,
+    skip: 'skip' in found ? found.skip : false,
   }, async () => {
+    if ('fail' in found) assert.fail(found.fail);
+    assert.ok('python' in found);
     const f = await federation();
     const alice = memberOf(f, 'alice');
     const bob = memberOf(f, 'bob');
@@ -124,7 +116,7 @@ describe('interop: every signed artifact verifies with jwcrypto (python) from th
     try {
       const input = join(dir, 'input.json');
       writeFileSync(input, JSON.stringify(doc));
-      const r = spawnSync(python as string, [SCRIPT, input], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(found.python, [INTEROP_SCRIPT, input], { encoding: 'utf8', timeout: 30_000 });
       assert.equal(r.error, undefined);
       const out = JSON.parse(r.stdout);
       if (process.env.KPT_DEBUG) console.log(r.stdout);
@@ -151,5 +143,26 @@ describe('interop: every signed artifact verifies with jwcrypto (python) from th
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('interop: finding the independent verifier', () => {
+  it('tries $KPFL_PYTHON first, then python3 on PATH, then /usr/bin/python3', () => {
+    assert.deepEqual(pythonCandidates({ KPFL_PYTHON: '/opt/py/bin/python3' }), [
+      '/opt/py/bin/python3',
+      'python3',
+      '/usr/bin/python3',
+    ]);
+    assert.deepEqual(pythonCandidates({}), ['python3', '/usr/bin/python3']);
+  });
+
+  it('without jwcrypto: a skip on a workstation, a failure under CI', () => {
+    const none = ['/nonexistent/python3'];
+    assert.deepEqual(interopPython({}, none), { skip: JWCRYPTO_MISSING });
+    assert.deepEqual(interopPython({ CI: 'false' }, none), { skip: JWCRYPTO_MISSING });
+    const ci = interopPython({ CI: 'true' }, none);
+    assert.ok('fail' in ci && /Under CI this is a failure, not a skip/.test(ci.fail), JSON.stringify(ci));
+    assert.ok('fail' in interopPython({ CI: '1' }, none));
+    assert.ok(isCi({ CI: 'true' }) && !isCi({ CI: '' }) && !isCi({}));
   });
 });

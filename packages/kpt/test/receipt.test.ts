@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  digestOf,
-  generateIdentity,
-  issueSessionToken,
-  type ReceiptClaims,
-  signReceipt,
-  verifyReceipt,
-} from '../src/index.js';
-import { AUDIENCE, attest, expectCode, federation, ISSUER, memberOf, tamperCompact } from './fixtures.js';
+import { digestOf, generateIdentity, type ReceiptClaims, signReceipt, verifyReceipt } from '../src/index.js';
+import { aliceSessionToken, attest, expectCode, federation, memberOf, tamperCompact } from './fixtures.js';
 
 async function receipt(): Promise<ReceiptClaims> {
   const f = await federation();
@@ -66,13 +59,7 @@ describe('receipts', () => {
 
   it('a session token is not a receipt: TOKEN_INVALID', async () => {
     const f = await federation();
-    const token = await issueSessionToken(f.coordinator.signingKey, {
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      subject: 'alice',
-      ttlSeconds: 60,
-      kpfl: { federation: 'test', roles: ['participant'], capabilities: [] },
-    });
+    const token = await aliceSessionToken();
     await expectCode(() => verifyReceipt(token, f.jwks), 'TOKEN_INVALID', /typ/);
   });
 

@@ -29,11 +29,9 @@ async function expectDatasetError(dir: string, code: string, pattern: RegExp, op
 }
 
 describe('loadIdxDataset on the project MNIST copy', () => {
-  it('loads, verifies SHA256SUMS and validates the IDX structure quickly', async () => {
-    const t0 = performance.now();
+  // How long this takes is a figure for `kpfl bench convergence` (it prints the dataset load time), not a test.
+  it('loads, verifies SHA256SUMS and validates the IDX structure', async () => {
     const ds = await loadIdxDataset(MNIST_DIR, { cache: false });
-    const seconds = (performance.now() - t0) / 1000;
-    assert.ok(seconds < 5, `loading took ${seconds.toFixed(2)} s`); // < ~1 s on an idle machine
     assert.equal(ds.rows, 28);
     assert.equal(ds.cols, 28);
     assert.equal(ds.numClasses, 10);
@@ -58,12 +56,13 @@ describe('loadIdxDataset on the project MNIST copy', () => {
     assert.match(ds.manifestDigest, /^sha256:[0-9a-f]{64}$/);
   });
 
-  it('caches per directory: a second load is instant and identical', async () => {
+  it('caches per directory: a second load returns the same object, and cache: false does not', async () => {
     const a = await loadIdxDataset(MNIST_DIR);
-    const t0 = performance.now();
     const b = await loadIdxDataset(MNIST_DIR);
-    assert.ok(performance.now() - t0 < 200);
-    assert.equal(a, b);
+    assert.equal(a, b, 'the cached dataset itself: nothing was read or verified again');
+    const c = await loadIdxDataset(MNIST_DIR, { cache: false });
+    assert.notEqual(c, a, 'cache: false loads afresh');
+    assert.deepEqual(c.files, a.files);
   });
 
   it('dataCommitment depends on the index set, not its order', async () => {

@@ -3,8 +3,12 @@ import { type IdentityKey, signChallenge } from '@kpfl/kpt';
 import {
   type AggregateChunk__Output,
   type AggregatorClient,
+  type AuthenticateResponse__Output,
+  type GetChallengeResponse__Output,
   loadKpflProto,
   type Receipt__Output,
+  type ReportEvaluationResponse__Output,
+  type RoundCertificate__Output,
   type SubmitUpdateMessage,
   type Task__Output,
 } from '@kpfl/proto';
@@ -83,26 +87,32 @@ export class AggregatorConnection {
   }
 
   async authenticate(): Promise<string> {
-    const ch = await this.unaryRaw<{ nonce: string; audience: string }>('GetChallenge', {
-      memberId: this.o.memberId,
-    });
+    const memberId = this.o.memberId;
+    const ch = await unary<GetChallengeResponse__Output>((cb) =>
+      this.client.GetChallenge({ memberId }, new grpc.Metadata(), callOptions(), cb),
+    );
     const signed = await signChallenge(this.o.identity, {
       nonce: ch.nonce,
-      subject: this.o.memberId,
+      subject: memberId,
       audience: ch.audience,
     });
-    const res = await this.unaryRaw<{ sessionToken: string; expiresAtMs: number }>('Authenticate', {
-      memberId: this.o.memberId,
-      nonce: ch.nonce,
-      signedChallenge: signed,
-    });
+    const res = await unary<AuthenticateResponse__Output>((cb) =>
+      this.client.Authenticate(
+        { memberId, nonce: ch.nonce, signedChallenge: signed },
+        new grpc.Metadata(),
+        callOptions(),
+        cb,
+      ),
+    );
     this.token = res.sessionToken;
     this.tokenExpiresAt = Number(res.expiresAtMs);
     return res.sessionToken;
   }
 
   getTask(appliedRound: number): Promise<Task__Output> {
-    return this.authed((md) => this.unaryRaw('GetTask', { appliedRound }, md));
+    return this.authed((md) =>
+      unary<Task__Output>((cb) => this.client.GetTask({ appliedRound }, md, callOptions(), cb)),
+    );
   }
 
   reportEvaluation(r: {
@@ -111,24 +121,24 @@ export class AggregatorConnection {
     accuracy: number;
     loss: number;
     examples: number;
-  }) {
+  }): Promise<ReportEvaluationResponse__Output> {
     return this.authed((md) =>
-      this.unaryRaw<{ digestAgrees: boolean; expectedDigest: string }>('ReportEvaluation', r, md),
+      unary<ReportEvaluationResponse__Output>((cb) => this.client.ReportEvaluation(r, md, callOptions(), cb)),
     );
   }
 
-  getRoundCertificate(round: number) {
+  getRoundCertificate(round: number): Promise<RoundCertificate__Output> {
     return this.authed((md) =>
-      this.unaryRaw<{ certificateJson: string; signers: string[] }>('GetRoundCertificate', { round }, md),
+      unary<RoundCertificate__Output>((cb) =>
+        this.client.GetRoundCertificate({ round }, md, callOptions(), cb),
+      ),
     );
   }
 
-  countersign(round: number, certificateJson: string) {
+  countersign(round: number, certificateJson: string): Promise<RoundCertificate__Output> {
     return this.authed((md) =>
-      this.unaryRaw<{ certificateJson: string; signers: string[] }>(
-        'CountersignRoundCertificate',
-        { round, certificateJson },
-        md,
+      unary<RoundCertificate__Output>((cb) =>
+        this.client.CountersignRoundCertificate({ round, certificateJson }, md, callOptions(), cb),
       ),
     );
   }
@@ -207,15 +217,24 @@ export class AggregatorConnection {
     md.set('authorization', `Bearer ${this.token}`);
     return md;
   }
+}
 
-  private unaryRaw<T>(method: string, req: unknown, md = new grpc.Metadata()): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const fn = (this.client as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!.bind(
-        this.client,
-      );
-      fn(req, md, { deadline: Date.now() + 30_000 }, (err: grpc.ServiceError | null, res: T) =>
-        err ? reject(wrap(err)) : resolve(res),
-      );
+/** Every unary call gets a deadline: an aggregator that stops answering is an error, not a hang. */
+function callOptions(): grpc.CallOptions {
+  return { deadline: Date.now() + 30_000 };
+}
+
+/**
+ * Promisifies one call of a generated typed method: `start` calls it (e.g.
+ * `this.client.GetTask(req, md, callOptions(), cb)`), so the compiler checks the request type and
+ * that the callback's response type `Res` is the one the method answers with.
+ */
+function unary<Res>(start: (cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    start((err, res) => {
+      if (err) reject(wrap(err));
+      else if (res === undefined) reject(new AggregatorError(grpc.status.INTERNAL, 'empty response'));
+      else resolve(res);
     });
-  }
+  });
 }

@@ -4,6 +4,21 @@ import type { Receipt__Output, Task__Output } from '@kpfl/proto';
 import { AggregatorConnection, type ClientTls } from './client.js';
 
 /**
+ * The training settings of a plan whose participants are simulated: they train nothing, so these
+ * only have to be valid, and they are what each attestation then names. One value for the scale
+ * benchmark and the tests, so their plans cannot drift apart.
+ */
+export const SIMULATED_TRAINING = Object.freeze({
+  model: 'mlp',
+  localEpochs: 1,
+  batchSize: 10,
+  learningRate: 0.1,
+  proxMu: 0,
+  serverOptimizer: 'fedavg',
+  maxExamples: 0,
+});
+
+/**
  * A participant without training: it submits a given update vector (or given raw chunks) for a
  * round with a real session token, attestation and real ciphertexts. Used by the scale benchmark
  * and by tests that need precise control over what is sent.

@@ -11,7 +11,12 @@ export type * from './generated/kpfl/v1/Aggregator.js';
 export type * from './generated/kpfl/v1/Audit.js';
 export type { AuditPage__Output } from './generated/kpfl/v1/AuditPage.js';
 export type { AuditQuery__Output } from './generated/kpfl/v1/AuditQuery.js';
+export type { AuthenticateRequest } from './generated/kpfl/v1/AuthenticateRequest.js';
+export type { AuthenticateResponse__Output } from './generated/kpfl/v1/AuthenticateResponse.js';
+export type { GetChallengeResponse__Output } from './generated/kpfl/v1/GetChallengeResponse.js';
 export type { Receipt, Receipt__Output } from './generated/kpfl/v1/Receipt.js';
+export type { ReportEvaluationResponse__Output } from './generated/kpfl/v1/ReportEvaluationResponse.js';
+export type { RoundCertificate__Output } from './generated/kpfl/v1/RoundCertificate.js';
 export type {
   SubmitUpdateMessage,
   SubmitUpdateMessage__Output,

@@ -18,6 +18,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { KpflError } from '@kpfl/common';
 import { BACKEND_ORDER, parsePartitionSpec } from '@kpfl/model';
 import { LineCounter, parseDocument } from 'yaml';
 import { type ZodIssue, z } from 'zod';
@@ -27,14 +28,14 @@ export const ROLES = ['aggregator', 'worker', 'participant'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** A configuration problem the operator can fix: one line per bad key, exit code 2, no stack trace. */
-export class ConfigError extends Error {
-  readonly exitCode = 2;
+export class ConfigError extends KpflError<'CONFIG_INVALID'> {
+  override readonly name = 'ConfigError';
   constructor(
     message: string,
     readonly issues: string[] = [],
+    options?: { cause?: unknown },
   ) {
-    super(message);
-    this.name = 'ConfigError';
+    super('CONFIG_INVALID', message, options);
   }
 }
 

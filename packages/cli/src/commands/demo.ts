@@ -20,7 +20,7 @@ import { registerFederation } from '../federation.js';
 import { provisionKits } from '../kits.js';
 import { cliCommand, DEFAULT_DATASET } from '../paths.js';
 import { addTrainingOptions, trainingSettings } from '../training-options.js';
-import { asUserInput, parseIntOption, UserError } from '../user-error.js';
+import { parseIntOption, requireService, UserError } from '../user-error.js';
 
 export interface DemoOptions {
   participants: number;
@@ -109,12 +109,13 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
     throw new UserError(`--mode must be he or plain, got "${o.mode}"`);
   if (o.model !== 'mlp' && o.model !== 'cnn')
     throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
-  asUserInput(() => parsePartitionSpec(o.partition));
-  asUserInput(() => parseServerOptimizer(o.serverOptimizer));
+  // Both throw ModelConfigError (a KpflError): one line, exit code 2.
+  parsePartitionSpec(o.partition);
+  parseServerOptimizer(o.serverOptimizer);
   // Everything that can be wrong is checked before anything is created: no half-made federation.
   await loadIdxDataset(o.dataset);
   await checkPostgres();
-  await checkRedis();
+  await requireService('Redis', () => checkRedis());
   const started = performance.now();
   const id = randomBytes(4).toString('hex');
   const federation = `demo-${id}`;

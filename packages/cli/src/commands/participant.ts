@@ -6,6 +6,7 @@ import {
   type BackendPreference,
   dataCommitment,
   loadIdxDataset,
+  ModelConfigError,
   type ModelDefinition,
   parsePartitionSpec,
   registerModel,
@@ -25,7 +26,7 @@ import {
   startHeartbeat,
 } from '../config.js';
 import { identityOf, readMemberKit } from '../kits.js';
-import { asUserInput, parseIntOption, UserError } from '../user-error.js';
+import { parseIntOption, UserError } from '../user-error.js';
 
 export interface ParticipantCliOptions {
   kit: string;
@@ -192,7 +193,9 @@ export async function loadParticipantPlugin(file: string): Promise<ParticipantPl
     try {
       registerModel(def);
     } catch (e) {
-      throw new UserError(`plugin ${file}: ${(e as Error).message}`);
+      if (e instanceof ModelConfigError)
+        throw new UserError(`plugin ${file}: ${e.message}`, undefined, { cause: e });
+      throw e;
     }
   }
   return p;
@@ -211,7 +214,7 @@ export async function participantMain(o: ParticipantCliOptions) {
   const slice =
     partitionSpec !== undefined
       ? {
-          spec: asUserInput(() => parsePartitionSpec(partitionSpec)),
+          spec: parsePartitionSpec(partitionSpec),
           clients: o.clients ?? 1,
           clientIndex: o.clientIndex ?? 0,
           seed: o.seed,

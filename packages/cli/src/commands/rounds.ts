@@ -11,11 +11,18 @@ import {
   openDb,
   type PlanRow,
   roundEvaluations,
+  StoreError,
   transitionRound,
 } from '@kpfl/store';
 import type { Command } from 'commander';
 import { addTrainingOptions, trainingSettings } from '../training-options.js';
-import { asUserInput, parseDuration, parseFloatOption, parseIntOption, UserError } from '../user-error.js';
+import {
+  parseDuration,
+  parseFloatOption,
+  parseIntOption,
+  UnavailableError,
+  UserError,
+} from '../user-error.js';
 
 interface Conn {
   federation: string;
@@ -36,8 +43,11 @@ function connOptions(cmd: Command): Command {
 
 async function withDb<T>(o: Conn, fn: (db: Db) => Promise<T>): Promise<T> {
   const db = await openDb({ schema: o.schema, connectRetries: 3 }).catch((err) => {
-    throw new UserError(
-      `cannot reach Postgres at ${process.env.DATABASE_URL ?? 'the default URL'}: ${(err as Error).message}`,
+    if (!(err instanceof StoreError && err.code === 'UNAVAILABLE')) throw err;
+    throw new UnavailableError(
+      'Postgres',
+      `cannot reach Postgres at ${process.env.DATABASE_URL ?? 'the default URL'}: ${err.message}`,
+      { cause: err },
     );
   });
   try {
@@ -116,7 +126,7 @@ export function registerRounds(program: Command): void {
         throw new UserError(`--mode must be he or plain, got "${o.mode}"`);
       if (o.onFailure !== 'continue' && o.onFailure !== 'stop')
         throw new UserError('--on-failure must be continue or stop');
-      asUserInput(() => parseServerOptimizer(o.serverOptimizer));
+      parseServerOptimizer(o.serverOptimizer);
       const startAt = o.startAt ? new Date(o.startAt) : undefined;
       if (startAt && Number.isNaN(startAt.getTime()))
         throw new UserError(`--start-at must be an ISO time, got "${o.startAt}"`);

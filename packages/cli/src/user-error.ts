@@ -8,6 +8,7 @@
  * stack, exit code 1. Nothing here looks at an error's name.
  */
 import { EXIT_CODES, type ExitCode, KpflError } from '@kpfl/common';
+import type { ZodError } from 'zod';
 
 export type UserErrorCode = 'USAGE' | 'UNAVAILABLE' | 'FAILED';
 
@@ -113,6 +114,26 @@ export async function requireService<T>(service: string, fn: () => Promise<T>): 
       { cause: err },
     );
   }
+}
+
+/**
+ * The first problem zod found, as `path.to.field: what is wrong` (e.g. `identity.privateJwk: required`):
+ * what a user needs to fix a file or a module, in one line.
+ */
+export function firstZodIssue(error: ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid';
+  const path = issue.path.map(String).join('.');
+  let what: string;
+  if (issue.code === 'invalid_type' && issue.received === 'undefined') what = 'required';
+  else if (issue.code === 'invalid_type' && issue.message.startsWith('Expected'))
+    what = `expected ${issue.expected}, got ${issue.received}`;
+  else if (issue.code === 'unrecognized_keys')
+    what = `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  else if (issue.code === 'invalid_literal') what = `expected ${JSON.stringify(issue.expected)}`;
+  else if (issue.code === 'invalid_enum_value') what = `expected one of ${issue.options.join(', ')}`;
+  else what = issue.message;
+  return path ? `${path}: ${what}` : what;
 }
 
 export function parseIntOption(name: string, min = 0) {

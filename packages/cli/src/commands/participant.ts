@@ -16,6 +16,7 @@ import {
 import { type LocalData, type LocalDataOptions, loadLocalData, runParticipant } from '@kpfl/participant';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
+import { z } from 'zod';
 import {
   BACKENDS,
   CONFIG_OPTION_HELP,
@@ -26,7 +27,7 @@ import {
   startHeartbeat,
 } from '../config.js';
 import { identityOf, readMemberKit } from '../kits.js';
-import { parseIntOption, UserError } from '../user-error.js';
+import { firstZodIssue, parseIntOption, UserError } from '../user-error.js';
 
 export interface ParticipantCliOptions {
   kit: string;
@@ -157,6 +158,47 @@ export interface ParticipantPlugin {
   loadData?(o: PluginDataOptions): Promise<LocalData> | LocalData;
 }
 
+const dims = z.array(z.number().int().positive('must be a positive integer'));
+
+/** What a plugin's model definitions must look like (the functions are checked to be functions only). */
+const modelDefinitionSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1, 'required')
+      .refine(
+        (n) => n !== 'mlp' && n !== 'cnn',
+        (n) => ({ message: `'${n}' is built in; choose another name` }),
+      ),
+    inputShape: dims.min(1, 'expected the shape of one example, e.g. [784]'),
+    numClasses: z.number().int().min(2, 'expected an integer >= 2'),
+    layers: z
+      .array(
+        z.object({
+          name: z.string().min(1, 'required'),
+          shape: dims,
+          init: z.enum(['glorot_uniform', 'zeros', 'ones']),
+        }),
+      )
+      .min(1, 'a model needs at least one weight tensor'),
+    build: z.custom<ModelDefinition['build']>((v) => typeof v === 'function', 'expected a function'),
+    forward: z
+      .custom<ModelDefinition['forward']>((v) => typeof v === 'function', 'expected a function')
+      .optional(),
+    trainingKernels: z.array(z.string()).optional(),
+  })
+  .passthrough();
+
+/** A plugin: `models` and/or `loadData`, nothing else (a misspelt key must not be ignored). */
+const pluginSchema = z
+  .object({
+    models: z.array(modelDefinitionSchema).optional(),
+    loadData: z
+      .custom<ParticipantPlugin['loadData']>((v) => typeof v === 'function', 'expected a function')
+      .optional(),
+  })
+  .strict();
+
 export async function loadParticipantPlugin(file: string): Promise<ParticipantPlugin> {
   let mod: Record<string, unknown>;
   try {
@@ -167,9 +209,17 @@ export async function loadParticipantPlugin(file: string): Promise<ParticipantPl
       err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(resolve(file))
         ? `plugin ${file} does not exist`
         : `plugin ${file} failed to load: ${err.message}`,
+      undefined,
+      { cause: e },
     );
   }
-  let plugin = (mod.default ?? mod) as unknown;
+  // The default export, or else the module's own `models` and `loadData` exports.
+  let plugin: unknown =
+    mod.default !== undefined
+      ? mod.default
+      : Object.fromEntries(
+          Object.entries({ models: mod.models, loadData: mod.loadData }).filter(([, v]) => v !== undefined),
+        );
   if (typeof plugin === 'function') {
     const ctx: ParticipantPluginContext = {
       tf,
@@ -178,17 +228,27 @@ export async function loadParticipantPlugin(file: string): Promise<ParticipantPl
       dataCommitment,
       loadLocalData,
     };
-    plugin = await (plugin as (c: ParticipantPluginContext) => unknown)(ctx);
+    try {
+      plugin = await (plugin as (c: ParticipantPluginContext) => unknown)(ctx);
+    } catch (e) {
+      throw new UserError(
+        `plugin ${file}: its default export threw: ${(e as Error)?.message ?? String(e)}`,
+        undefined,
+        {
+          cause: e,
+        },
+      );
+    }
   }
-  if (plugin === null || typeof plugin !== 'object')
+  if (plugin === null || typeof plugin !== 'object' || Array.isArray(plugin))
     throw new UserError(
       `plugin ${file} must export an object { models?, loadData? } or a function returning one`,
     );
+  const parsed = pluginSchema.safeParse(plugin);
+  if (!parsed.success)
+    throw new UserError(`plugin ${file}: ${firstZodIssue(parsed.error)}`, undefined, { cause: parsed.error });
+  // The plugin's own objects, not zod's copies: definitions keep their methods and `this`.
   const p = plugin as ParticipantPlugin;
-  if (p.models !== undefined && !Array.isArray(p.models))
-    throw new UserError(`plugin ${file}: models must be an array of model definitions`);
-  if (p.loadData !== undefined && typeof p.loadData !== 'function')
-    throw new UserError(`plugin ${file}: loadData must be a function`);
   for (const def of p.models ?? []) {
     try {
       registerModel(def);

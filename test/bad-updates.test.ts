@@ -15,7 +15,7 @@ import {
   type UpdateEncoder,
 } from '../packages/he/src/index.js';
 import { digestOf, signAttestation } from '../packages/kpt/src/index.js';
-import { concat, type SimulatedParticipant } from '../packages/participant/src/index.js';
+import { AggregatorError, concat, type SimulatedParticipant } from '../packages/participant/src/index.js';
 import {
   loadKpflProto,
   type Receipt__Output,
@@ -98,8 +98,12 @@ describe('issue 4: malformed updates are refused and leave the round intact', ()
     try {
       await send();
     } catch (err) {
+      // A raw gRPC ServiceError carries its numeric status in code, an AggregatorError in status.
       const e = err as { code?: number; details?: string; message: string };
-      caught = { code: e.code, message: e.details || e.message };
+      caught = {
+        code: err instanceof AggregatorError ? err.status : e.code,
+        message: e.details || e.message,
+      };
     }
     assert.ok(caught, 'the aggregator must refuse it');
     assert.equal(grpc.status[caught.code!], grpc.status[code], `status (message: ${caught.message})`);

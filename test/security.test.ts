@@ -31,7 +31,7 @@ import {
   verifyReceipt,
   verifyRoundCertificate,
 } from '../packages/kpt/src/index.js';
-import { concat, SimulatedParticipant } from '../packages/participant/src/index.js';
+import { AggregatorError, concat, SimulatedParticipant } from '../packages/participant/src/index.js';
 import { type AggregatorClient, loadKpflProto, type Task__Output } from '../packages/proto/src/index.js';
 import { getRound, type PlanRow, putMember, revokeMember } from '../packages/store/src/index.js';
 import {
@@ -166,8 +166,12 @@ describe('issue 5: tokens, identities and mutual TLS refuse every bad party', ()
     try {
       await send();
     } catch (err) {
+      // A raw gRPC ServiceError carries its numeric status in code, an AggregatorError in status.
       const e = err as { code?: number; details?: string; message: string };
-      caught = { code: e.code, message: e.details || e.message };
+      caught = {
+        code: err instanceof AggregatorError ? err.status : e.code,
+        message: e.details || e.message,
+      };
     }
     assert.ok(caught, 'the aggregator must refuse it');
     assert.equal(grpc.status[caught.code!], grpc.status[code], `status (message: ${caught.message})`);

@@ -233,8 +233,8 @@ describe('explicit tfjs backends', () => {
     test(`--backend ${backend} without ${pkg}: a clear error naming the package, exit 2`, {
       skip: installed(pkg) ? `${pkg} is installed here` : false,
     }, async () => {
-      // Fails before reading the kit or connecting anywhere.
-      const r = await kpfl(['participant', '--backend', backend, '--kit', join(tmp, 'no-kit')]);
+      // Fails before reading the kit (tmp holds none) or connecting anywhere.
+      const r = await kpfl(['participant', '--backend', backend, '--kit', tmp]);
       assert.equal(r.code, 2, r.err);
       assert.match(
         r.err,
@@ -245,7 +245,7 @@ describe('explicit tfjs backends', () => {
   }
 
   test('KPFL_BACKEND sets it too', { skip: installed('@tensorflow/tfjs-node') }, async () => {
-    const r = await kpfl(['participant', '--kit', join(tmp, 'no-kit')], { KPFL_BACKEND: 'tensorflow' });
+    const r = await kpfl(['participant', '--kit', tmp], { KPFL_BACKEND: 'tensorflow' });
     assert.equal(r.code, 2);
     assert.match(r.err, /npm install @tensorflow\/tfjs-node/);
   });

@@ -41,7 +41,7 @@ export class ConfigError extends KpflError<'CONFIG_INVALID'> {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const BACKENDS = ['auto', ...BACKEND_ORDER] as const;
 
 const hostPort = (example: string) =>
@@ -152,6 +152,9 @@ const participantSchema = z
 export type AggregatorConfig = z.infer<typeof aggregatorSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type ParticipantConfig = z.infer<typeof participantSchema>;
+/** The flags of a role command as commander hands them to its action: any subset of the role's keys, and --config. */
+export type RoleFlags<R extends Role> = Partial<RoleConfigs[R]> & { config?: string };
+
 export interface RoleConfigs {
   aggregator: AggregatorConfig;
   worker: WorkerConfig;

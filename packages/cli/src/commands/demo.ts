@@ -8,6 +8,7 @@ import { writeAccuracyReport } from '@kpfl/bench';
 import { DEFAULT_HE_PARAMS } from '@kpfl/he';
 import { importIdentity } from '@kpfl/kpt';
 import {
+  type BackendPreference,
   loadIdxDataset,
   type ModelName,
   parameterCount,
@@ -15,12 +16,23 @@ import {
   parseServerOptimizer,
 } from '@kpfl/model';
 import { checkPostgres, dropSchema, getPlan, listRounds, roundEvaluations } from '@kpfl/store';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { BACKENDS } from '../config.js';
 import { registerFederation } from '../federation.js';
 import { provisionKits } from '../kits.js';
 import { cliCommand, DEFAULT_DATASET } from '../paths.js';
 import { addTrainingOptions, trainingSettings } from '../training-options.js';
-import { parseIntOption, requireService, UserError } from '../user-error.js';
+import {
+  existingPath,
+  outputFile,
+  parseIntOption,
+  parsePartitionOption,
+  requireService,
+  UserError,
+} from '../user-error.js';
+
+const MODELS = ['mlp', 'cnn'] as const satisfies readonly ModelName[];
+const MODES = ['he', 'plain'] as const;
 
 export interface DemoOptions {
   participants: number;
@@ -37,7 +49,7 @@ export interface DemoOptions {
   testLimit?: number;
   serverOptimizer: string;
   proxMu: number;
-  backend: string;
+  backend: BackendPreference;
   deadline: number;
   insecure?: boolean;
   keep?: boolean;
@@ -80,21 +92,43 @@ export function registerDemo(program: Command): void {
     )
     .option('--participants <n>', 'number of participants', parseIntOption('--participants', 1), 3)
     .option('--rounds <n>', 'number of rounds', parseIntOption('--rounds', 1), 5)
-    .option('--model <name>', 'mlp (2NN, 199,210 params) | cnn (1,663,370 params)', 'mlp')
-    .option('--partition <spec>', 'iid | shards:N | dirichlet:ALPHA', 'iid')
-    .option('--dataset <dir>', 'directory with the four IDX files', DEFAULT_DATASET)
+    .addOption(
+      new Option('--model <name>', 'mlp (2NN, 199,210 params) | cnn (1,663,370 params)')
+        .choices(MODELS)
+        .default('mlp'),
+    )
+    .option(
+      '--partition <spec>',
+      'iid | shards:N | dirichlet:ALPHA',
+      parsePartitionOption('--partition'),
+      'iid',
+    )
+    .option(
+      '--dataset <dir>',
+      'directory with the four IDX files',
+      existingPath('--dataset'),
+      DEFAULT_DATASET,
+    )
     .option('--seed <n>', 'seed for model init, partitions, sampling', parseIntOption('--seed'), 1)
-    .option('--mode <mode>', 'he (CKKS-encrypted updates) | plain', 'he')
+    .addOption(
+      new Option('--mode <mode>', 'he (CKKS-encrypted updates) | plain').choices(MODES).default('he'),
+    )
     .option(
       '--test-limit <n>',
       'local test examples each participant evaluates on',
       parseIntOption('--test-limit', 1),
     )
-    .option('--backend <name>', 'tfjs backend for participants', 'auto')
+    .addOption(
+      new Option('--backend <name>', 'tfjs backend for participants').choices(BACKENDS).default('auto'),
+    )
     .option('--deadline <seconds>', 'round deadline in seconds', parseIntOption('--deadline', 1), 600)
     .option('--insecure', 'plaintext gRPC instead of mutual TLS')
     .option('--keep', 'keep the work directory and database schema')
-    .option('--report <file>', 'HTML accuracy-per-round report (default reports/demo-<federation>.html)')
+    .option(
+      '--report <file>',
+      'HTML accuracy-per-round report (default reports/demo-<federation>.html)',
+      outputFile('--report', { mkdir: true }),
+    )
     .option('--no-report', 'do not write the HTML report')
     .option('--json', 'print one JSON object at the end instead of the table')
     .action(async (o: DemoOptions) => {
@@ -105,11 +139,11 @@ export function registerDemo(program: Command): void {
 
 /** Runs the demo federation; `print` receives the human-readable progress lines. */
 export async function runDemo(o: DemoOptions, print: (line: string) => void): Promise<DemoResult> {
-  if (o.mode !== 'he' && o.mode !== 'plain')
+  // The CLI's parsers refuse these already; runDemo is also called directly (tests, harness).
+  if (!(MODES as readonly string[]).includes(o.mode))
     throw new UserError(`--mode must be he or plain, got "${o.mode}"`);
-  if (o.model !== 'mlp' && o.model !== 'cnn')
+  if (!(MODELS as readonly string[]).includes(o.model))
     throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
-  // Both throw ModelConfigError (a KpflError): one line, exit code 2.
   parsePartitionSpec(o.partition);
   parseServerOptimizer(o.serverOptimizer);
   // Everything that can be wrong is checked before anything is created: no half-made federation.

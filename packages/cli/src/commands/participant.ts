@@ -15,7 +15,7 @@ import {
 } from '@kpfl/model';
 import { type LocalData, type LocalDataOptions, loadLocalData, runParticipant } from '@kpfl/participant';
 import * as tf from '@tensorflow/tfjs';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { z } from 'zod';
 import {
   BACKENDS,
@@ -23,11 +23,21 @@ import {
   defaultOf,
   envNote,
   explicitOptions,
+  LOG_LEVELS,
   loadRoleConfig,
+  type RoleFlags,
   startHeartbeat,
 } from '../config.js';
 import { identityOf, readMemberKit } from '../kits.js';
-import { firstZodIssue, parseIntOption, UserError } from '../user-error.js';
+import {
+  existingPath,
+  firstZodIssue,
+  outputFile,
+  parseHostPort,
+  parseIntOption,
+  parsePartitionOption,
+  UserError,
+} from '../user-error.js';
 
 export interface ParticipantCliOptions {
   kit: string;
@@ -57,14 +67,16 @@ export function registerParticipant(program: Command): void {
     .description(
       'run a participant: authenticate, train on local data, submit encrypted updates until the plan ends',
     )
-    .option('--config <file>', CONFIG_OPTION_HELP)
+    .option('--config <file>', CONFIG_OPTION_HELP, existingPath('--config'))
     .option(
       '--kit <dir>',
       `this member's kit directory (from \`kpfl provision\`)${env('participant', 'kit')}`,
+      existingPath('--kit'),
     )
     .option(
       '--aggregator <host:port>',
       `aggregator address${env('participant', 'aggregator')}`,
+      parseHostPort('--aggregator', 'aggregator:50051'),
       defaultOf('participant', 'aggregator') as string,
     )
     .option(
@@ -74,11 +86,13 @@ export function registerParticipant(program: Command): void {
     .option(
       '--dataset <dir>',
       `directory with the four IDX files (or what --plugin's loadData reads)${env('participant', 'dataset')}`,
+      existingPath('--dataset'),
       defaultOf('participant', 'dataset') as string,
     )
     .option(
       '--partition <spec>',
       `simulation: take one client's share of the dataset: iid | shards:N | dirichlet:ALPHA${env('participant', 'partition')}`,
+      parsePartitionOption('--partition'),
     )
     .option(
       '--clients <n>',
@@ -96,10 +110,10 @@ export function registerParticipant(program: Command): void {
       parseIntOption('--seed'),
       defaultOf('participant', 'seed') as number,
     )
-    .option(
-      '--backend <name>',
-      `tfjs backend: ${BACKENDS.join(' | ')}${env('participant', 'backend')}`,
-      defaultOf('participant', 'backend') as string,
+    .addOption(
+      new Option('--backend <name>', `tfjs backend${env('participant', 'backend')}`)
+        .choices(BACKENDS)
+        .default(defaultOf('participant', 'backend') as string),
     )
     .option(
       '--test-limit <n>',
@@ -109,18 +123,25 @@ export function registerParticipant(program: Command): void {
     .option(
       '--save-model <file>',
       `write the final global model (little-endian float32) to this file${env('participant', 'saveModel')}`,
+      outputFile('--save-model'),
     )
     .option(
       '--plugin <module>',
       `module that registers custom models and/or loads the local data (see docs/deploy.md)${env('participant', 'plugin')}`,
+      existingPath('--plugin'),
     )
     .option(
       '--health-file <file>',
       `touch this file every 10 s while alive (for container health checks)${env('participant', 'healthFile')}`,
+      outputFile('--health-file', { mkdir: true }),
     )
-    .option('--log-level <level>', `pino log level${env('participant', 'logLevel')}`)
+    .addOption(
+      new Option('--log-level <level>', `pino log level${env('participant', 'logLevel')}`).choices(
+        LOG_LEVELS,
+      ),
+    )
     .option('--json', 'print a JSON summary on stdout when done')
-    .action(async (o: { config?: string }, cmd: Command) => {
+    .action(async (o: RoleFlags<'participant'>, cmd: Command) => {
       const { config: c } = loadRoleConfig('participant', { file: o.config, cli: explicitOptions(cmd) });
       const summary = await participantMain(c);
       if (c.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -1,6 +1,6 @@
 import { DEFAULT_REDIS_URL, RoundQueue, redisConnection, schedulePlan } from '@kpfl/aggregator';
-import { DEFAULT_HE_PARAMS } from '@kpfl/he';
-import { type ModelName, parameterCount, parseServerOptimizer } from '@kpfl/model';
+import { DEFAULT_HE_PARAMS, HE_PARAM_SETS } from '@kpfl/he';
+import { type ModelName, parameterCount } from '@kpfl/model';
 import {
   activePlan,
   type Db,
@@ -14,29 +14,84 @@ import {
   StoreError,
   transitionRound,
 } from '@kpfl/store';
-import type { Command } from 'commander';
-import { addTrainingOptions, trainingSettings } from '../training-options.js';
+import { type Command, Option } from 'commander';
+import { addTrainingOptions, type TrainingOptions, trainingSettings } from '../training-options.js';
 import {
   parseDuration,
   parseFloatOption,
+  parseIdOption,
   parseIntOption,
+  parseIsoTime,
+  parseModelName,
+  parsePlanId,
+  parseRedisPrefix,
+  parseSchemaName,
   UnavailableError,
   UserError,
 } from '../user-error.js';
 
+/** The options every `kpfl rounds` command takes: where the federation's plans live. */
 interface Conn {
   federation: string;
   schema: string;
   redisPrefix?: string;
 }
 
+interface ScheduleOptions extends Conn, TrainingOptions {
+  rounds: number;
+  planId?: string;
+  minParticipants: number;
+  fraction: number;
+  /** Seconds. */
+  deadline: number;
+  startAt?: string;
+  onFailure: 'continue' | 'stop';
+  /** Seconds. */
+  seenWithin: number;
+  parameterCount?: number;
+  mode: 'he' | 'plain';
+  heParams: string;
+  seed: number;
+}
+
+interface ListOptions extends Conn {
+  json?: boolean;
+}
+
+interface StatusOptions extends Conn {
+  plan?: string;
+  json?: boolean;
+}
+
+interface CancelOptions extends Conn {
+  plan?: string;
+}
+
+interface WatchOptions extends Conn {
+  plan?: string;
+  /** Milliseconds. */
+  interval: number;
+  once?: boolean;
+}
+
 function connOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--federation <name>', 'federation name', process.env.KPFL_FEDERATION)
-    .option('--schema <name>', 'Postgres schema', process.env.KPFL_SCHEMA ?? 'kpfl')
+    .requiredOption(
+      '--federation <name>',
+      'federation name',
+      parseIdOption('--federation'),
+      process.env.KPFL_FEDERATION,
+    )
+    .option(
+      '--schema <name>',
+      'Postgres schema',
+      parseSchemaName('--schema'),
+      process.env.KPFL_SCHEMA ?? 'kpfl',
+    )
     .option(
       '--redis-prefix <prefix>',
       'namespace in Redis (default kpfl:<federation>)',
+      parseRedisPrefix('--redis-prefix'),
       process.env.KPFL_REDIS_PREFIX,
     );
 }
@@ -90,6 +145,7 @@ export function registerRounds(program: Command): void {
     .option(
       '--plan-id <id>',
       'plan id; scheduling the same id again changes nothing (default: derived from the time)',
+      parsePlanId('--plan-id'),
     )
     .option(
       '--min-participants <n>',
@@ -104,33 +160,45 @@ export function registerRounds(program: Command): void {
       1,
     )
     .option('--deadline <duration>', 'round deadline, e.g. 120s, 5m', parseDuration('--deadline'), 120)
-    .option('--start-at <time>', 'ISO time of the first round (default now)')
-    .option('--on-failure <what>', 'after a failed round: continue | stop', 'continue')
+    .option('--start-at <time>', 'ISO time of the first round (default now)', parseIsoTime('--start-at'))
+    .addOption(
+      new Option('--on-failure <what>', 'after a failed round: continue | stop')
+        .choices(['continue', 'stop'])
+        .default('continue'),
+    )
     .option(
       '--seen-within <duration>',
       'members seen this recently are eligible',
       parseDuration('--seen-within'),
       600,
     )
-    .option('--model <name>', 'mlp | cnn | a plugin model registered by the participants', 'mlp')
+    .option(
+      '--model <name>',
+      'mlp | cnn | a plugin model registered by the participants',
+      parseModelName('--model'),
+      'mlp',
+    )
     .option(
       '--parameter-count <n>',
       'length of the flat model (needed for plugin models)',
       parseIntOption('--parameter-count', 1),
     )
-    .option('--mode <mode>', 'he | plain', 'he')
-    .option('--he-params <name>', 'CKKS parameter set', DEFAULT_HE_PARAMS)
+    .addOption(new Option('--mode <mode>', 'he | plain').choices(['he', 'plain']).default('he'))
+    .addOption(
+      new Option('--he-params <name>', 'CKKS parameter set')
+        .choices(Object.keys(HE_PARAM_SETS))
+        .default(DEFAULT_HE_PARAMS),
+    )
     .option('--seed <n>', 'seed for model init and sampling', parseIntOption('--seed'), 1)
-    .action(async (o) => {
+    .action(async (o: ScheduleOptions) => {
       if (o.mode !== 'he' && o.mode !== 'plain')
         throw new UserError(`--mode must be he or plain, got "${o.mode}"`);
       if (o.onFailure !== 'continue' && o.onFailure !== 'stop')
         throw new UserError('--on-failure must be continue or stop');
-      parseServerOptimizer(o.serverOptimizer);
       const startAt = o.startAt ? new Date(o.startAt) : undefined;
       if (startAt && Number.isNaN(startAt.getTime()))
         throw new UserError(`--start-at must be an ISO time, got "${o.startAt}"`);
-      let params: number = o.parameterCount;
+      let params: number | undefined = o.parameterCount;
       if (params === undefined) {
         if (o.model !== 'mlp' && o.model !== 'cnn') {
           throw new UserError(
@@ -177,7 +245,7 @@ export function registerRounds(program: Command): void {
   connOptions(rounds.command('list'))
     .description('plans of a federation')
     .option('--json', 'JSON output')
-    .action(async (o) => {
+    .action(async (o: ListOptions) => {
       const plans = await withDb(o, (db) => listPlans(db, o.federation));
       const rows = plans.map((p) => ({
         plan: p.id,
@@ -192,17 +260,17 @@ export function registerRounds(program: Command): void {
 
   connOptions(rounds.command('status'))
     .description('per-round state of a plan (default: the active one)')
-    .option('--plan <id>', 'plan id')
+    .option('--plan <id>', 'plan id', parsePlanId('--plan'))
     .option('--json', 'JSON output')
-    .action(async (o) => {
+    .action(async (o: StatusOptions) => {
       const rows = await withDb(o, async (db) => statusRows(db, await resolvePlan(db, o)));
       process.stdout.write(o.json ? `${JSON.stringify(rows)}\n` : table(rows));
     });
 
   connOptions(rounds.command('cancel'))
     .description('cancel a plan: its open round fails, no further round opens')
-    .option('--plan <id>', 'plan id (default: the active one)')
-    .action(async (o) => {
+    .option('--plan <id>', 'plan id (default: the active one)', parsePlanId('--plan'))
+    .action(async (o: CancelOptions) => {
       await withDb(o, async (db) => {
         const plan = await resolvePlan(db, o);
         if (!(await finishPlan(db, plan.id, 'cancelled')))
@@ -218,10 +286,10 @@ export function registerRounds(program: Command): void {
 
   connOptions(rounds.command('watch'))
     .description('live progress: rounds done, submissions vs quorum, time to deadline, last accuracy')
-    .option('--plan <id>', 'plan id (default: the active one)')
+    .option('--plan <id>', 'plan id (default: the active one)', parsePlanId('--plan'))
     .option('--interval <ms>', 'refresh interval', parseIntOption('--interval', 100), 1000)
     .option('--once', 'print one snapshot and exit')
-    .action(async (o) => {
+    .action(async (o: WatchOptions) => {
       await withDb(o, async (db) => {
         const tty = process.stdout.isTTY;
         let last = '';

@@ -18,8 +18,11 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { DEFAULT_REDIS_URL } from '@kpfl/aggregator';
 import { KpflError } from '@kpfl/common';
 import { BACKEND_ORDER, parsePartitionSpec } from '@kpfl/model';
+import { DEFAULT_DATABASE_URL } from '@kpfl/store';
+import { Option } from 'commander';
 import { LineCounter, parseDocument } from 'yaml';
 import { type ZodIssue, z } from 'zod';
 import { DEFAULT_DATASET } from './paths.js';
@@ -226,6 +229,62 @@ export const CONFIG_KEYS: { [R in Role]: { [K in keyof RoleConfigs[R]]-?: KeySpe
     logLevel: common.logLevel,
   },
 };
+
+/**
+ * The environment variables of the operator commands (rounds, audit, members, demo), which have no
+ * config file: a flag wins, then its variable, then the default. commander reads the variable named
+ * here (Option.env) and runs the option's parser on it, so a bad value in the environment is refused
+ * like a bad flag. With CONFIG_KEYS, this is every environment variable the CLI reads; nothing
+ * outside this file names one, and libraries are always handed the values.
+ */
+export const OPERATOR_ENV = {
+  federation: 'KPFL_FEDERATION',
+  schema: common.schema.env,
+  redisPrefix: common.redisPrefix.env,
+  aggregator: CONFIG_KEYS.participant.aggregator.env!,
+  databaseUrl: common.databaseUrl.env,
+  redisUrl: common.redisUrl.env,
+} as const;
+
+/** The environment a child `kpfl` process (the demo's participants) inherits: this one's. */
+export function childEnvironment(): NodeJS.ProcessEnv {
+  return { ...process.env };
+}
+
+/** Defaults of the operator settings that have one. */
+export const OPERATOR_DEFAULTS = {
+  schema: common.schema.default,
+  databaseUrl: DEFAULT_DATABASE_URL,
+  redisUrl: DEFAULT_REDIS_URL,
+} as const;
+
+/**
+ * An option of an operator command that its environment variable (OPERATOR_ENV) also sets, parsed
+ * by `parse` in both cases; a refused value from the environment names the variable.
+ */
+export function operatorOption<T>(
+  key: keyof typeof OPERATOR_ENV,
+  flags: string,
+  description: string,
+  parse: (value: string) => T,
+): Option {
+  const name = OPERATOR_ENV[key];
+  const fromEnv = (value: string, err: unknown) =>
+    err instanceof KpflError && process.env[name] === value
+      ? Object.assign(err, { message: `${err.message} (from environment variable ${name})` })
+      : err;
+  const parser = Object.assign(
+    (value: string) => {
+      try {
+        return parse(value);
+      } catch (err) {
+        throw fromEnv(value, err);
+      }
+    },
+    parse, // its tags (kind, example), for the options test
+  );
+  return new Option(flags, description).env(name).argParser(parser);
+}
 
 const SCHEMAS: { [R in Role]: z.ZodType<RoleConfigs[R], z.ZodTypeDef, unknown> } = {
   aggregator: aggregatorSchema,

@@ -8,6 +8,7 @@ import {
   explicitOptions,
   LOG_LEVELS,
   loadRoleConfig,
+  OPERATOR_DEFAULTS,
   type RoleFlags,
   startHeartbeat,
 } from '../config.js';
@@ -99,8 +100,8 @@ export function registerAggregator(program: Command): void {
           : { caPem: kit.ca.certPem, certPem: kit.server.certPem, keyPem: kit.server.keyPem },
         schema: c.schema,
         redisPrefix: c.redisPrefix,
-        databaseUrl: c.databaseUrl,
-        redisUrl: c.redisUrl,
+        databaseUrl: c.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl,
+        redisUrl: c.redisUrl ?? OPERATOR_DEFAULTS.redisUrl,
         runWorker: c.worker,
         metricsPort: c.metricsPort,
         metricsHost: c.metricsHost,
@@ -158,8 +159,8 @@ export function registerAggregator(program: Command): void {
         coordinatorKey: await importIdentity(kit.signingKey.privateJwk),
         schema: c.schema,
         redisPrefix: c.redisPrefix,
-        databaseUrl: c.databaseUrl,
-        redisUrl: c.redisUrl,
+        databaseUrl: c.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl,
+        redisUrl: c.redisUrl ?? OPERATOR_DEFAULTS.redisUrl,
         log: createLogger('worker', { level: c.logLevel }),
       });
       const stopHeartbeat = c.healthFile ? startHeartbeat(c.healthFile) : () => {};

@@ -18,6 +18,7 @@ import { type AuditClient, type AuditPage__Output, loadKpflProto } from '@kpfl/p
 import { openDb } from '@kpfl/store';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
+import { OPERATOR_DEFAULTS, operatorOption } from '../config.js';
 import { identityOf, readMemberKit } from '../kits.js';
 import {
   existingPath,
@@ -28,6 +29,7 @@ import {
   parseIntOption,
   parseIsoTime,
   parsePlanId,
+  parsePostgresUrl,
   parseSchemaName,
   UserError,
 } from '../user-error.js';
@@ -41,6 +43,7 @@ interface Source {
   insecure?: boolean;
   federation?: string;
   schema: string;
+  databaseUrl: string;
 }
 
 interface ContributionsOptions extends Source {
@@ -138,7 +141,7 @@ async function openSource(o: Source): Promise<AuditSource> {
     throw new UserError(
       'give --kit and --aggregator (auditor), or --federation with database access (operator)',
     );
-  const db = await openDb({ schema: o.schema, connectRetries: 3 });
+  const db = await openDb({ databaseUrl: o.databaseUrl, schema: o.schema, connectRetries: 3 });
   const federation = o.federation;
   return {
     contributions: (q) => listContributions(db, { federation, ...q }),
@@ -155,24 +158,38 @@ function sourceOptions(cmd: Command): Command {
       "auditor kit directory (queries go through the aggregator's Audit service)",
       existingPath('--kit'),
     )
-    .option(
-      '--aggregator <host:port>',
-      'aggregator address (with --kit)',
-      parseHostPort('--aggregator'),
-      process.env.KPFL_AGGREGATOR,
+    .addOption(
+      operatorOption(
+        'aggregator',
+        '--aggregator <host:port>',
+        'aggregator address (with --kit)',
+        parseHostPort('--aggregator'),
+      ),
     )
     .option('--insecure', 'plaintext gRPC (loopback testing only)')
-    .option(
-      '--federation <name>',
-      'operator mode: read Postgres directly',
-      parseIdOption('--federation'),
-      process.env.KPFL_FEDERATION,
+    .addOption(
+      operatorOption(
+        'federation',
+        '--federation <name>',
+        'operator mode: read Postgres directly',
+        parseIdOption('--federation'),
+      ),
     )
-    .option(
-      '--schema <name>',
-      'Postgres schema (operator mode)',
-      parseSchemaName('--schema'),
-      process.env.KPFL_SCHEMA ?? 'kpfl',
+    .addOption(
+      operatorOption(
+        'schema',
+        '--schema <name>',
+        'Postgres schema (operator mode)',
+        parseSchemaName('--schema'),
+      ).default(OPERATOR_DEFAULTS.schema),
+    )
+    .addOption(
+      operatorOption(
+        'databaseUrl',
+        '--database-url <url>',
+        'Postgres connection URL (operator mode)',
+        parsePostgresUrl('--database-url'),
+      ).default(OPERATOR_DEFAULTS.databaseUrl),
     );
 }
 

@@ -27,7 +27,7 @@ export function registerConfig(program: Command): void {
     .option('--json', 'print the effective settings as JSON (credentials redacted)')
     .action((file: string, o: CheckOptions) => {
       const { role } = readConfigFile(file);
-      const loaded = loadRoleConfig(role, { file, env: o.env ? process.env : {} });
+      const loaded = loadRoleConfig(role, { file, env: o.env ? undefined : {} });
       const settings = redacted(role, loaded.config);
       if (o.json) {
         process.stdout.write(

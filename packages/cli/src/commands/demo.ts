@@ -17,7 +17,7 @@ import {
 } from '@kpfl/model';
 import { checkPostgres, dropSchema, getPlan, listRounds, roundEvaluations } from '@kpfl/store';
 import { type Command, Option } from 'commander';
-import { BACKENDS } from '../config.js';
+import { BACKENDS, childEnvironment, OPERATOR_DEFAULTS, operatorOption } from '../config.js';
 import { registerFederation } from '../federation.js';
 import { provisionKits } from '../kits.js';
 import { cliCommand, DEFAULT_DATASET } from '../paths.js';
@@ -27,6 +27,8 @@ import {
   outputFile,
   parseIntOption,
   parsePartitionOption,
+  parsePostgresUrl,
+  parseRedisUrl,
   requireService,
   UserError,
 } from '../user-error.js';
@@ -56,6 +58,9 @@ export interface DemoOptions {
   json?: boolean;
   /** HTML accuracy report: a file path, or false for none (default reports/demo-<federation>.html). */
   report?: string | false;
+  /** Postgres and Redis to use (the CLI passes --database-url/DATABASE_URL and --redis-url/REDIS_URL). */
+  databaseUrl?: string;
+  redisUrl?: string;
 }
 
 export interface DemoRound {
@@ -131,6 +136,22 @@ export function registerDemo(program: Command): void {
     )
     .option('--no-report', 'do not write the HTML report')
     .option('--json', 'print one JSON object at the end instead of the table')
+    .addOption(
+      operatorOption(
+        'databaseUrl',
+        '--database-url <url>',
+        'Postgres connection URL',
+        parsePostgresUrl('--database-url'),
+      ).default(OPERATOR_DEFAULTS.databaseUrl),
+    )
+    .addOption(
+      operatorOption(
+        'redisUrl',
+        '--redis-url <url>',
+        'Redis connection URL',
+        parseRedisUrl('--redis-url'),
+      ).default(OPERATOR_DEFAULTS.redisUrl),
+    )
     .action(async (o: DemoOptions) => {
       const result = await runDemo(o, o.json ? () => {} : (line) => process.stdout.write(`${line}\n`));
       if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -146,10 +167,12 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
     throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
   parsePartitionSpec(o.partition);
   parseServerOptimizer(o.serverOptimizer);
+  const databaseUrl = o.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl;
+  const redisUrl = o.redisUrl ?? OPERATOR_DEFAULTS.redisUrl;
   // Everything that can be wrong is checked before anything is created: no half-made federation.
   await loadIdxDataset(o.dataset);
-  await checkPostgres();
-  await requireService('Redis', () => checkRedis());
+  await checkPostgres(databaseUrl);
+  await requireService('Redis', () => checkRedis(redisUrl));
   const started = performance.now();
   const id = randomBytes(4).toString('hex');
   const federation = `demo-${id}`;
@@ -182,6 +205,8 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
           },
       schema,
       redisPrefix: `kpfl-demo:${id}`,
+      databaseUrl,
+      redisUrl,
       metricsPort: 0,
       log: createLogger('aggregator', { file: join(work, 'aggregator.log') }),
     });
@@ -229,7 +254,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
         ...(o.insecure ? ['--insecure'] : []),
       ];
       const { cmd, args: argv } = cliCommand(args);
-      const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+      const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnvironment() });
       children.push(child);
       const logFile = join(work, `${member}.log`);
       child.stderr!.pipe(createWriteStream(logFile));
@@ -337,7 +362,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     await agg?.close();
     if (!o.keep) {
-      await dropSchema(undefined, schema).catch(() => {});
+      await dropSchema(databaseUrl, schema).catch(() => {});
       rmSync(work, { recursive: true, force: true });
     }
   }

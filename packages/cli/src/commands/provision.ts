@@ -25,7 +25,6 @@ import { COORDINATOR_ID, type CoordinatorKit, ID_PATTERN, type JWK, provisionMem
 import {
   assertSchemaName,
   type Db,
-  DEFAULT_DATABASE_URL,
   getMember,
   listMembers,
   openDb,
@@ -35,6 +34,7 @@ import {
 } from '@kpfl/store';
 import { type Command, Option } from 'commander';
 import pg from 'pg';
+import { OPERATOR_DEFAULTS, operatorOption } from '../config.js';
 import { type CoordinatorKitFile, type MemberKitFile, provisionKits, readCoordinatorKit } from '../kits.js';
 import {
   existingPath,
@@ -175,6 +175,7 @@ export async function runProvision(o: ProvisionOptions, print: (line: string) =>
 
 interface DbOptions {
   schema: string;
+  /** The CLI always passes one (--database-url, DATABASE_URL or the default). */
   databaseUrl?: string;
   kitOnly?: boolean;
 }
@@ -207,7 +208,7 @@ async function connect(o: DbOptions): Promise<{ db?: Db; why?: string; missing?:
   } catch (err) {
     throw new UserError(`--schema: ${(err as Error).message}`);
   }
-  const url = o.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const url = o.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl;
   const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   try {
     await probe.connect();
@@ -502,7 +503,6 @@ export function registerProvision(program: Command): void {
   const members = program
     .command('members')
     .description('add, revoke and list the members of a provisioned federation');
-  const schemaDefault = process.env.KPFL_SCHEMA ?? 'kpfl';
   const common = (c: Command) =>
     c
       .requiredOption(
@@ -510,16 +510,21 @@ export function registerProvision(program: Command): void {
         'coordinator kit directory (from `kpfl provision`)',
         existingPath('--kit'),
       )
-      .option(
-        '--schema <name>',
-        "the aggregator's Postgres schema",
-        parseSchemaName('--schema'),
-        schemaDefault,
+      .addOption(
+        operatorOption(
+          'schema',
+          '--schema <name>',
+          "the aggregator's Postgres schema",
+          parseSchemaName('--schema'),
+        ).default(OPERATOR_DEFAULTS.schema),
       )
-      .option(
-        '--database-url <url>',
-        'Postgres URL (default $DATABASE_URL)',
-        parsePostgresUrl('--database-url'),
+      .addOption(
+        operatorOption(
+          'databaseUrl',
+          '--database-url <url>',
+          'Postgres URL',
+          parsePostgresUrl('--database-url'),
+        ).default(OPERATOR_DEFAULTS.databaseUrl),
       )
       .option('--kit-only', 'do not touch Postgres: change only the coordinator kit')
       .option('--json', 'print JSON');

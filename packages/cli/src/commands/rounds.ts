@@ -1,4 +1,4 @@
-import { DEFAULT_REDIS_URL, RoundQueue, redisConnection, schedulePlan } from '@kpfl/aggregator';
+import { checkRedis, RoundQueue, redisConnection, schedulePlan } from '@kpfl/aggregator';
 import { DEFAULT_HE_PARAMS, HE_PARAM_SETS } from '@kpfl/he';
 import { type ModelName, parameterCount } from '@kpfl/model';
 import {
@@ -15,6 +15,7 @@ import {
   transitionRound,
 } from '@kpfl/store';
 import { type Command, Option } from 'commander';
+import { OPERATOR_DEFAULTS, operatorOption } from '../config.js';
 import { addTrainingOptions, type TrainingOptions, trainingSettings } from '../training-options.js';
 import {
   parseDuration,
@@ -24,8 +25,12 @@ import {
   parseIsoTime,
   parseModelName,
   parsePlanId,
+  parsePostgresUrl,
   parseRedisPrefix,
+  parseRedisUrl,
   parseSchemaName,
+  redactUrl,
+  requireService,
   UnavailableError,
   UserError,
 } from '../user-error.js';
@@ -35,6 +40,8 @@ interface Conn {
   federation: string;
   schema: string;
   redisPrefix?: string;
+  databaseUrl: string;
+  redisUrl: string;
 }
 
 interface ScheduleOptions extends Conn, TrainingOptions {
@@ -76,35 +83,54 @@ interface WatchOptions extends Conn {
 
 function connOptions(cmd: Command): Command {
   return cmd
-    .requiredOption(
-      '--federation <name>',
-      'federation name',
-      parseIdOption('--federation'),
-      process.env.KPFL_FEDERATION,
+    .addOption(
+      operatorOption(
+        'federation',
+        '--federation <name>',
+        'federation name',
+        parseIdOption('--federation'),
+      ).makeOptionMandatory(),
     )
-    .option(
-      '--schema <name>',
-      'Postgres schema',
-      parseSchemaName('--schema'),
-      process.env.KPFL_SCHEMA ?? 'kpfl',
+    .addOption(
+      operatorOption('schema', '--schema <name>', 'Postgres schema', parseSchemaName('--schema')).default(
+        OPERATOR_DEFAULTS.schema,
+      ),
     )
-    .option(
-      '--redis-prefix <prefix>',
-      'namespace in Redis (default kpfl:<federation>)',
-      parseRedisPrefix('--redis-prefix'),
-      process.env.KPFL_REDIS_PREFIX,
+    .addOption(
+      operatorOption(
+        'redisPrefix',
+        '--redis-prefix <prefix>',
+        'namespace in Redis (default kpfl:<federation>)',
+        parseRedisPrefix('--redis-prefix'),
+      ),
+    )
+    .addOption(
+      operatorOption(
+        'databaseUrl',
+        '--database-url <url>',
+        'Postgres connection URL',
+        parsePostgresUrl('--database-url'),
+      ).default(OPERATOR_DEFAULTS.databaseUrl),
+    )
+    .addOption(
+      operatorOption(
+        'redisUrl',
+        '--redis-url <url>',
+        'Redis connection URL',
+        parseRedisUrl('--redis-url'),
+      ).default(OPERATOR_DEFAULTS.redisUrl),
     );
 }
 
 async function withDb<T>(o: Conn, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = await openDb({ schema: o.schema, connectRetries: 3 }).catch((err) => {
+  let db: Db;
+  try {
+    db = await openDb({ databaseUrl: o.databaseUrl, schema: o.schema, connectRetries: 3 });
+  } catch (err) {
     if (!(err instanceof StoreError && err.code === 'UNAVAILABLE')) throw err;
-    throw new UnavailableError(
-      'Postgres',
-      `cannot reach Postgres at ${process.env.DATABASE_URL ?? 'the default URL'}: ${err.message}`,
-      { cause: err },
-    );
-  });
+    const where = `cannot reach Postgres at ${redactUrl(o.databaseUrl)}`;
+    throw new UnavailableError('Postgres', `${where}: ${err.message}`, { cause: err });
+  }
   try {
     return await fn(db);
   } finally {
@@ -113,7 +139,9 @@ async function withDb<T>(o: Conn, fn: (db: Db) => Promise<T>): Promise<T> {
 }
 
 async function withQueue<T>(o: Conn, fn: (q: RoundQueue) => Promise<T>): Promise<T> {
-  const redis = redisConnection(process.env.REDIS_URL ?? DEFAULT_REDIS_URL);
+  // The queue's connection waits out a Redis restart; a command must say at once that Redis is down.
+  await requireService('Redis', () => checkRedis(o.redisUrl));
+  const redis = redisConnection(o.redisUrl);
   const q = new RoundQueue('rounds', redis, o.redisPrefix ?? `kpfl:${o.federation}`);
   try {
     return await fn(q);

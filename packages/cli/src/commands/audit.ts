@@ -13,7 +13,7 @@ import {
   verifyAuditExport,
 } from '@kpfl/audit';
 import type { JSONWebKeySet } from '@kpfl/kpt';
-import { AggregatorConnection } from '@kpfl/participant';
+import { AggregatorConnection, AggregatorError } from '@kpfl/participant';
 import { type AuditClient, type AuditPage__Output, loadKpflProto } from '@kpfl/proto';
 import { openDb } from '@kpfl/store';
 import { type Command, Option } from 'commander';
@@ -74,6 +74,21 @@ interface VerifyOptions extends Source {
   json?: boolean;
 }
 
+/** A gRPC failure of an audit call: unreachable (exit 3) or refused (exit 2), naming the aggregator. */
+function aggregatorFailure(
+  status: grpc.status,
+  details: string,
+  address: string,
+  cause: unknown,
+): AggregatorError {
+  const unreachable = status === grpc.status.UNAVAILABLE || status === grpc.status.DEADLINE_EXCEEDED;
+  return new AggregatorError(
+    status,
+    unreachable ? `cannot reach the aggregator at ${address}: ${details}` : `aggregator refused: ${details}`,
+    { cause },
+  );
+}
+
 /** Where audit data comes from: the Audit gRPC service with an auditor kit, or Postgres directly (operator). */
 interface AuditSource {
   contributions(q: Record<string, unknown>): Promise<{ rows: object[]; nextCursor?: string }>;
@@ -100,12 +115,17 @@ async function openSource(o: Source): Promise<AuditSource> {
           Buffer.from(kit.tls.keyPem),
           Buffer.from(kit.tls.certPem),
         );
-    const client = new (loadKpflProto().kpfl.v1.Audit)(o.aggregator, creds) as AuditClient;
+    const address = o.aggregator;
+    const client = new (loadKpflProto().kpfl.v1.Audit)(address, creds) as AuditClient;
+    const session = () =>
+      conn.sessionMetadata().catch((err) => {
+        throw err instanceof AggregatorError ? aggregatorFailure(err.status, err.message, address, err) : err;
+      });
     const call = async (method: 'ListContributions' | 'ListRounds', q: Record<string, unknown>) => {
-      const md = await conn.sessionMetadata();
+      const md = await session();
       return new Promise<AuditPage__Output>((resolve, reject) =>
         client[method](q, md, { deadline: Date.now() + 60_000 }, (err, res) =>
-          err ? reject(new UserError(`aggregator refused: ${err.details || err.message}`)) : resolve(res!),
+          err ? reject(aggregatorFailure(err.code, err.details || err.message, address, err)) : resolve(res!),
         ),
       );
     };
@@ -119,13 +139,13 @@ async function openSource(o: Source): Promise<AuditSource> {
         return JSON.parse((await call('ListRounds', { ...q, status: q.state ?? '' })).rowsJson);
       },
       async exportDoc() {
-        const md = await conn.sessionMetadata();
+        const md = await session();
         const parts: Buffer[] = [];
         await new Promise<void>((resolve, reject) => {
           const stream = client.Export({}, md);
           stream.on('data', (c: { data: Buffer }) => parts.push(Buffer.from(c.data)));
           stream.on('error', (err: grpc.ServiceError) =>
-            reject(new UserError(`aggregator refused: ${err.details || err.message}`)),
+            reject(aggregatorFailure(err.code, err.details || err.message, address, err)),
           );
           stream.on('end', () => resolve());
         });

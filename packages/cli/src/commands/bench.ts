@@ -20,6 +20,7 @@ import {
 } from '@kpfl/bench';
 import { parsePartitionSpec, parseServerOptimizer } from '@kpfl/model';
 import { Argument, type Command, Option } from 'commander';
+import { OPERATOR_DEFAULTS, operatorOption } from '../config.js';
 import { provisionKits, readMemberKit } from '../kits.js';
 import { cliCommand, DEFAULT_DATASET, REPO_ROOT } from '../paths.js';
 import {
@@ -32,6 +33,8 @@ import {
   parseIntList,
   parseIntOption,
   parsePartitionList,
+  parsePostgresUrl,
+  parseRedisUrl,
   parseServerOptimizerOption,
   UserError,
 } from '../user-error.js';
@@ -82,6 +85,8 @@ interface BenchCliOptions {
   concurrency: number;
   updateSize: number;
   distinctUpdates: number;
+  databaseUrl: string;
+  redisUrl: string;
 }
 
 export interface BenchOutput {
@@ -95,13 +100,15 @@ export interface BenchOutput {
   reports: { convergence?: string };
 }
 
-/** The kit and process helpers @kpfl/bench's system suites need, from this CLI. */
+/** The kit and process helpers @kpfl/bench's system suites need, from this CLI (default URLs). */
 export const benchEnv: BenchEnv = {
   provisionKits,
   readMemberKit,
   registerFederation: (db, coordinator) =>
     registerFederation(db, coordinator as Parameters<typeof registerFederation>[1]),
   cliCommand,
+  databaseUrl: OPERATOR_DEFAULTS.databaseUrl,
+  redisUrl: OPERATOR_DEFAULTS.redisUrl,
 };
 
 export function registerBench(program: Command): void {
@@ -260,6 +267,22 @@ export function registerBench(program: Command): void {
       parseIntOption('--distinct-updates', 1),
       4,
     )
+    .addOption(
+      operatorOption(
+        'databaseUrl',
+        '--database-url <url>',
+        'overhead/scale: Postgres connection URL',
+        parsePostgresUrl('--database-url'),
+      ).default(OPERATOR_DEFAULTS.databaseUrl),
+    )
+    .addOption(
+      operatorOption(
+        'redisUrl',
+        '--redis-url <url>',
+        'overhead/scale: Redis connection URL',
+        parseRedisUrl('--redis-url'),
+      ).default(OPERATOR_DEFAULTS.redisUrl),
+    )
     .action(async (suite: Suite | 'all', o: BenchCliOptions) => {
       const out = await runBench(suite, o);
       if (o.json === true || o.json === '-') process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
@@ -321,7 +344,7 @@ export async function runBench(suiteArg: string, o: BenchCliOptions): Promise<Be
           timeBudgetSeconds: o.timeBudget ?? 900,
           onProgress: progress,
         },
-        benchEnv,
+        { ...benchEnv, databaseUrl: o.databaseUrl, redisUrl: o.redisUrl },
       );
       output.suites.overhead = r;
       show(formatOverhead(r));
@@ -337,7 +360,7 @@ export async function runBench(suiteArg: string, o: BenchCliOptions): Promise<Be
           timeBudgetSeconds: o.timeBudget ?? 1800,
           onProgress: progress,
         },
-        benchEnv,
+        { ...benchEnv, databaseUrl: o.databaseUrl, redisUrl: o.redisUrl },
       );
       output.suites.scale = r;
       show(formatScale(r));

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import pg from 'pg';
+import { DEFAULT_DATABASE_URL } from '../packages/store/src/index.js';
 import { runKpfl } from './harness.js';
 
 test('kpfl demo refuses bad input with one clear line, a non-zero exit and nothing created', {
@@ -23,7 +26,11 @@ test('kpfl demo refuses bad input with one clear line, a non-zero exit and nothi
     writeFileSync(join(corrupt, f), Buffer.from('not an idx file'));
   }
   const cases: { args: string[]; env?: Record<string, string>; code: number; message: RegExp }[] = [
-    { args: ['--model', 'resnet'], code: 2, message: /--model must be mlp or cnn, got "resnet"/ },
+    {
+      args: ['--model', 'resnet'],
+      code: 2,
+      message: /option '--model <name>' argument 'resnet' is invalid\. Allowed choices are mlp, cnn/,
+    },
     {
       args: ['--partition', 'bogus:3'],
       code: 2,
@@ -59,5 +66,47 @@ test('kpfl demo refuses bad input with one clear line, a non-zero exit and nothi
       /kpfl demo:/,
       `${label}: refused before provisioning or touching the database`,
     );
+  }
+});
+
+test('reported: bad audit input ends with one line and exit 2, not "unexpected error" and a stack', {
+  timeout: 120_000,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kpfl-audit-input-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const schema = `test_clierr_${randomBytes(4).toString('hex')}`;
+  const notJwks = join(dir, 'not-jwks.json');
+  writeFileSync(notJwks, '{"federation": "F"}\n');
+  const cases: { args: string[]; message: RegExp }[] = [
+    {
+      // 2025-02-30 is not a date (JavaScript's Date would take it as March 2).
+      args: ['audit', 'contributions', '--federation', 'F', '--schema', schema, '--from', '2025-02-30'],
+      message: /^kpfl: --from must be a real ISO 8601 date or time, .*got "2025-02-30"$/,
+    },
+    {
+      args: ['audit', 'verify', '--jwks', 'missing.json'],
+      message: /^kpfl: --jwks: missing\.json does not exist$/,
+    },
+    {
+      args: ['audit', 'verify', '--file', notJwks, '--jwks', notJwks],
+      message: /^kpfl: --jwks: .*not-jwks\.json is not a JWKS or federation\.json: keys: required$/,
+    },
+  ];
+  const results = await Promise.all(cases.map((c) => runKpfl(c.args)));
+  results.forEach((r, i) => {
+    const label = `kpfl ${cases[i]!.args.join(' ')}`;
+    assert.equal(r.code, 2, `${label}: exit code (${r.err})`);
+    assert.equal(r.err.trim().split('\n').length, 1, `${label}: one line, got:\n${r.err}`);
+    assert.match(r.err.trim(), cases[i]!.message, label);
+    assert.doesNotMatch(r.err, /unexpected error|\n\s+at /, `${label}: no stack trace`);
+  });
+  // Refused while parsing: the operator-mode query never opened (or created) the schema.
+  const db = new pg.Client({ connectionString: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL });
+  await db.connect();
+  try {
+    const r = await db.query('SELECT 1 FROM information_schema.schemata WHERE schema_name = $1', [schema]);
+    assert.equal(r.rowCount, 0, `schema ${schema} was not created`);
+  } finally {
+    await db.end();
   }
 });

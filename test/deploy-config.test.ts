@@ -11,6 +11,7 @@ import { after, describe, test } from 'node:test';
 import { loadParticipantPlugin } from '../packages/cli/src/commands/participant.js';
 import { ConfigError, loadRoleConfig } from '../packages/cli/src/config.js';
 import { DEFAULT_DATASET, REPO_ROOT } from '../packages/cli/src/paths.js';
+import { UserError } from '../packages/cli/src/user-error.js';
 import {
   getModelDefinition,
   loadIdxDataset,
@@ -232,8 +233,8 @@ describe('explicit tfjs backends', () => {
     test(`--backend ${backend} without ${pkg}: a clear error naming the package, exit 2`, {
       skip: installed(pkg) ? `${pkg} is installed here` : false,
     }, async () => {
-      // Fails before reading the kit or connecting anywhere.
-      const r = await kpfl(['participant', '--backend', backend, '--kit', join(tmp, 'no-kit')]);
+      // Fails before reading the kit (tmp holds none) or connecting anywhere.
+      const r = await kpfl(['participant', '--backend', backend, '--kit', tmp]);
       assert.equal(r.code, 2, r.err);
       assert.match(
         r.err,
@@ -244,7 +245,7 @@ describe('explicit tfjs backends', () => {
   }
 
   test('KPFL_BACKEND sets it too', { skip: installed('@tensorflow/tfjs-node') }, async () => {
-    const r = await kpfl(['participant', '--kit', join(tmp, 'no-kit')], { KPFL_BACKEND: 'tensorflow' });
+    const r = await kpfl(['participant', '--kit', tmp], { KPFL_BACKEND: 'tensorflow' });
     assert.equal(r.code, 2);
     assert.match(r.err, /npm install @tensorflow\/tfjs-node/);
   });
@@ -294,5 +295,42 @@ describe('participant plugins', () => {
     );
     const dup = file('dup-plugin.mjs', "export default { models: [{ name: 'mlp', layers: [] }] };\n");
     await assert.rejects(loadParticipantPlugin(dup), /'mlp' is built in/);
+    // The exports are checked with a schema that names the first bad field.
+    const model = "name: 'tiny', inputShape: [4], numClasses: 2, build: () => null";
+    const layer = "{ name: 'w', shape: [4, 2], init: 'zeros' }";
+    for (const [name, text, message] of [
+      [
+        'no-shape.mjs',
+        `export default { models: [{ ${model}, layers: [{ name: 'w', init: 'zeros' }] }] };`,
+        /: models\.0\.layers\.0\.shape: required$/,
+      ],
+      [
+        'bad-dim.mjs',
+        `export default { models: [{ ${model}, layers: [{ name: 'w', shape: [4, 0], init: 'zeros' }] }] };`,
+        /: models\.0\.layers\.0\.shape\.1: must be a positive integer$/,
+      ],
+      [
+        'no-build.mjs',
+        `export default { models: [{ name: 'tiny', inputShape: [4], numClasses: 2, layers: [${layer}] }] };`,
+        /: models\.0\.build: expected a function$/,
+      ],
+      ['typo.mjs', `export default { loaddata: () => null };`, /: unknown key "loaddata"$/],
+      ['not-fn.mjs', `export default { loadData: 'data.csv' };`, /: loadData: expected a function$/],
+      [
+        'throws.mjs',
+        `export default () => { throw new Error('boom'); };`,
+        /: its default export threw: boom$/,
+      ],
+    ] as const) {
+      await assert.rejects(loadParticipantPlugin(file(name, `${text}\n`)), (e: unknown) => {
+        assert.ok(e instanceof UserError, `${name}: a UserError`);
+        assert.match(e.message, new RegExp(`^plugin .*${name.replace('.', '\\.')}${message.source}`), name);
+        return true;
+      });
+    }
+    // Positive control: the same model, complete, loads (and registers).
+    const good = file('good.mjs', `export default { models: [{ ${model}, layers: [${layer}] }] };\n`);
+    assert.equal((await loadParticipantPlugin(good)).models?.[0]?.name, 'tiny');
+    assert.equal(parameterCount('tiny'), 8);
   });
 });

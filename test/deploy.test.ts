@@ -10,7 +10,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join, posix, relative, resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { CONFIG_KEYS, loadRoleConfig, type Role, readConfigFile } from '../packages/cli/src/config.js';
+import {
+  CONFIG_KEYS,
+  loadRoleConfig,
+  OPERATOR_ENV,
+  type Role,
+  readConfigFile,
+} from '../packages/cli/src/config.js';
 import { CLI_MAIN, cliCommand, REPO_ROOT, TSX_LOADER } from '../packages/cli/src/paths.js';
 import {
   COMPOSE_FILE,
@@ -112,6 +118,8 @@ function envReadByCode(): Set<string> {
   for (const role of ROLES)
     for (const spec of Object.values(CONFIG_KEYS[role] as Record<string, { env?: string }>))
       if (spec.env) names.add(spec.env);
+  // The operator commands' variables (read through commander's Option.env()).
+  for (const name of Object.values(OPERATOR_ENV)) names.add(name);
   return names;
 }
 

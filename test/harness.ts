@@ -23,7 +23,11 @@ import {
 import { cliCommand } from '../packages/cli/src/paths.js';
 import { DEFAULT_HE_PARAMS } from '../packages/he/src/index.js';
 import { importIdentity } from '../packages/kpt/src/index.js';
-import { SIMULATED_TRAINING, SimulatedParticipant } from '../packages/participant/src/index.js';
+import {
+  AggregatorError,
+  SIMULATED_TRAINING,
+  SimulatedParticipant,
+} from '../packages/participant/src/index.js';
 import { type Db, dropSchema, openDb, type PlanRow } from '../packages/store/src/index.js';
 
 export interface TestFederationOptions {
@@ -322,8 +326,9 @@ export async function assertRefused<S>(
   try {
     await send();
   } catch (err) {
+    // A raw gRPC ServiceError carries its numeric status in code, an AggregatorError in status.
     const e = err as { code?: number; details?: string; message: string };
-    caught = { code: e.code, message: e.details || e.message };
+    caught = { code: err instanceof AggregatorError ? err.status : e.code, message: e.details || e.message };
   }
   assert.ok(caught, 'the aggregator must refuse it');
   assert.equal(grpc.status[caught.code!], grpc.status[code], `status (message: ${caught.message})`);

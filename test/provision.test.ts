@@ -14,7 +14,7 @@ import { registerFederation } from '../packages/cli/src/commands/aggregator.js';
 import { runProvision } from '../packages/cli/src/commands/provision.js';
 import { identityOf, readCoordinatorKit, readMemberKit } from '../packages/cli/src/kits.js';
 import { importIdentity } from '../packages/kpt/src/index.js';
-import { AggregatorConnection } from '../packages/participant/src/index.js';
+import { AggregatorConnection, type AggregatorError } from '../packages/participant/src/index.js';
 import { dropSchema } from '../packages/store/src/index.js';
 import { runKpfl } from './harness.js';
 
@@ -169,8 +169,7 @@ describe('kpfl provision and kpfl members', () => {
     // dave is unknown before he is added.
     await assert.rejects(
       connect('dave', join(out, 'members', 'alice')).then((c) => c.authenticate()),
-      (e: { code: number; message: string }) =>
-        e.code === status.UNAUTHENTICATED && /"dave" is not a member/.test(e.message),
+      (e: AggregatorError) => e.status === status.UNAUTHENTICATED && /"dave" is not a member/.test(e.message),
     );
     const r = await kpfl(['members', 'add', 'dave', '--kit', kitDir, '--schema', schema]);
     assert.equal(r.code, 0, r.stderr);
@@ -222,14 +221,14 @@ describe('kpfl provision and kpfl members', () => {
     );
     assertUserError(again, new RegExp(`"alice" is already a member of ${federation}; choose another id`));
 
-    await assert.rejects(dave.getTask(0), (e: { code: number; message: string }) => {
-      assert.equal(e.code, status.PERMISSION_DENIED);
+    await assert.rejects(dave.getTask(0), (e: AggregatorError) => {
+      assert.equal(e.status, status.PERMISSION_DENIED);
       assert.match(e.message, /"dave" is revoked/);
       return true;
     });
     const fresh = await connect('dave');
-    await assert.rejects(fresh.authenticate(), (e: { code: number; message: string }) => {
-      assert.equal(e.code, status.PERMISSION_DENIED);
+    await assert.rejects(fresh.authenticate(), (e: AggregatorError) => {
+      assert.equal(e.status, status.PERMISSION_DENIED);
       assert.match(e.message, /member dave is revoked/);
       return true;
     });

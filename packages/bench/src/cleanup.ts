@@ -1,8 +1,8 @@
 import { redisConnection } from '@kpfl/aggregator';
 
 /** Deletes every Redis key under `prefix:` (the BullMQ queues and nonces of a throwaway federation). */
-export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = redisConnection();
+export async function deleteRedisPrefix(prefix: string, redisUrl?: string): Promise<void> {
+  const redis = redisConnection(redisUrl);
   try {
     let cursor = '0';
     do {

@@ -1,7 +1,7 @@
 /**
  * What the system suites need from the `kpfl` command itself: writing kit files, reading a member kit,
- * registering a coordinator kit's members in Postgres, and the argv to run `kpfl` again in a child
- * process. The CLI owns these (packages/cli/src/kits.ts, commands/aggregator.ts, paths.ts); it passes them
+ * registering a coordinator kit's members in Postgres, the argv to run `kpfl` again in a child
+ * process, and the Postgres and Redis URLs (the suites read no environment variable). The CLI owns these (packages/cli/src/kits.ts, commands/aggregator.ts, paths.ts); it passes them
  * in, so that @kpfl/bench does not depend on @kpfl/cli (which depends on it).
  */
 import type { ConsortiumKey } from '@kpfl/he';
@@ -38,4 +38,7 @@ export interface BenchEnv {
   registerFederation(db: Db, coordinator: CoordinatorKitLike): Promise<void>;
   /** argv to run `kpfl <args>` in a child process with the same TypeScript loader. */
   cliCommand(args: string[]): { cmd: string; args: string[] };
+  /** Postgres and Redis the suites use (the CLI passes --database-url/DATABASE_URL, --redis-url/REDIS_URL). */
+  databaseUrl?: string;
+  redisUrl?: string;
 }

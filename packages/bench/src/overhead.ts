@@ -340,8 +340,8 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     }
     for (const f of feds) {
       await f.agg.close().catch(() => {});
-      await dropSchema(undefined, f.schema).catch(() => {});
-      await deleteRedisPrefix(f.redisPrefix).catch(() => {});
+      await dropSchema(env.databaseUrl, f.schema).catch(() => {});
+      await deleteRedisPrefix(f.redisPrefix, env.redisUrl).catch(() => {});
     }
     rmSync(work, { recursive: true, force: true });
   }
@@ -418,6 +418,8 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
         : undefined,
       schema,
       redisPrefix,
+      databaseUrl: env.databaseUrl,
+      redisUrl: env.redisUrl,
       log: createLogger('aggregator', { file: join(work, `aggregator-${mode}.log`) }),
     });
     await env.registerFederation(agg.db, coordinator);

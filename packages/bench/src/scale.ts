@@ -202,6 +202,8 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
         prefix,
         '--metrics-port',
         '0',
+        ...(env.databaseUrl ? ['--database-url', env.databaseUrl] : []),
+        ...(env.redisUrl ? ['--redis-url', env.redisUrl] : []),
         ...(tls ? [] : ['--insecure']),
       ]);
       child = spawn(cmd, args, { stdio: ['ignore', 'pipe', logFd], env: { ...process.env } });
@@ -217,9 +219,9 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
         if (m && m.rss > maxRss) maxRss = m.rss;
       }, o.sampleMs ?? 100);
 
-      const db = await openDb({ schema });
+      const db = await openDb({ databaseUrl: env.databaseUrl, schema });
       handles.push({ close: () => db.close() });
-      const redis = redisConnection();
+      const redis = redisConnection(env.redisUrl);
       const queue = new RoundQueue('rounds', redis, prefix);
       handles.push({
         close: async () => {
@@ -407,8 +409,8 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
       }
       if (o.keep) progress(`scale: ${n} participants: kept ${work} (aggregator.log) and schema ${schema}`);
       else {
-        await dropSchema(undefined, schema).catch(() => {});
-        await deleteRedisPrefix(prefix).catch(() => {});
+        await dropSchema(env.databaseUrl, schema).catch(() => {});
+        await deleteRedisPrefix(prefix, env.redisUrl).catch(() => {});
         rmSync(work, { recursive: true, force: true });
       }
     }

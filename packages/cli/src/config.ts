@@ -18,7 +18,11 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { DEFAULT_REDIS_URL } from '@kpfl/aggregator';
+import { KpflError } from '@kpfl/common';
 import { BACKEND_ORDER, parsePartitionSpec } from '@kpfl/model';
+import { DEFAULT_DATABASE_URL } from '@kpfl/store';
+import { Option } from 'commander';
 import { LineCounter, parseDocument } from 'yaml';
 import { type ZodIssue, z } from 'zod';
 import { DEFAULT_DATASET } from './paths.js';
@@ -27,20 +31,20 @@ export const ROLES = ['aggregator', 'worker', 'participant'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** A configuration problem the operator can fix: one line per bad key, exit code 2, no stack trace. */
-export class ConfigError extends Error {
-  readonly exitCode = 2;
+export class ConfigError extends KpflError<'CONFIG_INVALID'> {
+  override readonly name = 'ConfigError';
   constructor(
     message: string,
     readonly issues: string[] = [],
+    options?: { cause?: unknown },
   ) {
-    super(message);
-    this.name = 'ConfigError';
+    super('CONFIG_INVALID', message, options);
   }
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const BACKENDS = ['auto', ...BACKEND_ORDER] as const;
 
 const hostPort = (example: string) =>
@@ -151,6 +155,9 @@ const participantSchema = z
 export type AggregatorConfig = z.infer<typeof aggregatorSchema>;
 export type WorkerConfig = z.infer<typeof workerSchema>;
 export type ParticipantConfig = z.infer<typeof participantSchema>;
+/** The flags of a role command as commander hands them to its action: any subset of the role's keys, and --config. */
+export type RoleFlags<R extends Role> = Partial<RoleConfigs[R]> & { config?: string };
+
 export interface RoleConfigs {
   aggregator: AggregatorConfig;
   worker: WorkerConfig;
@@ -222,6 +229,62 @@ export const CONFIG_KEYS: { [R in Role]: { [K in keyof RoleConfigs[R]]-?: KeySpe
     logLevel: common.logLevel,
   },
 };
+
+/**
+ * The environment variables of the operator commands (rounds, audit, members, demo), which have no
+ * config file: a flag wins, then its variable, then the default. commander reads the variable named
+ * here (Option.env) and runs the option's parser on it, so a bad value in the environment is refused
+ * like a bad flag. With CONFIG_KEYS, this is every environment variable the CLI reads; nothing
+ * outside this file names one, and libraries are always handed the values.
+ */
+export const OPERATOR_ENV = {
+  federation: 'KPFL_FEDERATION',
+  schema: common.schema.env,
+  redisPrefix: common.redisPrefix.env,
+  aggregator: CONFIG_KEYS.participant.aggregator.env!,
+  databaseUrl: common.databaseUrl.env,
+  redisUrl: common.redisUrl.env,
+} as const;
+
+/** The environment a child `kpfl` process (the demo's participants) inherits: this one's. */
+export function childEnvironment(): NodeJS.ProcessEnv {
+  return { ...process.env };
+}
+
+/** Defaults of the operator settings that have one. */
+export const OPERATOR_DEFAULTS = {
+  schema: common.schema.default,
+  databaseUrl: DEFAULT_DATABASE_URL,
+  redisUrl: DEFAULT_REDIS_URL,
+} as const;
+
+/**
+ * An option of an operator command that its environment variable (OPERATOR_ENV) also sets, parsed
+ * by `parse` in both cases; a refused value from the environment names the variable.
+ */
+export function operatorOption<T>(
+  key: keyof typeof OPERATOR_ENV,
+  flags: string,
+  description: string,
+  parse: (value: string) => T,
+): Option {
+  const name = OPERATOR_ENV[key];
+  const fromEnv = (value: string, err: unknown) =>
+    err instanceof KpflError && process.env[name] === value
+      ? Object.assign(err, { message: `${err.message} (from environment variable ${name})` })
+      : err;
+  const parser = Object.assign(
+    (value: string) => {
+      try {
+        return parse(value);
+      } catch (err) {
+        throw fromEnv(value, err);
+      }
+    },
+    parse, // its tags (kind, example), for the options test
+  );
+  return new Option(flags, description).env(name).argParser(parser);
+}
 
 const SCHEMAS: { [R in Role]: z.ZodType<RoleConfigs[R], z.ZodTypeDef, unknown> } = {
   aggregator: aggregatorSchema,

@@ -3,11 +3,20 @@ import { join, resolve } from 'node:path';
 import {
   type ConsortiumKey,
   generateConsortiumKey,
+  HE_PARAM_SETS,
+  HeError,
   parseConsortiumKey,
   serializeConsortiumKey,
 } from '@kpfl/he';
-import { createFederationKits, type IdentityKey, importIdentity, type JSONWebKeySet } from '@kpfl/kpt';
-import { UserError } from './user-error.js';
+import {
+  createFederationKits,
+  ID_PATTERN,
+  type IdentityKey,
+  importIdentity,
+  type JSONWebKeySet,
+} from '@kpfl/kpt';
+import { type ZodType, z } from 'zod';
+import { firstZodIssue, UserError } from './user-error.js';
 
 /**
  * Kit files on disk. One directory per party:
@@ -114,24 +123,112 @@ function readJson(path: string, what: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
-  } catch {
-    throw new UserError(`cannot read ${what} at ${path}; run \`kpfl provision\` or check the path`);
+  } catch (err) {
+    throw new UserError(
+      `cannot read ${what} at ${path}; run \`kpfl provision\` or check the path`,
+      undefined,
+      {
+        cause: err,
+      },
+    );
   }
   try {
     return JSON.parse(text);
-  } catch {
-    throw new UserError(`${what} at ${path} is not valid JSON`);
+  } catch (err) {
+    throw new UserError(`${what} at ${path} is not valid JSON`, undefined, { cause: err });
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// What kit files must hold. Kits are written by kpfl, but they are copied, mounted and edited by
+// hand: a missing or mangled field is reported as `file: field.path: what is wrong`, not as a crash
+// deep inside TLS or jose. Unknown fields are kept (newer kits may carry more).
+
+const id = z.string().regex(ID_PATTERN, 'expected an id (letters, digits, ".", "_", "-"; at most 64)');
+const base64url = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected base64url');
+const pem = (label: 'CERTIFICATE' | 'PRIVATE KEY') =>
+  z.string().refine((s) => s.includes(`-----BEGIN ${label}-----`) && s.includes(`-----END ${label}-----`), {
+    message: `expected a PEM ${label === 'CERTIFICATE' ? 'certificate' : 'private key'}`,
+  });
+const publicJwk = z
+  .object({
+    kty: z.literal('OKP'),
+    crv: z.literal('Ed25519'),
+    x: base64url,
+    kid: z.string().min(1).optional(),
+  })
+  .passthrough();
+const privateJwk = publicJwk.extend({ d: base64url });
+const identityKey = z.object({ kid: z.string().min(1, 'required'), privateJwk, publicJwk }).passthrough();
+const jwks = z.object({ keys: z.array(publicJwk).min(1, 'expected at least one key') }).passthrough();
+const keyPair = z.object({ certPem: pem('CERTIFICATE'), keyPem: pem('PRIVATE KEY') }).passthrough();
+
+const coordinatorKitSchema = z
+  .object({
+    kind: z.literal('kpfl-coordinator-kit'),
+    federation: id,
+    signingKey: identityKey,
+    ca: keyPair,
+    server: keyPair.extend({ hosts: z.array(z.string()).optional() }),
+    members: z.array(
+      z
+        .object({
+          id,
+          kid: z.string().min(1, 'required'),
+          publicJwk,
+          roles: z.array(z.enum(['participant', 'auditor'])).min(1, 'expected participant or auditor'),
+          status: z.enum(['active', 'revoked']).optional(),
+          revokedAt: z.string().optional(),
+        })
+        .passthrough(),
+    ),
+    jwks,
+    heParams: z.enum(Object.keys(HE_PARAM_SETS) as [string, ...string[]]),
+  })
+  .passthrough();
+
+const memberKitSchema = z
+  .object({
+    kind: z.enum(['kpfl-member-kit', 'kpfl-auditor-kit']),
+    federation: id,
+    memberId: id,
+    identity: identityKey,
+    tls: z
+      .object({ caPem: pem('CERTIFICATE'), certPem: pem('CERTIFICATE'), keyPem: pem('PRIVATE KEY') })
+      .passthrough(),
+    coordinatorJwks: jwks,
+  })
+  .passthrough();
+
+/** he-key.json's shape; parseConsortiumKey then checks the key itself (parameters, keyId). */
+const heKeyFileSchema = z
+  .object({
+    type: z.literal('kpfl-he-consortium-key'),
+    version: z.literal(1),
+    paramsName: z.enum(Object.keys(HE_PARAM_SETS) as [string, ...string[]]),
+    keyId: z.string().min(1, 'required'),
+    secretKey: z.string().min(1, 'required'),
+    publicKey: z.string().min(1).optional(),
+  })
+  .passthrough();
+
+/** `data` checked against `schema`, or a UserError naming the file and the first bad field. */
+function checked<T>(schema: ZodType<unknown>, data: unknown, file: string): T {
+  const r = schema.safeParse(data);
+  if (!r.success) throw new UserError(`${file}: ${firstZodIssue(r.error)}`, undefined, { cause: r.error });
+  return data as T;
+}
+
+function kindOf(data: unknown): string {
+  return String((data as { kind?: unknown } | null)?.kind);
 }
 
 export function readCoordinatorKit(path: string): CoordinatorKitFile {
   const file = path.endsWith('.json') ? path : join(path, 'coordinator.json');
-  const kit = readJson(file, 'coordinator kit') as CoordinatorKitFile;
-  if (kit?.kind !== 'kpfl-coordinator-kit')
-    throw new UserError(
-      `${file} is not a coordinator kit (kind: ${String((kit as { kind?: unknown })?.kind)})`,
-    );
-  return kit;
+  const data = readJson(file, 'coordinator kit');
+  if (kindOf(data) !== 'kpfl-coordinator-kit')
+    throw new UserError(`${file} is not a coordinator kit (kind: ${kindOf(data)})`);
+  return checked<CoordinatorKitFile>(coordinatorKitSchema, data, file);
 }
 
 export function readMemberKit(path: string): MemberKitFile & { heKey?: ConsortiumKey } {
@@ -140,15 +237,34 @@ export function readMemberKit(path: string): MemberKitFile & { heKey?: Consortiu
     : existsSync(join(path, 'auditor.json'))
       ? join(path, 'auditor.json')
       : join(path, 'member.json');
-  const kit = readJson(file, 'member kit') as MemberKitFile;
-  if (kit?.kind !== 'kpfl-member-kit' && kit?.kind !== 'kpfl-auditor-kit') {
-    throw new UserError(`${file} is not a member kit (kind: ${String((kit as { kind?: unknown })?.kind)})`);
+  const data = readJson(file, 'member kit');
+  if (kindOf(data) !== 'kpfl-member-kit' && kindOf(data) !== 'kpfl-auditor-kit')
+    throw new UserError(`${file} is not a member kit (kind: ${kindOf(data)})`);
+  const kit = checked<MemberKitFile>(memberKitSchema, data, file);
+  const keyFile = join(file, '..', 'he-key.json');
+  let text: string | undefined;
+  try {
+    text = readFileSync(keyFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new UserError(`cannot read ${keyFile}: ${(err as Error).message}`, undefined, { cause: err });
   }
   let heKey: ConsortiumKey | undefined;
-  try {
-    heKey = parseConsortiumKey(readFileSync(join(file, '..', 'he-key.json'), 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  if (text !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new UserError(`${keyFile} is not valid JSON`, undefined, { cause: err });
+    }
+    checked(heKeyFileSchema, json, keyFile);
+    try {
+      heKey = parseConsortiumKey(text);
+    } catch (err) {
+      if (err instanceof HeError)
+        throw new UserError(`${keyFile}: ${err.message}`, undefined, { cause: err });
+      throw err;
+    }
   }
   return { ...kit, heKey };
 }

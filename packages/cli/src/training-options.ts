@@ -1,6 +1,6 @@
 import type { TrainingSettings } from '@kpfl/store';
 import type { Command } from 'commander';
-import { parseFloatOption, parseIntOption } from './user-error.js';
+import { parseFloatOption, parseIntOption, parseServerOptimizerOption } from './user-error.js';
 
 export interface TrainingOptions {
   model: string;
@@ -20,14 +20,24 @@ export function addTrainingOptions(cmd: Command): Command {
   return cmd
     .option('--local-epochs <n>', 'local epochs per round (E)', parseIntOption('--local-epochs', 1), 1)
     .option('--batch-size <n>', 'local batch size (B)', parseIntOption('--batch-size', 1), 10)
-    .option('--lr <x>', 'local SGD learning rate', parseFloatOption('--lr', 0), 0.05)
+    .option(
+      '--lr <x>',
+      'local SGD learning rate',
+      parseFloatOption('--lr', 0, Number.POSITIVE_INFINITY, { exclusiveMin: true }),
+      0.05,
+    )
     .option(
       '--max-examples <n>',
       'local examples per round and participant (0 = all)',
       parseIntOption('--max-examples'),
       0,
     )
-    .option('--server-optimizer <spec>', 'fedavg | fedavgm:lr=1,momentum=0.9 | fedadam:lr=0.01,...', 'fedavg')
+    .option(
+      '--server-optimizer <spec>',
+      'fedavg | fedavgm:lr=1,momentum=0.9 | fedadam:lr=0.01,...',
+      parseServerOptimizerOption('--server-optimizer'),
+      'fedavg',
+    )
     .option('--prox-mu <x>', 'FedProx proximal term (0 = off)', parseFloatOption('--prox-mu', 0), 0);
 }
 

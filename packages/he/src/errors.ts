@@ -1,5 +1,7 @@
+import { EXIT_CODES, KpflError } from '@kpfl/common';
+
 /**
- * HeError: the one error class @kpfl/he throws. `code` is stable (tests, logs and callers match on it).
+ * HeError: the one error class @kpfl/he throws (a KpflError). `code` is stable (tests, logs and callers match on it).
  * HeInputError is the subclass for bad input (a chunk, a chunk list, a length, a value, a key): an RPC
  * handler maps it to INVALID_ARGUMENT. Everything the aggregator can be sent raises an HeInputError and
  * leaves the running sum unchanged.
@@ -19,17 +21,17 @@ export type HeErrorCode =
   | 'CLOSED'
   | 'WORKER_FAILED';
 
-export class HeError extends Error {
+/** Codes that mean kpfl misused its own codec, not something a user or a peer sent: exit code 1. */
+const INTERNAL_CODES: ReadonlySet<HeErrorCode> = new Set(['EMPTY_SUM', 'CLOSED', 'WORKER_FAILED']);
+
+export class HeError extends KpflError<HeErrorCode> {
   override readonly name: string = 'HeError';
-  readonly code: HeErrorCode;
 
   constructor(code: HeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-
-  toJSON(): { name: string; code: HeErrorCode; message: string } {
-    return { name: this.name, code: this.code, message: this.message };
+    super(code, message, {
+      cause: options?.cause,
+      exitCode: INTERNAL_CODES.has(code) ? EXIT_CODES.internal : EXIT_CODES.usage,
+    });
   }
 }
 

@@ -1,5 +1,8 @@
+import { KpflError } from '@kpfl/common';
+
 /**
- * KptError: the one error class kpt throws for anything an attacker or a misconfiguration can cause.
+ * KptError: the one error class kpt throws for anything an attacker or a misconfiguration can cause
+ * (a KpflError: a usage mistake, exit code 2, when it ends a command).
  * `code` is stable (tests, logs and clients match on it); `grpcStatus` is what an RPC handler should
  * answer with; the message says what to do about it.
  */
@@ -44,18 +47,16 @@ export const GRPC_STATUS_OF: Readonly<Record<KptErrorCode, KptGrpcStatus>> = Obj
   KEY_INVALID: 'INVALID_ARGUMENT',
 });
 
-export class KptError extends Error {
+export class KptError extends KpflError<KptErrorCode> {
   override readonly name = 'KptError';
-  readonly code: KptErrorCode;
   readonly grpcStatus: KptGrpcStatus;
 
   constructor(code: KptErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.grpcStatus = GRPC_STATUS_OF[code];
   }
 
-  toJSON(): { name: string; code: KptErrorCode; grpcStatus: KptGrpcStatus; message: string } {
+  override toJSON(): { name: string; code: KptErrorCode; grpcStatus: KptGrpcStatus; message: string } {
     return { name: this.name, code: this.code, grpcStatus: this.grpcStatus, message: this.message };
   }
 }

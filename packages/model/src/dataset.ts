@@ -229,7 +229,8 @@ async function readDataset(
   chosen: { role: Role; name: string; dims: 1 | 3 }[],
   sums: Map<string, string> | undefined,
 ): Promise<ImageDataset> {
-  // Read in parallel, but report the first bad file in file order: the same dataset always gets the same message.
+  // The files load concurrently, but a problem is reported for the first file in order, whichever
+  // read finished first: the same broken directory always gets the same message.
   const settled = await Promise.allSettled(
     chosen.map(async (c) => {
       const raw = await readFile(path.join(abs, c.name));
@@ -254,10 +255,9 @@ async function readDataset(
       return { ...c, sha256, parsed: parseIdx(c.name, bytes, c.dims) };
     }),
   );
-  const loaded = settled.map((r) => {
-    if (r.status === 'rejected') throw r.reason;
-    return r.value;
-  });
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const loaded = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const by = (role: Role) => loaded.find((l) => l.role === role)!;
   const trI = by('trainImages');
   const trL = by('trainLabels');

@@ -1,3 +1,5 @@
+import { KpflError } from '@kpfl/common';
+
 /** Error codes a DatasetError can carry (stable; match on `code`, not on the message). */
 export type DatasetErrorCode =
   | 'NOT_A_DIRECTORY'
@@ -13,28 +15,46 @@ export type DatasetErrorCode =
   | 'DIM_MISMATCH';
 
 /** A dataset directory or file is missing, corrupt, or does not match its checksums. */
-export class DatasetError extends Error {
-  readonly code: DatasetErrorCode;
+export class DatasetError extends KpflError<DatasetErrorCode> {
+  override readonly name = 'DatasetError';
   /** The file the problem is about, when there is one. */
   readonly file?: string;
   constructor(code: DatasetErrorCode, message: string, file?: string) {
-    super(message);
-    this.name = 'DatasetError';
-    this.code = code;
+    super(code, message);
     this.file = file;
   }
 }
 
 /** A requested tfjs backend is not installed, cannot load, or cannot train the requested model. */
-export class BackendUnavailableError extends Error {
-  readonly code = 'BACKEND_UNAVAILABLE';
+export class BackendUnavailableError extends KpflError<'BACKEND_UNAVAILABLE'> {
+  override readonly name = 'BackendUnavailableError';
   readonly backend: string;
   /** npm package that provides the backend (install it to make the backend available). */
   readonly npmPackage?: string;
   constructor(backend: string, message: string, npmPackage?: string) {
-    super(message);
-    this.name = 'BackendUnavailableError';
+    super('BACKEND_UNAVAILABLE', message);
     this.backend = backend;
     this.npmPackage = npmPackage;
   }
+}
+
+/** Error codes of a ModelConfigError. */
+export type ModelConfigErrorCode =
+  /** A partition spec that does not parse, or that cannot split this dataset. */
+  | 'BAD_PARTITION'
+  /** A client count that cannot share the dataset (not a positive integer, more clients than examples). */
+  | 'BAD_CLIENTS'
+  /** A server optimizer spec that does not parse or has out-of-range values. */
+  | 'BAD_SERVER_OPTIMIZER'
+  /** A custom model definition that cannot be registered. */
+  | 'BAD_MODEL'
+  /** A model name that is neither built in nor registered. */
+  | 'UNKNOWN_MODEL';
+
+/**
+ * A setting of the training setup is wrong: a partition spec, a client count, a server optimizer
+ * spec, a model name or a plugin's model definition. The message names the setting and its valid forms.
+ */
+export class ModelConfigError extends KpflError<ModelConfigErrorCode> {
+  override readonly name = 'ModelConfigError';
 }

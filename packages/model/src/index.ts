@@ -14,7 +14,13 @@ export {
   wasmBinaryDir,
 } from './backend.js';
 export { dataCommitment, type ImageDataset, loadIdxDataset, manifestDigest } from './dataset.js';
-export { BackendUnavailableError, DatasetError, type DatasetErrorCode } from './errors.js';
+export {
+  BackendUnavailableError,
+  DatasetError,
+  type DatasetErrorCode,
+  ModelConfigError,
+  type ModelConfigErrorCode,
+} from './errors.js';
 export {
   buildModel,
   getFlatWeights,

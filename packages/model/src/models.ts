@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ModelConfigError } from './errors.js';
 import { conv2dSame, dense, maxPool2 } from './ops.js';
 import { Rng } from './rng.js';
 
@@ -135,12 +136,18 @@ const registry = new Map<string, ModelDefinition>([
 
 /** Add a custom model. Its name can then be used wherever a ModelName is accepted. */
 export function registerModel(def: ModelDefinition): void {
-  if (!def.name || typeof def.name !== 'string') throw new Error('registerModel: definition needs a name');
-  if (def.name === 'mlp' || def.name === 'cnn') throw new Error(`registerModel: '${def.name}' is built in`);
-  if (def.layers.length === 0) throw new Error(`registerModel: model '${def.name}' has no weights`);
+  if (!def.name || typeof def.name !== 'string')
+    throw new ModelConfigError('BAD_MODEL', 'registerModel: definition needs a name');
+  if (def.name === 'mlp' || def.name === 'cnn')
+    throw new ModelConfigError('BAD_MODEL', `registerModel: '${def.name}' is built in`);
+  if (def.layers.length === 0)
+    throw new ModelConfigError('BAD_MODEL', `registerModel: model '${def.name}' has no weights`);
   for (const l of def.layers) {
     if (!l.shape.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new Error(`registerModel: weight ${l.name} of '${def.name}' has invalid shape [${l.shape}]`);
+      throw new ModelConfigError(
+        'BAD_MODEL',
+        `registerModel: weight ${l.name} of '${def.name}' has invalid shape [${l.shape}]`,
+      );
     }
   }
   registry.set(def.name, def);
@@ -149,7 +156,11 @@ export function registerModel(def: ModelDefinition): void {
 /** The definition of a built-in or registered model; throws listing the known names otherwise. */
 export function getModelDefinition(model: ModelId): ModelDefinition {
   const def = registry.get(model);
-  if (!def) throw new Error(`unknown model '${model}'; known models: ${[...registry.keys()].join(', ')}`);
+  if (!def)
+    throw new ModelConfigError(
+      'UNKNOWN_MODEL',
+      `unknown model '${model}'; known models: ${[...registry.keys()].join(', ')}`,
+    );
   return def;
 }
 

@@ -1,3 +1,4 @@
+import { ModelConfigError } from './errors.js';
 import { Rng } from './rng.js';
 
 export type PartitionSpec =
@@ -22,7 +23,7 @@ export function parsePartitionSpec(s: string): PartitionSpec {
       return { kind: 'dirichlet', alpha: v };
     }
   }
-  throw new Error(`invalid partition '${s}'; valid forms: ${VALID_FORMS}`);
+  throw new ModelConfigError('BAD_PARTITION', `invalid partition '${s}'; valid forms: ${VALID_FORMS}`);
 }
 
 export function formatPartitionSpec(spec: PartitionSpec): string {
@@ -57,8 +58,9 @@ export function partition(
 ): number[][] {
   const n = labels.length;
   if (!Number.isSafeInteger(clients) || clients < 1)
-    throw new Error(`clients must be a positive integer, got ${clients}`);
-  if (n < clients) throw new Error(`cannot partition ${n} examples among ${clients} clients`);
+    throw new ModelConfigError('BAD_CLIENTS', `clients must be a positive integer, got ${clients}`);
+  if (n < clients)
+    throw new ModelConfigError('BAD_CLIENTS', `cannot partition ${n} examples among ${clients} clients`);
   let parts: number[][];
   switch (spec.kind) {
     case 'iid':
@@ -71,7 +73,8 @@ export function partition(
       parts = dirichlet(labels, clients, spec.alpha, new Rng(seed, 0xd1c));
       break;
     default:
-      throw new Error(
+      throw new ModelConfigError(
+        'BAD_PARTITION',
         `unknown partition kind ${(spec as { kind: string }).kind}; valid forms: ${VALID_FORMS}`,
       );
   }
@@ -94,12 +97,18 @@ function iid(n: number, clients: number, rng: Rng): number[][] {
 
 function shards(labels: Uint8Array, clients: number, perClient: number, rng: Rng): number[][] {
   if (!Number.isSafeInteger(perClient) || perClient < 1) {
-    throw new Error(`shardsPerClient must be a positive integer, got ${perClient}`);
+    throw new ModelConfigError(
+      'BAD_PARTITION',
+      `shardsPerClient must be a positive integer, got ${perClient}`,
+    );
   }
   const n = labels.length;
   const total = clients * perClient;
   if (total > n)
-    throw new Error(`shards:${perClient} needs ${total} shards but there are only ${n} examples`);
+    throw new ModelConfigError(
+      'BAD_PARTITION',
+      `shards:${perClient} needs ${total} shards but there are only ${n} examples`,
+    );
   // Shuffle first so that the order within a label (and so a shard's content) depends on the seed.
   const idx = rng.shuffle(range(n));
   const rank = new Int32Array(n);
@@ -120,7 +129,8 @@ function shards(labels: Uint8Array, clients: number, perClient: number, rng: Rng
 }
 
 function dirichlet(labels: Uint8Array, clients: number, alpha: number, rng: Rng): number[][] {
-  if (!(Number.isFinite(alpha) && alpha > 0)) throw new Error(`dirichlet alpha must be > 0, got ${alpha}`);
+  if (!(Number.isFinite(alpha) && alpha > 0))
+    throw new ModelConfigError('BAD_PARTITION', `dirichlet alpha must be > 0, got ${alpha}`);
   const n = labels.length;
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < n; i++) {

@@ -11,6 +11,8 @@
  *   fedadam: m <- b1 m + (1 - b1) Delta;  v <- b2 v + (1 - b2) Delta^2;
  *            x <- x + lr * m / (sqrt(v) + tau),  with m_{-1} = 0, v_{-1} = tau^2 (no bias correction)
  */
+
+import { ModelConfigError } from './errors.js';
 export type ServerOptimizerSpec =
   | { name: 'fedavg'; lr?: number }
   | { name: 'fedavgm'; lr: number; momentum: number }
@@ -43,24 +45,34 @@ export function parseServerOptimizer(s: string): ServerOptimizerSpec {
   const colon = t.indexOf(':');
   const name = (colon < 0 ? t : t.slice(0, colon)).trim().toLowerCase();
   const rest = colon < 0 ? '' : t.slice(colon + 1).trim();
-  if (!(name in DEFAULTS)) throw new Error(`unknown server optimizer '${s}'; valid forms: ${VALID_FORMS}`);
+  if (!(name in DEFAULTS))
+    throw new ModelConfigError(
+      'BAD_SERVER_OPTIMIZER',
+      `unknown server optimizer '${s}'; valid forms: ${VALID_FORMS}`,
+    );
   const key = name as keyof typeof DEFAULTS;
   const params: Record<string, number> = { ...DEFAULTS[key] };
   if (rest !== '') {
     for (const part of rest.split(',')) {
       const m = /^\s*([a-z0-9_]+)\s*=\s*([^=]+?)\s*$/i.exec(part);
       if (!m)
-        throw new Error(
+        throw new ModelConfigError(
+          'BAD_SERVER_OPTIMIZER',
           `server optimizer '${s}': cannot parse '${part}' (expected key=value); valid forms: ${VALID_FORMS}`,
         );
       const k = m[1];
       if (!(k in DEFAULTS[key])) {
-        throw new Error(
+        throw new ModelConfigError(
+          'BAD_SERVER_OPTIMIZER',
           `server optimizer '${s}': ${name} has no parameter '${k}' (it takes ${Object.keys(DEFAULTS[key]).join(', ')}); valid forms: ${VALID_FORMS}`,
         );
       }
       const v = Number(m[2]);
-      if (!Number.isFinite(v)) throw new Error(`server optimizer '${s}': ${k}=${m[2]} is not a number`);
+      if (!Number.isFinite(v))
+        throw new ModelConfigError(
+          'BAD_SERVER_OPTIMIZER',
+          `server optimizer '${s}': ${k}=${m[2]} is not a number`,
+        );
       params[k] = v;
     }
   }
@@ -83,10 +95,16 @@ export function formatServerOptimizer(spec: ServerOptimizerSpec): string {
 function validateSpec(spec: ServerOptimizerSpec): void {
   const lr = spec.lr ?? 1;
   if (!(Number.isFinite(lr) && lr > 0))
-    throw new Error(`server optimizer ${spec.name}: lr must be > 0, got ${lr}`);
+    throw new ModelConfigError(
+      'BAD_SERVER_OPTIMIZER',
+      `server optimizer ${spec.name}: lr must be > 0, got ${lr}`,
+    );
   const unit = (k: string, v: number) => {
     if (!(Number.isFinite(v) && v >= 0 && v < 1)) {
-      throw new Error(`server optimizer ${spec.name}: ${k} must be in [0, 1), got ${v}`);
+      throw new ModelConfigError(
+        'BAD_SERVER_OPTIMIZER',
+        `server optimizer ${spec.name}: ${k} must be in [0, 1), got ${v}`,
+      );
     }
   };
   if (spec.name === 'fedavgm') unit('momentum', spec.momentum);
@@ -94,7 +112,10 @@ function validateSpec(spec: ServerOptimizerSpec): void {
     unit('beta1', spec.beta1);
     unit('beta2', spec.beta2);
     if (!(Number.isFinite(spec.tau) && spec.tau > 0)) {
-      throw new Error(`server optimizer fedadam: tau must be > 0, got ${spec.tau}`);
+      throw new ModelConfigError(
+        'BAD_SERVER_OPTIMIZER',
+        `server optimizer fedadam: tau must be > 0, got ${spec.tau}`,
+      );
     }
   }
 }

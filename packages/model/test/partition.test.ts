@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadIdxDataset, type PartitionSpec, parsePartitionSpec, partition } from '../src/index.js';
+import { KpflError } from '@kpfl/common';
+import {
+  loadIdxDataset,
+  ModelConfigError,
+  type PartitionSpec,
+  parsePartitionSpec,
+  partition,
+} from '../src/index.js';
 import { MNIST_DIR } from './helpers.js';
 
 const ds = await loadIdxDataset(MNIST_DIR);
@@ -48,6 +55,11 @@ describe('parsePartitionSpec', () => {
     ]) {
       assert.throws(() => parsePartitionSpec(bad), /valid forms: 'iid', 'shards:N'.*'dirichlet:ALPHA'/, bad);
     }
+    // Typed, so that the CLI reports it as a usage mistake by class, not by guessing from the message.
+    assert.throws(
+      () => parsePartitionSpec('noniid'),
+      (e: unknown) => e instanceof ModelConfigError && e instanceof KpflError && e.code === 'BAD_PARTITION',
+    );
   });
 });
 
@@ -125,5 +137,9 @@ describe('partition', () => {
       /needs 12 shards/,
     );
     assert.throws(() => partition(labels, 0, { kind: 'iid' }, 1), /positive integer/);
+    assert.throws(
+      () => partition(labels.subarray(0, 5), 6, { kind: 'iid' }, 1),
+      (e: unknown) => e instanceof ModelConfigError && e.code === 'BAD_CLIENTS' && e.exitCode === 2,
+    );
   });
 });

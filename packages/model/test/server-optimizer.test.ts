@@ -5,6 +5,7 @@ import {
   computeDelta,
   createServerState,
   formatServerOptimizer,
+  ModelConfigError,
   parseServerOptimizer,
   serverStateFromBytes,
   serverStateToBytes,
@@ -65,6 +66,13 @@ describe('parseServerOptimizer', () => {
     assert.throws(() => parseServerOptimizer('fedavgm:momentum=1'), /momentum must be in \[0, 1\)/);
     assert.throws(() => parseServerOptimizer('fedadam:tau=0'), /tau must be > 0/);
     assert.throws(() => parseServerOptimizer('fedavg:lr=-1'), /lr must be > 0/);
+    for (const bad of ['sgd', 'fedavg:lr', 'fedadam:tau=0']) {
+      assert.throws(
+        () => parseServerOptimizer(bad),
+        (e: unknown) => e instanceof ModelConfigError && e.code === 'BAD_SERVER_OPTIMIZER',
+        bad,
+      );
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { EXIT_CODES, type ExitCode, KpflError } from '@kpfl/common';
 import { type IdentityKey, signChallenge } from '@kpfl/kpt';
 import {
   type AggregateChunk__Output,
@@ -27,17 +28,48 @@ export interface ConnectOptions {
   tls?: ClientTls;
 }
 
-/** A gRPC error with its status, as a participant's operator sees it. */
-export class AggregatorError extends Error {
-  constructor(
-    readonly code: grpc.status,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'AggregatorError';
+/** A gRPC status name ('PERMISSION_DENIED', 'UNAVAILABLE', ...). */
+export type GrpcStatusName = keyof typeof grpc.status;
+
+/** The aggregator did not answer: start it, check the address, or wait (exit code 3). */
+const UNREACHABLE: ReadonlySet<grpc.status> = new Set([
+  grpc.status.UNAVAILABLE,
+  grpc.status.DEADLINE_EXCEEDED,
+]);
+/** The aggregator failed or the two sides disagree on the protocol: a bug, not the user's input (exit code 1). */
+const BROKEN: ReadonlySet<grpc.status> = new Set([
+  grpc.status.INTERNAL,
+  grpc.status.UNKNOWN,
+  grpc.status.DATA_LOSS,
+  grpc.status.UNIMPLEMENTED,
+]);
+
+function exitCodeOf(status: grpc.status): ExitCode {
+  if (UNREACHABLE.has(status)) return EXIT_CODES.unavailable;
+  if (BROKEN.has(status)) return EXIT_CODES.internal;
+  return EXIT_CODES.usage;
+}
+
+/**
+ * A gRPC status from the aggregator, as a participant's or auditor's operator sees it. `code` is the
+ * status name (stable, e.g. 'PERMISSION_DENIED'); `status` the numeric gRPC status. Unreachable
+ * (UNAVAILABLE, DEADLINE_EXCEEDED) exits 3, a refusal (the member's kit, role or request) 2.
+ */
+export class AggregatorError extends KpflError<GrpcStatusName> {
+  override readonly name = 'AggregatorError';
+  readonly status: grpc.status;
+
+  constructor(status: grpc.status, message: string, options?: { cause?: unknown }) {
+    super((grpc.status[status] as GrpcStatusName | undefined) ?? 'UNKNOWN', message, {
+      cause: options?.cause,
+      exitCode: exitCodeOf(status),
+    });
+    this.status = status;
   }
+
+  /** The status name; the same as `code`. */
   get codeName(): string {
-    return grpc.status[this.code] ?? String(this.code);
+    return this.code;
   }
 }
 
@@ -49,11 +81,11 @@ const RETRYABLE = new Set([
 ]);
 
 export function isRetryable(err: unknown): boolean {
-  return err instanceof AggregatorError && RETRYABLE.has(err.code);
+  return err instanceof AggregatorError && RETRYABLE.has(err.status);
 }
 
 function wrap(err: grpc.ServiceError): AggregatorError {
-  return new AggregatorError(err.code, err.details || err.message);
+  return new AggregatorError(err.code, err.details || err.message, { cause: err });
 }
 
 /**
@@ -204,7 +236,7 @@ export class AggregatorConnection {
     try {
       return await fn(this.metadata());
     } catch (err) {
-      if (err instanceof AggregatorError && err.code === grpc.status.UNAUTHENTICATED) {
+      if (err instanceof AggregatorError && err.status === grpc.status.UNAUTHENTICATED) {
         await this.authenticate();
         return fn(this.metadata());
       }

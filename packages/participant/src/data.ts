@@ -2,6 +2,7 @@ import {
   dataCommitment,
   type ImageDataset,
   loadIdxDataset,
+  ModelConfigError,
   type PartitionSpec,
   partition,
 } from '@kpfl/model';
@@ -35,7 +36,7 @@ export async function loadLocalData(o: LocalDataOptions): Promise<LocalData> {
   if (o.slice) {
     const { spec, clients, clientIndex, seed } = o.slice;
     if (!(clientIndex >= 0 && clientIndex < clients))
-      throw new Error(`client index ${clientIndex} is outside 0..${clients - 1}`);
+      throw new ModelConfigError('BAD_CLIENTS', `client index ${clientIndex} is outside 0..${clients - 1}`);
     trainIndices = partition(ds.trainLabels, clients, spec, seed)[clientIndex]!;
     // The local test split: an IID share of the test set, so the mean over clients is the global test accuracy.
     const testIdx = partition(ds.testLabels, clients, { kind: 'iid' }, seed + 1)[clientIndex]!;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { KpflError } from '@kpfl/common';
 import pg from 'pg';
 import type { Db, Queryable } from './db.js';
 
@@ -61,15 +62,8 @@ const AT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 export type AuditErrorCode = 'BAD_ENTRY' | 'BAD_FILTER' | 'BAD_EXPORT' | 'CHAIN_CONFLICT' | 'NOTHING_TO_SIGN';
 
 /** Errors of the audit log and its auditor views; `code` is stable, the message says what to fix. */
-export class AuditError extends Error {
+export class AuditError extends KpflError<AuditErrorCode> {
   override readonly name = 'AuditError';
-  constructor(
-    readonly code: AuditErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };

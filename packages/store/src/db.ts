@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { EXIT_CODES, KpflError } from '@kpfl/common';
 import pg from 'pg';
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -15,13 +16,16 @@ export interface DbOptions {
   connectRetries?: number;
 }
 
-export class StoreError extends Error {
-  constructor(
-    readonly code: 'BAD_SCHEMA' | 'UNAVAILABLE' | 'NOT_FOUND' | 'CONFLICT',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StoreError';
+export type StoreErrorCode = 'BAD_SCHEMA' | 'UNAVAILABLE' | 'NOT_FOUND' | 'CONFLICT';
+
+/** What the store refuses or cannot do. UNAVAILABLE (Postgres does not answer) exits 3; the others 2. */
+export class StoreError extends KpflError<StoreErrorCode> {
+  override readonly name = 'StoreError';
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, {
+      cause: options?.cause,
+      exitCode: code === 'UNAVAILABLE' ? EXIT_CODES.unavailable : EXIT_CODES.usage,
+    });
   }
 }
 
@@ -101,6 +105,7 @@ async function waitForPostgres(pool: pg.Pool, retries: number): Promise<void> {
         throw new StoreError(
           'UNAVAILABLE',
           `Postgres is not reachable after ${attempt} attempts: ${(err as Error).message}`,
+          { cause: err },
         );
       }
       await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
@@ -160,6 +165,7 @@ export async function checkPostgres(
     throw new StoreError(
       'UNAVAILABLE',
       `cannot reach Postgres at ${redact(databaseUrl)} (${(err as Error).message || (err as { code?: string }).code}); start it or set DATABASE_URL`,
+      { cause: err },
     );
   } finally {
     await client.end().catch(() => {});

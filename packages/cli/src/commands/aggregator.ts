@@ -1,17 +1,30 @@
 import { createLogger, startAggregator, startRoundWorkerProcess } from '@kpfl/aggregator';
 import { importIdentity } from '@kpfl/kpt';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import {
   CONFIG_OPTION_HELP,
   defaultOf,
   envNote,
   explicitOptions,
+  LOG_LEVELS,
   loadRoleConfig,
+  OPERATOR_DEFAULTS,
+  type RoleFlags,
   startHeartbeat,
 } from '../config.js';
 import { registerFederation } from '../federation.js';
 import { readCoordinatorKit } from '../kits.js';
-import { parseIntOption } from '../user-error.js';
+import {
+  existingPath,
+  outputFile,
+  parseHostOption,
+  parseHostPort,
+  parsePortOption,
+  parsePostgresUrl,
+  parseRedisPrefix,
+  parseRedisUrl,
+  parseSchemaName,
+} from '../user-error.js';
 
 export { registerFederation };
 
@@ -21,11 +34,16 @@ export function registerAggregator(program: Command): void {
   program
     .command('aggregator')
     .description('run the aggregator: gRPC front end (and by default the round worker)')
-    .option('--config <file>', CONFIG_OPTION_HELP)
-    .option('--kit <dir>', `coordinator kit directory (from \`kpfl provision\`)${env('aggregator', 'kit')}`)
+    .option('--config <file>', CONFIG_OPTION_HELP, existingPath('--config'))
+    .option(
+      '--kit <dir>',
+      `coordinator kit directory (from \`kpfl provision\`)${env('aggregator', 'kit')}`,
+      existingPath('--kit'),
+    )
     .option(
       '--listen <host:port>',
       `gRPC listen address${env('aggregator', 'listen')}`,
+      parseHostPort('--listen', '0.0.0.0:50051'),
       defaultOf('aggregator', 'listen') as string,
     )
     .option(
@@ -35,11 +53,12 @@ export function registerAggregator(program: Command): void {
     .option(
       '--metrics-port <port>',
       `serve Prometheus /metrics and /healthz on this port${env('aggregator', 'metricsPort')}`,
-      parseIntOption('--metrics-port'),
+      parsePortOption('--metrics-port'),
     )
     .option(
       '--metrics-host <host>',
       `address the metrics endpoint binds (default 127.0.0.1; 0.0.0.0 in a container)${env('aggregator', 'metricsHost')}`,
+      parseHostOption('--metrics-host'),
     )
     .option(
       '--no-worker',
@@ -48,16 +67,28 @@ export function registerAggregator(program: Command): void {
     .option(
       '--schema <name>',
       `Postgres schema${env('aggregator', 'schema')}`,
+      parseSchemaName('--schema'),
       defaultOf('aggregator', 'schema') as string,
     )
     .option(
       '--redis-prefix <prefix>',
       `namespace of queues and keys in Redis (default kpfl:<federation>)${env('aggregator', 'redisPrefix')}`,
+      parseRedisPrefix('--redis-prefix'),
     )
-    .option('--database-url <url>', `Postgres connection URL${env('aggregator', 'databaseUrl')}`)
-    .option('--redis-url <url>', `Redis connection URL${env('aggregator', 'redisUrl')}`)
-    .option('--log-level <level>', `pino log level${env('aggregator', 'logLevel')}`)
-    .action(async (o: { config?: string }, cmd: Command) => {
+    .option(
+      '--database-url <url>',
+      `Postgres connection URL${env('aggregator', 'databaseUrl')}`,
+      parsePostgresUrl('--database-url'),
+    )
+    .option(
+      '--redis-url <url>',
+      `Redis connection URL${env('aggregator', 'redisUrl')}`,
+      parseRedisUrl('--redis-url'),
+    )
+    .addOption(
+      new Option('--log-level <level>', `pino log level${env('aggregator', 'logLevel')}`).choices(LOG_LEVELS),
+    )
+    .action(async (o: RoleFlags<'aggregator'>, cmd: Command) => {
       const { config: c } = loadRoleConfig('aggregator', { file: o.config, cli: explicitOptions(cmd) });
       const kit = readCoordinatorKit(c.kit);
       const agg = await startAggregator({
@@ -69,8 +100,8 @@ export function registerAggregator(program: Command): void {
           : { caPem: kit.ca.certPem, certPem: kit.server.certPem, keyPem: kit.server.keyPem },
         schema: c.schema,
         redisPrefix: c.redisPrefix,
-        databaseUrl: c.databaseUrl,
-        redisUrl: c.redisUrl,
+        databaseUrl: c.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl,
+        redisUrl: c.redisUrl ?? OPERATOR_DEFAULTS.redisUrl,
         runWorker: c.worker,
         metricsPort: c.metricsPort,
         metricsHost: c.metricsHost,
@@ -89,25 +120,38 @@ export function registerAggregator(program: Command): void {
     .description(
       'run only the round worker (opening rounds, deadlines, aggregation) against shared Postgres and Redis',
     )
-    .option('--config <file>', CONFIG_OPTION_HELP)
-    .option('--kit <dir>', `coordinator kit directory${env('worker', 'kit')}`)
+    .option('--config <file>', CONFIG_OPTION_HELP, existingPath('--config'))
+    .option('--kit <dir>', `coordinator kit directory${env('worker', 'kit')}`, existingPath('--kit'))
     .option(
       '--schema <name>',
       `Postgres schema${env('worker', 'schema')}`,
+      parseSchemaName('--schema'),
       defaultOf('worker', 'schema') as string,
     )
     .option(
       '--redis-prefix <prefix>',
       `namespace of queues and keys in Redis (default kpfl:<federation>)${env('worker', 'redisPrefix')}`,
+      parseRedisPrefix('--redis-prefix'),
     )
-    .option('--database-url <url>', `Postgres connection URL${env('worker', 'databaseUrl')}`)
-    .option('--redis-url <url>', `Redis connection URL${env('worker', 'redisUrl')}`)
-    .option('--log-level <level>', `pino log level${env('worker', 'logLevel')}`)
+    .option(
+      '--database-url <url>',
+      `Postgres connection URL${env('worker', 'databaseUrl')}`,
+      parsePostgresUrl('--database-url'),
+    )
+    .option(
+      '--redis-url <url>',
+      `Redis connection URL${env('worker', 'redisUrl')}`,
+      parseRedisUrl('--redis-url'),
+    )
+    .addOption(
+      new Option('--log-level <level>', `pino log level${env('worker', 'logLevel')}`).choices(LOG_LEVELS),
+    )
     .option(
       '--health-file <file>',
       `touch this file every 10 s while alive (for container health checks)${env('worker', 'healthFile')}`,
+      outputFile('--health-file', { mkdir: true }),
     )
-    .action(async (o: { config?: string }, cmd: Command) => {
+    .action(async (o: RoleFlags<'worker'>, cmd: Command) => {
       const { config: c } = loadRoleConfig('worker', { file: o.config, cli: explicitOptions(cmd) });
       const kit = readCoordinatorKit(c.kit);
       const w = await startRoundWorkerProcess({
@@ -115,8 +159,8 @@ export function registerAggregator(program: Command): void {
         coordinatorKey: await importIdentity(kit.signingKey.privateJwk),
         schema: c.schema,
         redisPrefix: c.redisPrefix,
-        databaseUrl: c.databaseUrl,
-        redisUrl: c.redisUrl,
+        databaseUrl: c.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl,
+        redisUrl: c.redisUrl ?? OPERATOR_DEFAULTS.redisUrl,
         log: createLogger('worker', { level: c.logLevel }),
       });
       const stopHeartbeat = c.healthFile ? startHeartbeat(c.healthFile) : () => {};

@@ -13,19 +13,80 @@ import {
   verifyAuditExport,
 } from '@kpfl/audit';
 import type { JSONWebKeySet } from '@kpfl/kpt';
-import { AggregatorConnection } from '@kpfl/participant';
+import { AggregatorConnection, AggregatorError } from '@kpfl/participant';
 import { type AuditClient, type AuditPage__Output, loadKpflProto } from '@kpfl/proto';
 import { openDb } from '@kpfl/store';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { z } from 'zod';
+import { OPERATOR_DEFAULTS, operatorOption } from '../config.js';
 import { identityOf, readMemberKit } from '../kits.js';
-import { parseIntOption, UserError } from '../user-error.js';
+import {
+  existingPath,
+  firstZodIssue,
+  outputFile,
+  parseHostPort,
+  parseIdOption,
+  parseIntOption,
+  parseIsoTime,
+  parsePlanId,
+  parsePostgresUrl,
+  parseSchemaName,
+  UserError,
+} from '../user-error.js';
 
+const FORMATS = ['table', 'json', 'csv'] as const satisfies readonly OutputFormat[];
+
+/** Where audit data comes from (every `kpfl audit` command takes these options). */
 interface Source {
   kit?: string;
   aggregator?: string;
   insecure?: boolean;
   federation?: string;
   schema: string;
+  databaseUrl: string;
+}
+
+interface ContributionsOptions extends Source {
+  plan?: string;
+  round?: number;
+  member?: string;
+  status?: 'accepted' | 'refused';
+  from?: string;
+  to?: string;
+  limit: number;
+  all?: boolean;
+  format: OutputFormat;
+}
+
+interface RoundsOptions extends Source {
+  plan?: string;
+  round?: number;
+  format: OutputFormat;
+}
+
+interface ExportOptions extends Source {
+  out: string;
+}
+
+interface VerifyOptions extends Source {
+  file?: string;
+  jwks?: string;
+  json?: boolean;
+}
+
+/** A gRPC failure of an audit call: unreachable (exit 3) or refused (exit 2), naming the aggregator. */
+function aggregatorFailure(
+  status: grpc.status,
+  details: string,
+  address: string,
+  cause: unknown,
+): AggregatorError {
+  const unreachable = status === grpc.status.UNAVAILABLE || status === grpc.status.DEADLINE_EXCEEDED;
+  return new AggregatorError(
+    status,
+    unreachable ? `cannot reach the aggregator at ${address}: ${details}` : `aggregator refused: ${details}`,
+    { cause },
+  );
 }
 
 /** Where audit data comes from: the Audit gRPC service with an auditor kit, or Postgres directly (operator). */
@@ -54,12 +115,17 @@ async function openSource(o: Source): Promise<AuditSource> {
           Buffer.from(kit.tls.keyPem),
           Buffer.from(kit.tls.certPem),
         );
-    const client = new (loadKpflProto().kpfl.v1.Audit)(o.aggregator, creds) as AuditClient;
+    const address = o.aggregator;
+    const client = new (loadKpflProto().kpfl.v1.Audit)(address, creds) as AuditClient;
+    const session = () =>
+      conn.sessionMetadata().catch((err) => {
+        throw err instanceof AggregatorError ? aggregatorFailure(err.status, err.message, address, err) : err;
+      });
     const call = async (method: 'ListContributions' | 'ListRounds', q: Record<string, unknown>) => {
-      const md = await conn.sessionMetadata();
+      const md = await session();
       return new Promise<AuditPage__Output>((resolve, reject) =>
         client[method](q, md, { deadline: Date.now() + 60_000 }, (err, res) =>
-          err ? reject(new UserError(`aggregator refused: ${err.details || err.message}`)) : resolve(res!),
+          err ? reject(aggregatorFailure(err.code, err.details || err.message, address, err)) : resolve(res!),
         ),
       );
     };
@@ -73,13 +139,13 @@ async function openSource(o: Source): Promise<AuditSource> {
         return JSON.parse((await call('ListRounds', { ...q, status: q.state ?? '' })).rowsJson);
       },
       async exportDoc() {
-        const md = await conn.sessionMetadata();
+        const md = await session();
         const parts: Buffer[] = [];
         await new Promise<void>((resolve, reject) => {
           const stream = client.Export({}, md);
           stream.on('data', (c: { data: Buffer }) => parts.push(Buffer.from(c.data)));
           stream.on('error', (err: grpc.ServiceError) =>
-            reject(new UserError(`aggregator refused: ${err.details || err.message}`)),
+            reject(aggregatorFailure(err.code, err.details || err.message, address, err)),
           );
           stream.on('end', () => resolve());
         });
@@ -95,7 +161,7 @@ async function openSource(o: Source): Promise<AuditSource> {
     throw new UserError(
       'give --kit and --aggregator (auditor), or --federation with database access (operator)',
     );
-  const db = await openDb({ schema: o.schema, connectRetries: 3 });
+  const db = await openDb({ databaseUrl: o.databaseUrl, schema: o.schema, connectRetries: 3 });
   const federation = o.federation;
   return {
     contributions: (q) => listContributions(db, { federation, ...q }),
@@ -107,17 +173,74 @@ async function openSource(o: Source): Promise<AuditSource> {
 
 function sourceOptions(cmd: Command): Command {
   return cmd
-    .option('--kit <dir>', "auditor kit directory (queries go through the aggregator's Audit service)")
-    .option('--aggregator <host:port>', 'aggregator address (with --kit)', process.env.KPFL_AGGREGATOR)
+    .option(
+      '--kit <dir>',
+      "auditor kit directory (queries go through the aggregator's Audit service)",
+      existingPath('--kit'),
+    )
+    .addOption(
+      operatorOption(
+        'aggregator',
+        '--aggregator <host:port>',
+        'aggregator address (with --kit)',
+        parseHostPort('--aggregator'),
+      ),
+    )
     .option('--insecure', 'plaintext gRPC (loopback testing only)')
-    .option('--federation <name>', 'operator mode: read Postgres directly', process.env.KPFL_FEDERATION)
-    .option('--schema <name>', 'Postgres schema (operator mode)', process.env.KPFL_SCHEMA ?? 'kpfl');
+    .addOption(
+      operatorOption(
+        'federation',
+        '--federation <name>',
+        'operator mode: read Postgres directly',
+        parseIdOption('--federation'),
+      ),
+    )
+    .addOption(
+      operatorOption(
+        'schema',
+        '--schema <name>',
+        'Postgres schema (operator mode)',
+        parseSchemaName('--schema'),
+      ).default(OPERATOR_DEFAULTS.schema),
+    )
+    .addOption(
+      operatorOption(
+        'databaseUrl',
+        '--database-url <url>',
+        'Postgres connection URL (operator mode)',
+        parsePostgresUrl('--database-url'),
+      ).default(OPERATOR_DEFAULTS.databaseUrl),
+    );
 }
 
-function checkFormat(f: string): OutputFormat {
-  if (f !== 'table' && f !== 'json' && f !== 'csv')
-    throw new UserError(`--format must be table, json or csv, got "${f}"`);
-  return f;
+function formatOption(): Option {
+  return new Option('--format <f>', 'output format').choices(FORMATS).default('table');
+}
+
+const jwksSchema = z.object({ keys: z.array(z.object({ kty: z.string() }).passthrough()) }).passthrough();
+
+/** The JWKS a --jwks file holds: a JWKS ({ keys }), or federation.json ({ federation, jwks }). */
+function readJwksFile(file: string): JSONWebKeySet {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UserError(`--jwks: cannot read ${file} as JSON: ${(err as Error).message}`, undefined, {
+      cause: err,
+    });
+  }
+  const inner = data !== null && typeof data === 'object' && 'jwks' in data ? data.jwks : data;
+  const r = jwksSchema.safeParse(inner);
+  if (!r.success) {
+    throw new UserError(
+      `--jwks: ${file} is not a JWKS or federation.json: ${firstZodIssue(r.error)}`,
+      undefined,
+      {
+        cause: r.error,
+      },
+    );
+  }
+  return r.data as JSONWebKeySet;
 }
 
 async function withSource<T>(o: Source, fn: (s: AuditSource) => Promise<T>): Promise<T> {
@@ -136,17 +259,19 @@ export function registerAudit(program: Command): void {
 
   sourceOptions(audit.command('contributions'))
     .description('each contribution: member, round, examples, digests, accepted or refused and why, receipt')
-    .option('--plan <id>', 'plan id')
+    .option('--plan <id>', 'plan id', parsePlanId('--plan'))
     .option('--round <n>', 'round number', parseIntOption('--round', 1))
-    .option('--member <id>', 'member id')
-    .option('--status <s>', 'accepted | refused')
-    .option('--from <time>', 'ISO time, inclusive')
-    .option('--to <time>', 'ISO time, inclusive')
-    .option('--limit <n>', 'rows per page', parseIntOption('--limit', 1), 1000)
+    .option('--member <id>', 'member id', parseIdOption('--member'))
+    .addOption(
+      new Option('--status <s>', 'accepted or refused contributions only').choices(['accepted', 'refused']),
+    )
+    .option('--from <time>', 'ISO time, inclusive', parseIsoTime('--from'))
+    .option('--to <time>', 'ISO time, inclusive', parseIsoTime('--to'))
+    .option('--limit <n>', 'rows per page', parseIntOption('--limit', 1, 10_000), 1000)
     .option('--all', 'follow the pages to the end')
-    .option('--format <f>', 'table | json | csv', 'table')
-    .action(async (o) => {
-      const format = checkFormat(o.format);
+    .addOption(formatOption())
+    .action(async (o: ContributionsOptions) => {
+      const format = o.format;
       const q = {
         planId: o.plan,
         round: o.round,
@@ -173,11 +298,11 @@ export function registerAudit(program: Command): void {
 
   sourceOptions(audit.command('rounds'))
     .description('per round: sampled, contributed, accepted, aggregate digest, certificate signers')
-    .option('--plan <id>', 'plan id')
+    .option('--plan <id>', 'plan id', parsePlanId('--plan'))
     .option('--round <n>', 'round number', parseIntOption('--round', 1))
-    .option('--format <f>', 'table | json | csv', 'table')
-    .action(async (o) => {
-      const format = checkFormat(o.format);
+    .addOption(formatOption())
+    .action(async (o: RoundsOptions) => {
+      const format = o.format;
       const rows = await withSource(o, (s) => s.rounds({ planId: o.plan, round: o.round }));
       process.stdout.write(
         formatRows(rows, format, { columns: format === 'table' ? [...ROUND_COLUMNS] : undefined }),
@@ -186,8 +311,8 @@ export function registerAudit(program: Command): void {
 
   sourceOptions(audit.command('export'))
     .description('the whole log, checkpoints, certificates and public JWKS in one file, verifiable offline')
-    .requiredOption('--out <file>', 'output file')
-    .action(async (o) => {
+    .requiredOption('--out <file>', 'output file', outputFile('--out'))
+    .action(async (o: ExportOptions) => {
       const doc = await withSource(o, (s) => s.exportDoc());
       writeFileSync(o.out, `${JSON.stringify(doc, null, 1)}\n`);
       const rows = (doc as { log?: unknown[] }).log?.length;
@@ -198,27 +323,31 @@ export function registerAudit(program: Command): void {
     .description(
       'recompute the chain and check every checkpoint, attestation, receipt and certificate; exit 0 only if all verify',
     )
-    .option('--file <file>', 'an export file (offline); without it, export first from the source')
+    .option(
+      '--file <file>',
+      'an export file (offline); without it, export first from the source',
+      existingPath('--file'),
+    )
     .option(
       '--jwks <file>',
       "the federation's JWKS you trust (federation.json from provisioning); default: the one in the export",
+      existingPath('--jwks'),
     )
     .option('--json', 'print the verdict as JSON')
-    .action(async (o) => {
+    .action(async (o: VerifyOptions) => {
+      // The trusted JWKS first: a bad --jwks must not cost an export from the aggregator.
+      const jwks = o.jwks ? readJwksFile(o.jwks) : undefined;
       let doc: unknown;
       if (o.file) {
         try {
           doc = JSON.parse(readFileSync(o.file, 'utf8'));
         } catch (err) {
-          throw new UserError(`cannot read ${o.file} as JSON: ${(err as Error).message}`);
+          throw new UserError(`cannot read ${o.file} as JSON: ${(err as Error).message}`, undefined, {
+            cause: err,
+          });
         }
       } else {
         doc = await withSource(o, (s) => s.exportDoc());
-      }
-      let jwks: JSONWebKeySet | undefined;
-      if (o.jwks) {
-        const j = JSON.parse(readFileSync(o.jwks, 'utf8'));
-        jwks = j.jwks ?? j;
       }
       const verdict: AuditVerdict = await verifyAuditExport(doc, { jwks });
       process.stdout.write(o.json ? `${JSON.stringify(verdict)}\n` : `${formatVerdict(verdict)}\n`);

@@ -19,14 +19,30 @@ import {
   writeAccuracyReport,
 } from '@kpfl/bench';
 import { parsePartitionSpec, parseServerOptimizer } from '@kpfl/model';
-import type { Command } from 'commander';
+import { Argument, type Command, Option } from 'commander';
+import { OPERATOR_DEFAULTS, operatorOption } from '../config.js';
 import { provisionKits, readMemberKit } from '../kits.js';
 import { cliCommand, DEFAULT_DATASET, REPO_ROOT } from '../paths.js';
-import { parseDuration, parseFloatOption, parseIntOption, UserError } from '../user-error.js';
+import {
+  existingPath,
+  outputDir,
+  outputFile,
+  parseChoiceList,
+  parseDuration,
+  parseFloatOption,
+  parseIntList,
+  parseIntOption,
+  parsePartitionList,
+  parsePostgresUrl,
+  parseRedisUrl,
+  parseServerOptimizerOption,
+  UserError,
+} from '../user-error.js';
 import { registerFederation } from './aggregator.js';
 
 const SUITES = ['he', 'overhead', 'scale', 'convergence'] as const;
 type Suite = (typeof SUITES)[number];
+const OVERHEAD_MODES = ['plain', 'he', 'local'] as const satisfies readonly OverheadMode[];
 
 interface BenchCliOptions {
   /** A file, or true / '-' for stdout. */
@@ -39,7 +55,7 @@ interface BenchCliOptions {
   insecure?: boolean;
   keep?: boolean;
   // he
-  sizes?: string;
+  sizes: number[];
   repeats?: number;
   // convergence
   maxRounds: number;
@@ -47,8 +63,9 @@ interface BenchCliOptions {
   lr: number;
   optimizer: string;
   proxMu: number;
+  /** Partition specs separated by commas (each checked by the parser). */
   partitions: string;
-  epochs: string;
+  epochs: number[];
   batchSize: number;
   clients: number;
   fraction: number;
@@ -62,12 +79,14 @@ interface BenchCliOptions {
   overheadBatchSize: number;
   localEpochs: number;
   model: 'mlp' | 'cnn';
-  modes: string;
+  modes: OverheadMode[];
   // scale
-  counts: string;
+  counts: number[];
   concurrency: number;
   updateSize: number;
   distinctUpdates: number;
+  databaseUrl: string;
+  redisUrl: string;
 }
 
 export interface BenchOutput {
@@ -81,16 +100,15 @@ export interface BenchOutput {
   reports: { convergence?: string };
 }
 
-const intList = (name: string) => (value: string) =>
-  value.split(',').map((s) => parseIntOption(name, 1)(s.trim()));
-
-/** The kit and process helpers @kpfl/bench's system suites need, from this CLI. */
+/** The kit and process helpers @kpfl/bench's system suites need, from this CLI (default URLs). */
 export const benchEnv: BenchEnv = {
   provisionKits,
   readMemberKit,
   registerFederation: (db, coordinator) =>
     registerFederation(db, coordinator as Parameters<typeof registerFederation>[1]),
   cliCommand,
+  databaseUrl: OPERATOR_DEFAULTS.databaseUrl,
+  redisUrl: OPERATOR_DEFAULTS.redisUrl,
 };
 
 export function registerBench(program: Command): void {
@@ -100,15 +118,32 @@ export function registerBench(program: Command): void {
       'benchmarks: he (CKKS codec vs reference parameters), overhead (one round: plain vs he vs local training), ' +
         'scale (10/100/1,000 simulated participants), convergence (FedAvg on MNIST vs the FedAvg paper); default: all four',
     )
-    .argument('[suite]', `one of ${SUITES.join(', ')}, or all`, 'all')
+    .addArgument(
+      new Argument('[suite]', 'the suite to run, or all').choices([...SUITES, 'all']).default('all'),
+    )
     .option(
       '--json [file]',
       'also write the results as JSON to this file (no file, or "-": to stdout, and the tables go to stderr)',
+      outputFile('--json', { stdout: true }),
     )
-    .option('--report-dir <dir>', 'where the HTML accuracy report goes', join(REPO_ROOT, 'reports'))
-    .option('--report <file>', 'path of the HTML accuracy report (convergence); --no-report to skip it')
+    .option(
+      '--report-dir <dir>',
+      'where the HTML accuracy report goes',
+      outputDir('--report-dir'),
+      join(REPO_ROOT, 'reports'),
+    )
+    .option(
+      '--report <file>',
+      'path of the HTML accuracy report (convergence); --no-report to skip it',
+      outputFile('--report', { mkdir: true }),
+    )
     .option('--no-report', 'do not write the HTML accuracy report')
-    .option('--dataset <dir>', 'directory with the four MNIST IDX files', DEFAULT_DATASET)
+    .option(
+      '--dataset <dir>',
+      'directory with the four MNIST IDX files',
+      existingPath('--dataset'),
+      DEFAULT_DATASET,
+    )
     .option('--seed <n>', 'seed for models, partitions and sampling', parseIntOption('--seed'), 1)
     .option(
       '--time-budget <duration>',
@@ -117,7 +152,11 @@ export function registerBench(program: Command): void {
     )
     .option('--insecure', 'overhead/scale: plaintext gRPC instead of mutual TLS')
     .option('--keep', 'scale: keep the work directories (aggregator logs) and Postgres schemas')
-    .option('--sizes <list>', 'he: update sizes in parameters', '199210,1663370')
+    .addOption(
+      new Option('--sizes <list>', 'he: update sizes in parameters')
+        .argParser(parseIntList('--sizes'))
+        .default([199210, 1663370], '199210,1663370'),
+    )
     .option(
       '--repeats <n>',
       'he: timed passes (default 1); overhead: rounds per mode (default 3)',
@@ -144,6 +183,7 @@ export function registerBench(program: Command): void {
     .option(
       '--optimizer <spec>',
       'convergence: server optimizer, fedavg | fedavgm:lr=1,momentum=0.9 | fedadam:lr=0.01,beta1=0.9,beta2=0.99,tau=0.001',
+      parseServerOptimizerOption('--optimizer'),
       'fedavg',
     )
     .option(
@@ -152,8 +192,17 @@ export function registerBench(program: Command): void {
       parseFloatOption('--prox-mu', 0),
       0,
     )
-    .option('--partitions <list>', 'convergence: partitions to run', 'iid,shards:2')
-    .option('--epochs <list>', 'convergence: local epochs E to run', '1,5')
+    .option(
+      '--partitions <list>',
+      'convergence: partitions to run',
+      parsePartitionList('--partitions'),
+      'iid,shards:2',
+    )
+    .addOption(
+      new Option('--epochs <list>', 'convergence: local epochs E to run')
+        .argParser(parseIntList('--epochs'))
+        .default([1, 5], '1,5'),
+    )
     .option('--batch-size <n>', 'convergence: local batch size B', parseIntOption('--batch-size', 1), 10)
     .option('--clients <n>', 'convergence: number of clients K', parseIntOption('--clients', 1), 100)
     .option(
@@ -192,9 +241,19 @@ export function registerBench(program: Command): void {
       32,
     )
     .option('--local-epochs <n>', 'overhead: local epochs', parseIntOption('--local-epochs', 1), 1)
-    .option('--model <name>', 'overhead: mlp (2NN) | cnn', 'mlp')
-    .option('--modes <list>', 'overhead: modes to compare, in order', 'plain,he,local')
-    .option('--counts <list>', 'scale: participant counts', '10,100,1000')
+    .addOption(
+      new Option('--model <name>', 'overhead: mlp (2NN) | cnn').choices(['mlp', 'cnn']).default('mlp'),
+    )
+    .addOption(
+      new Option('--modes <list>', 'overhead: modes to compare, in order')
+        .argParser(parseChoiceList('--modes', OVERHEAD_MODES))
+        .default([...OVERHEAD_MODES], OVERHEAD_MODES.join(',')),
+    )
+    .addOption(
+      new Option('--counts <list>', 'scale: participant counts')
+        .argParser(parseIntList('--counts'))
+        .default([10, 100, 1000], '10,100,1000'),
+    )
     .option('--concurrency <n>', 'scale: submissions in flight', parseIntOption('--concurrency', 1), 24)
     .option(
       '--update-size <n>',
@@ -208,7 +267,23 @@ export function registerBench(program: Command): void {
       parseIntOption('--distinct-updates', 1),
       4,
     )
-    .action(async (suite: string, o: BenchCliOptions) => {
+    .addOption(
+      operatorOption(
+        'databaseUrl',
+        '--database-url <url>',
+        'overhead/scale: Postgres connection URL',
+        parsePostgresUrl('--database-url'),
+      ).default(OPERATOR_DEFAULTS.databaseUrl),
+    )
+    .addOption(
+      operatorOption(
+        'redisUrl',
+        '--redis-url <url>',
+        'overhead/scale: Redis connection URL',
+        parseRedisUrl('--redis-url'),
+      ).default(OPERATOR_DEFAULTS.redisUrl),
+    )
+    .action(async (suite: Suite | 'all', o: BenchCliOptions) => {
       const out = await runBench(suite, o);
       if (o.json === true || o.json === '-') process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       const failed = out.suites.scale?.runs.filter((r) => !r.completed) ?? [];
@@ -230,20 +305,13 @@ export async function runBench(suiteArg: string, o: BenchCliOptions): Promise<Be
         : (() => {
             throw new UserError(`unknown bench suite "${suiteArg}"; valid: ${SUITES.join(', ')}, all`);
           })();
-  // Validate up front, before anything long runs.
+  // The command line's parsers checked these; checked again here for callers that pass options directly.
   const partitions = o.partitions.split(',').map((s) => s.trim());
   for (const p of partitions) parsePartitionSpec(p);
-  const epochs = intList('--epochs')(o.epochs);
   parseServerOptimizer(o.optimizer);
   if (o.model !== 'mlp' && o.model !== 'cnn')
     throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
-  const modes = o.modes.split(',').map((s) => s.trim()) as OverheadMode[];
-  for (const m of modes) {
-    if (!['plain', 'he', 'local'].includes(m))
-      throw new UserError(`--modes takes plain, he, local; got "${m}"`);
-  }
-  const sizes = intList('--sizes')(o.sizes ?? '199210,1663370');
-  const counts = intList('--counts')(o.counts);
+  const { epochs, modes, sizes, counts } = o;
 
   const jsonFile = typeof o.json === 'string' && o.json !== '-' ? resolve(o.json) : undefined;
   const toStdout = !(o.json === true || o.json === '-');
@@ -276,7 +344,7 @@ export async function runBench(suiteArg: string, o: BenchCliOptions): Promise<Be
           timeBudgetSeconds: o.timeBudget ?? 900,
           onProgress: progress,
         },
-        benchEnv,
+        { ...benchEnv, databaseUrl: o.databaseUrl, redisUrl: o.redisUrl },
       );
       output.suites.overhead = r;
       show(formatOverhead(r));
@@ -292,7 +360,7 @@ export async function runBench(suiteArg: string, o: BenchCliOptions): Promise<Be
           timeBudgetSeconds: o.timeBudget ?? 1800,
           onProgress: progress,
         },
-        benchEnv,
+        { ...benchEnv, databaseUrl: o.databaseUrl, redisUrl: o.redisUrl },
       );
       output.suites.scale = r;
       show(formatScale(r));

@@ -1,5 +1,6 @@
-import type { Command } from 'commander';
-import { CONFIG_KEYS, ConfigError, loadRoleConfig, type Role, readConfigFile, redacted } from '../config.js';
+import { Argument, type Command } from 'commander';
+import { CONFIG_KEYS, loadRoleConfig, ROLES, type Role, readConfigFile, redacted } from '../config.js';
+import { existingPath } from '../user-error.js';
 
 interface CheckOptions {
   env: boolean;
@@ -17,12 +18,16 @@ export function registerConfig(program: Command): void {
     .description(
       'validate a config file (with the KPFL_* environment overrides applied, as the role would see it) without starting anything; exit 0 when valid, 2 otherwise',
     )
-    .argument('<file>', 'YAML or JSON file whose top-level key is aggregator, worker or participant')
+    .argument(
+      '<file>',
+      'YAML or JSON file whose top-level key is aggregator, worker or participant',
+      existingPath('config file'),
+    )
     .option('--no-env', 'ignore environment variable overrides: check the file alone')
     .option('--json', 'print the effective settings as JSON (credentials redacted)')
     .action((file: string, o: CheckOptions) => {
       const { role } = readConfigFile(file);
-      const loaded = loadRoleConfig(role, { file, env: o.env ? process.env : {} });
+      const loaded = loadRoleConfig(role, { file, env: o.env ? undefined : {} });
       const settings = redacted(role, loaded.config);
       if (o.json) {
         process.stdout.write(
@@ -42,10 +47,9 @@ export function registerConfig(program: Command): void {
   config
     .command('keys')
     .description('list the settings of a role with their flags, environment variables and defaults')
-    .argument('<role>', 'aggregator | worker | participant')
-    .action((role: string) => {
-      const specs = CONFIG_KEYS[role as Role];
-      if (!specs) throw new ConfigError(`unknown role "${role}"; expected aggregator, worker or participant`);
+    .addArgument(new Argument('<role>', 'the role whose settings to list').choices(ROLES))
+    .action((role: Role) => {
+      const specs = CONFIG_KEYS[role];
       for (const [k, s] of Object.entries(specs)) {
         const d = s.default === undefined ? '' : `  default ${JSON.stringify(s.default)}`;
         process.stdout.write(`${role}.${k}  ${s.flag}${s.env ? `  ${s.env}` : ''}${d}\n`);

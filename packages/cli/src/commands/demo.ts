@@ -8,6 +8,7 @@ import { writeAccuracyReport } from '@kpfl/bench';
 import { DEFAULT_HE_PARAMS } from '@kpfl/he';
 import { importIdentity } from '@kpfl/kpt';
 import {
+  type BackendPreference,
   loadIdxDataset,
   type ModelName,
   parameterCount,
@@ -15,12 +16,25 @@ import {
   parseServerOptimizer,
 } from '@kpfl/model';
 import { checkPostgres, dropSchema, getPlan, listRounds, planSummary, roundEvaluations } from '@kpfl/store';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { BACKENDS, childEnvironment, OPERATOR_DEFAULTS, operatorOption } from '../config.js';
 import { registerFederation } from '../federation.js';
 import { provisionKits } from '../kits.js';
 import { cliCommand, DEFAULT_DATASET } from '../paths.js';
 import { addTrainingOptions, trainingSettings } from '../training-options.js';
-import { asUserInput, parseIntOption, UserError } from '../user-error.js';
+import {
+  existingPath,
+  outputFile,
+  parseIntOption,
+  parsePartitionOption,
+  parsePostgresUrl,
+  parseRedisUrl,
+  requireService,
+  UserError,
+} from '../user-error.js';
+
+const MODELS = ['mlp', 'cnn'] as const satisfies readonly ModelName[];
+const MODES = ['he', 'plain'] as const;
 
 export interface DemoOptions {
   participants: number;
@@ -37,13 +51,16 @@ export interface DemoOptions {
   testLimit?: number;
   serverOptimizer: string;
   proxMu: number;
-  backend: string;
+  backend: BackendPreference;
   deadline: number;
   insecure?: boolean;
   keep?: boolean;
   json?: boolean;
   /** HTML accuracy report: a file path, or false for none (default reports/demo-<federation>.html). */
   report?: string | false;
+  /** Postgres and Redis to use (the CLI passes --database-url/DATABASE_URL and --redis-url/REDIS_URL). */
+  databaseUrl?: string;
+  redisUrl?: string;
 }
 
 export interface DemoRound {
@@ -80,23 +97,61 @@ export function registerDemo(program: Command): void {
     )
     .option('--participants <n>', 'number of participants', parseIntOption('--participants', 1), 3)
     .option('--rounds <n>', 'number of rounds', parseIntOption('--rounds', 1), 5)
-    .option('--model <name>', 'mlp (2NN, 199,210 params) | cnn (1,663,370 params)', 'mlp')
-    .option('--partition <spec>', 'iid | shards:N | dirichlet:ALPHA', 'iid')
-    .option('--dataset <dir>', 'directory with the four IDX files', DEFAULT_DATASET)
+    .addOption(
+      new Option('--model <name>', 'mlp (2NN, 199,210 params) | cnn (1,663,370 params)')
+        .choices(MODELS)
+        .default('mlp'),
+    )
+    .option(
+      '--partition <spec>',
+      'iid | shards:N | dirichlet:ALPHA',
+      parsePartitionOption('--partition'),
+      'iid',
+    )
+    .option(
+      '--dataset <dir>',
+      'directory with the four IDX files',
+      existingPath('--dataset'),
+      DEFAULT_DATASET,
+    )
     .option('--seed <n>', 'seed for model init, partitions, sampling', parseIntOption('--seed'), 1)
-    .option('--mode <mode>', 'he (CKKS-encrypted updates) | plain', 'he')
+    .addOption(
+      new Option('--mode <mode>', 'he (CKKS-encrypted updates) | plain').choices(MODES).default('he'),
+    )
     .option(
       '--test-limit <n>',
       'local test examples each participant evaluates on',
       parseIntOption('--test-limit', 1),
     )
-    .option('--backend <name>', 'tfjs backend for participants', 'auto')
+    .addOption(
+      new Option('--backend <name>', 'tfjs backend for participants').choices(BACKENDS).default('auto'),
+    )
     .option('--deadline <seconds>', 'round deadline in seconds', parseIntOption('--deadline', 1), 600)
     .option('--insecure', 'plaintext gRPC instead of mutual TLS')
     .option('--keep', 'keep the work directory and database schema')
-    .option('--report <file>', 'HTML accuracy-per-round report (default reports/demo-<federation>.html)')
+    .option(
+      '--report <file>',
+      'HTML accuracy-per-round report (default reports/demo-<federation>.html)',
+      outputFile('--report', { mkdir: true }),
+    )
     .option('--no-report', 'do not write the HTML report')
     .option('--json', 'print one JSON object at the end instead of the table')
+    .addOption(
+      operatorOption(
+        'databaseUrl',
+        '--database-url <url>',
+        'Postgres connection URL',
+        parsePostgresUrl('--database-url'),
+      ).default(OPERATOR_DEFAULTS.databaseUrl),
+    )
+    .addOption(
+      operatorOption(
+        'redisUrl',
+        '--redis-url <url>',
+        'Redis connection URL',
+        parseRedisUrl('--redis-url'),
+      ).default(OPERATOR_DEFAULTS.redisUrl),
+    )
     .action(async (o: DemoOptions) => {
       const result = await runDemo(o, o.json ? () => {} : (line) => process.stdout.write(`${line}\n`));
       if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -105,16 +160,19 @@ export function registerDemo(program: Command): void {
 
 /** Runs the demo federation; `print` receives the human-readable progress lines. */
 export async function runDemo(o: DemoOptions, print: (line: string) => void): Promise<DemoResult> {
-  if (o.mode !== 'he' && o.mode !== 'plain')
+  // The CLI's parsers refuse these already; runDemo is also called directly (tests, harness).
+  if (!(MODES as readonly string[]).includes(o.mode))
     throw new UserError(`--mode must be he or plain, got "${o.mode}"`);
-  if (o.model !== 'mlp' && o.model !== 'cnn')
+  if (!(MODELS as readonly string[]).includes(o.model))
     throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
-  asUserInput(() => parsePartitionSpec(o.partition));
-  asUserInput(() => parseServerOptimizer(o.serverOptimizer));
+  parsePartitionSpec(o.partition);
+  parseServerOptimizer(o.serverOptimizer);
+  const databaseUrl = o.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl;
+  const redisUrl = o.redisUrl ?? OPERATOR_DEFAULTS.redisUrl;
   // Everything that can be wrong is checked before anything is created: no half-made federation.
   await loadIdxDataset(o.dataset);
-  await checkPostgres();
-  await checkRedis();
+  await checkPostgres(databaseUrl);
+  await requireService('Redis', () => checkRedis(redisUrl));
   const started = performance.now();
   const id = randomBytes(4).toString('hex');
   const federation = `demo-${id}`;
@@ -147,6 +205,8 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
           },
       schema,
       redisPrefix: `kpfl-demo:${id}`,
+      databaseUrl,
+      redisUrl,
       metricsPort: 0,
       log: createLogger('aggregator', { file: join(work, 'aggregator.log') }),
     });
@@ -194,7 +254,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
         ...(o.insecure ? ['--insecure'] : []),
       ];
       const { cmd, args: argv } = cliCommand(args);
-      const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+      const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnvironment() });
       children.push(child);
       const logFile = join(work, `${member}.log`);
       child.stderr!.pipe(createWriteStream(logFile));
@@ -291,7 +351,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
     await agg?.close();
     if (!o.keep) {
-      await dropSchema(undefined, schema).catch(() => {});
+      await dropSchema(databaseUrl, schema).catch(() => {});
       rmSync(work, { recursive: true, force: true });
     }
   }

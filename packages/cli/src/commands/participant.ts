@@ -6,6 +6,7 @@ import {
   type BackendPreference,
   dataCommitment,
   loadIdxDataset,
+  ModelConfigError,
   type ModelDefinition,
   parsePartitionSpec,
   registerModel,
@@ -14,18 +15,29 @@ import {
 } from '@kpfl/model';
 import { type LocalData, type LocalDataOptions, loadLocalData, runParticipant } from '@kpfl/participant';
 import * as tf from '@tensorflow/tfjs';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { z } from 'zod';
 import {
   BACKENDS,
   CONFIG_OPTION_HELP,
   defaultOf,
   envNote,
   explicitOptions,
+  LOG_LEVELS,
   loadRoleConfig,
+  type RoleFlags,
   startHeartbeat,
 } from '../config.js';
 import { identityOf, readMemberKit } from '../kits.js';
-import { asUserInput, parseIntOption, UserError } from '../user-error.js';
+import {
+  existingPath,
+  firstZodIssue,
+  outputFile,
+  parseHostPort,
+  parseIntOption,
+  parsePartitionOption,
+  UserError,
+} from '../user-error.js';
 
 export interface ParticipantCliOptions {
   kit: string;
@@ -55,14 +67,16 @@ export function registerParticipant(program: Command): void {
     .description(
       'run a participant: authenticate, train on local data, submit encrypted updates until the plan ends',
     )
-    .option('--config <file>', CONFIG_OPTION_HELP)
+    .option('--config <file>', CONFIG_OPTION_HELP, existingPath('--config'))
     .option(
       '--kit <dir>',
       `this member's kit directory (from \`kpfl provision\`)${env('participant', 'kit')}`,
+      existingPath('--kit'),
     )
     .option(
       '--aggregator <host:port>',
       `aggregator address${env('participant', 'aggregator')}`,
+      parseHostPort('--aggregator', 'aggregator:50051'),
       defaultOf('participant', 'aggregator') as string,
     )
     .option(
@@ -72,11 +86,13 @@ export function registerParticipant(program: Command): void {
     .option(
       '--dataset <dir>',
       `directory with the four IDX files (or what --plugin's loadData reads)${env('participant', 'dataset')}`,
+      existingPath('--dataset'),
       defaultOf('participant', 'dataset') as string,
     )
     .option(
       '--partition <spec>',
       `simulation: take one client's share of the dataset: iid | shards:N | dirichlet:ALPHA${env('participant', 'partition')}`,
+      parsePartitionOption('--partition'),
     )
     .option(
       '--clients <n>',
@@ -94,10 +110,10 @@ export function registerParticipant(program: Command): void {
       parseIntOption('--seed'),
       defaultOf('participant', 'seed') as number,
     )
-    .option(
-      '--backend <name>',
-      `tfjs backend: ${BACKENDS.join(' | ')}${env('participant', 'backend')}`,
-      defaultOf('participant', 'backend') as string,
+    .addOption(
+      new Option('--backend <name>', `tfjs backend${env('participant', 'backend')}`)
+        .choices(BACKENDS)
+        .default(defaultOf('participant', 'backend') as string),
     )
     .option(
       '--test-limit <n>',
@@ -107,18 +123,25 @@ export function registerParticipant(program: Command): void {
     .option(
       '--save-model <file>',
       `write the final global model (little-endian float32) to this file${env('participant', 'saveModel')}`,
+      outputFile('--save-model'),
     )
     .option(
       '--plugin <module>',
       `module that registers custom models and/or loads the local data (see docs/deploy.md)${env('participant', 'plugin')}`,
+      existingPath('--plugin'),
     )
     .option(
       '--health-file <file>',
       `touch this file every 10 s while alive (for container health checks)${env('participant', 'healthFile')}`,
+      outputFile('--health-file', { mkdir: true }),
     )
-    .option('--log-level <level>', `pino log level${env('participant', 'logLevel')}`)
+    .addOption(
+      new Option('--log-level <level>', `pino log level${env('participant', 'logLevel')}`).choices(
+        LOG_LEVELS,
+      ),
+    )
     .option('--json', 'print a JSON summary on stdout when done')
-    .action(async (o: { config?: string }, cmd: Command) => {
+    .action(async (o: RoleFlags<'participant'>, cmd: Command) => {
       const { config: c } = loadRoleConfig('participant', { file: o.config, cli: explicitOptions(cmd) });
       const summary = await participantMain(c);
       if (c.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -156,6 +179,47 @@ export interface ParticipantPlugin {
   loadData?(o: PluginDataOptions): Promise<LocalData> | LocalData;
 }
 
+const dims = z.array(z.number().int().positive('must be a positive integer'));
+
+/** What a plugin's model definitions must look like (the functions are checked to be functions only). */
+const modelDefinitionSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1, 'required')
+      .refine(
+        (n) => n !== 'mlp' && n !== 'cnn',
+        (n) => ({ message: `'${n}' is built in; choose another name` }),
+      ),
+    inputShape: dims.min(1, 'expected the shape of one example, e.g. [784]'),
+    numClasses: z.number().int().min(2, 'expected an integer >= 2'),
+    layers: z
+      .array(
+        z.object({
+          name: z.string().min(1, 'required'),
+          shape: dims,
+          init: z.enum(['glorot_uniform', 'zeros', 'ones']),
+        }),
+      )
+      .min(1, 'a model needs at least one weight tensor'),
+    build: z.custom<ModelDefinition['build']>((v) => typeof v === 'function', 'expected a function'),
+    forward: z
+      .custom<ModelDefinition['forward']>((v) => typeof v === 'function', 'expected a function')
+      .optional(),
+    trainingKernels: z.array(z.string()).optional(),
+  })
+  .passthrough();
+
+/** A plugin: `models` and/or `loadData`, nothing else (a misspelt key must not be ignored). */
+const pluginSchema = z
+  .object({
+    models: z.array(modelDefinitionSchema).optional(),
+    loadData: z
+      .custom<ParticipantPlugin['loadData']>((v) => typeof v === 'function', 'expected a function')
+      .optional(),
+  })
+  .strict();
+
 export async function loadParticipantPlugin(file: string): Promise<ParticipantPlugin> {
   let mod: Record<string, unknown>;
   try {
@@ -166,9 +230,17 @@ export async function loadParticipantPlugin(file: string): Promise<ParticipantPl
       err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes(resolve(file))
         ? `plugin ${file} does not exist`
         : `plugin ${file} failed to load: ${err.message}`,
+      undefined,
+      { cause: e },
     );
   }
-  let plugin = (mod.default ?? mod) as unknown;
+  // The default export, or else the module's own `models` and `loadData` exports.
+  let plugin: unknown =
+    mod.default !== undefined
+      ? mod.default
+      : Object.fromEntries(
+          Object.entries({ models: mod.models, loadData: mod.loadData }).filter(([, v]) => v !== undefined),
+        );
   if (typeof plugin === 'function') {
     const ctx: ParticipantPluginContext = {
       tf,
@@ -177,22 +249,34 @@ export async function loadParticipantPlugin(file: string): Promise<ParticipantPl
       dataCommitment,
       loadLocalData,
     };
-    plugin = await (plugin as (c: ParticipantPluginContext) => unknown)(ctx);
+    try {
+      plugin = await (plugin as (c: ParticipantPluginContext) => unknown)(ctx);
+    } catch (e) {
+      throw new UserError(
+        `plugin ${file}: its default export threw: ${(e as Error)?.message ?? String(e)}`,
+        undefined,
+        {
+          cause: e,
+        },
+      );
+    }
   }
-  if (plugin === null || typeof plugin !== 'object')
+  if (plugin === null || typeof plugin !== 'object' || Array.isArray(plugin))
     throw new UserError(
       `plugin ${file} must export an object { models?, loadData? } or a function returning one`,
     );
+  const parsed = pluginSchema.safeParse(plugin);
+  if (!parsed.success)
+    throw new UserError(`plugin ${file}: ${firstZodIssue(parsed.error)}`, undefined, { cause: parsed.error });
+  // The plugin's own objects, not zod's copies: definitions keep their methods and `this`.
   const p = plugin as ParticipantPlugin;
-  if (p.models !== undefined && !Array.isArray(p.models))
-    throw new UserError(`plugin ${file}: models must be an array of model definitions`);
-  if (p.loadData !== undefined && typeof p.loadData !== 'function')
-    throw new UserError(`plugin ${file}: loadData must be a function`);
   for (const def of p.models ?? []) {
     try {
       registerModel(def);
     } catch (e) {
-      throw new UserError(`plugin ${file}: ${(e as Error).message}`);
+      if (e instanceof ModelConfigError)
+        throw new UserError(`plugin ${file}: ${e.message}`, undefined, { cause: e });
+      throw e;
     }
   }
   return p;
@@ -211,7 +295,7 @@ export async function participantMain(o: ParticipantCliOptions) {
   const slice =
     partitionSpec !== undefined
       ? {
-          spec: asUserInput(() => parsePartitionSpec(partitionSpec)),
+          spec: parsePartitionSpec(partitionSpec),
           clients: o.clients ?? 1,
           clientIndex: o.clientIndex ?? 0,
           seed: o.seed,

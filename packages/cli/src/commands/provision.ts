@@ -16,7 +16,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { DEFAULT_HE_PARAMS, getHeParams, parseConsortiumKey, serializeConsortiumKey } from '@kpfl/he';
+import {
+  DEFAULT_HE_PARAMS,
+  getHeParams,
+  HE_PARAM_SETS,
+  parseConsortiumKey,
+  serializeConsortiumKey,
+} from '@kpfl/he';
 import {
   COORDINATOR_ID,
   type CoordinatorKit,
@@ -29,16 +35,25 @@ import {
   addMemberAudited,
   assertSchemaName,
   type Db,
-  DEFAULT_DATABASE_URL,
   listMembers,
   openDb,
   revokeMemberAudited,
   schemaExists,
 } from '@kpfl/store';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { OPERATOR_DEFAULTS, operatorOption } from '../config.js';
 import { type CoordinatorKitFile, type MemberKitFile, provisionKits, readCoordinatorKit } from '../kits.js';
 import { operatorActor } from '../operator.js';
-import { UserError } from '../user-error.js';
+import {
+  existingPath,
+  outputDir,
+  parseHostListOption,
+  parseIdListOption,
+  parseIdOption,
+  parsePostgresUrl,
+  parseSchemaName,
+  UserError,
+} from '../user-error.js';
 
 const ID_RULE = 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters';
 const ROLES = ['participant', 'auditor'] as const;
@@ -168,6 +183,7 @@ export async function runProvision(o: ProvisionOptions, print: (line: string) =>
 
 interface DbOptions {
   schema: string;
+  /** The CLI always passes one (--database-url, DATABASE_URL or the default). */
   databaseUrl?: string;
   kitOnly?: boolean;
 }
@@ -200,7 +216,7 @@ async function connect(o: DbOptions): Promise<{ db?: Db; why?: string; missing?:
   } catch (err) {
     throw new UserError(`--schema: ${(err as Error).message}`);
   }
-  const url = o.databaseUrl ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const url = o.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl;
   try {
     if (!(await schemaExists(url, o.schema)))
       return { why: `schema ${o.schema} does not exist`, missing: true };
@@ -251,7 +267,7 @@ function findHeKey(root: string, heKeyOption: string | undefined, heParams: stri
 
 interface AddOptions extends DbOptions {
   kit: string;
-  role: string;
+  role: PartyRole;
   out?: string;
   heKey?: string;
   json?: boolean;
@@ -452,15 +468,28 @@ export function registerProvision(program: Command): void {
     .description(
       'create a federation: identity keys, CA and TLS certificates, the coordinator kit and one kit per member and auditor (members also get the consortium HE key)',
     )
-    .requiredOption('--federation <name>', 'federation name')
-    .requiredOption('--members <ids>', 'member ids, comma-separated (e.g. a,b,c)')
-    .option('--auditors <ids>', 'auditor ids, comma-separated (read-only role)')
-    .requiredOption('--out <dir>', 'directory to write the kits into')
+    .requiredOption('--federation <name>', 'federation name', parseIdOption('--federation'))
+    .requiredOption(
+      '--members <ids>',
+      'member ids, comma-separated (e.g. a,b,c)',
+      parseIdListOption('--members'),
+    )
+    .option(
+      '--auditors <ids>',
+      'auditor ids, comma-separated (read-only role)',
+      parseIdListOption('--auditors'),
+    )
+    .requiredOption('--out <dir>', 'directory to write the kits into', outputDir('--out'))
     .option(
       '--server-hosts <hosts>',
       'names/IPs the aggregator is reached at (TLS SAN), comma-separated (default localhost,127.0.0.1)',
+      parseHostListOption('--server-hosts'),
     )
-    .option('--he-params <name>', 'CKKS parameter set', DEFAULT_HE_PARAMS)
+    .addOption(
+      new Option('--he-params <name>', 'CKKS parameter set')
+        .choices(Object.keys(HE_PARAM_SETS))
+        .default(DEFAULT_HE_PARAMS),
+    )
     .option('--force', 'replace kits already in --out')
     .option('--json', 'print a JSON summary')
     .action(async (o: ProvisionOptions) => {
@@ -470,28 +499,53 @@ export function registerProvision(program: Command): void {
   const members = program
     .command('members')
     .description('add, revoke and list the members of a provisioned federation');
-  const schemaDefault = process.env.KPFL_SCHEMA ?? 'kpfl';
   const common = (c: Command) =>
     c
-      .requiredOption('--kit <dir>', 'coordinator kit directory (from `kpfl provision`)')
-      .option('--schema <name>', "the aggregator's Postgres schema", schemaDefault)
-      .option('--database-url <url>', 'Postgres URL (default $DATABASE_URL)')
+      .requiredOption(
+        '--kit <dir>',
+        'coordinator kit directory (from `kpfl provision`)',
+        existingPath('--kit'),
+      )
+      .addOption(
+        operatorOption(
+          'schema',
+          '--schema <name>',
+          "the aggregator's Postgres schema",
+          parseSchemaName('--schema'),
+        ).default(OPERATOR_DEFAULTS.schema),
+      )
+      .addOption(
+        operatorOption(
+          'databaseUrl',
+          '--database-url <url>',
+          'Postgres URL',
+          parsePostgresUrl('--database-url'),
+        ).default(OPERATOR_DEFAULTS.databaseUrl),
+      )
       .option('--kit-only', 'do not touch Postgres: change only the coordinator kit')
       .option('--json', 'print JSON');
+  const memberId = (c: Command) => c.argument('<id>', 'member or auditor id', parseIdOption('member id'));
   common(
-    members
-      .command('add <id>')
+    memberId(members.command('add'))
       .description('issue a kit for a new member (or auditor) and register it')
-      .option('--role <role>', 'participant or auditor', 'participant')
-      .option('--out <dir>', 'kit root to write into (default: the directory holding coordinator/)')
-      .option('--he-key <file>', "the consortium HE key (default: an existing member's he-key.json)"),
+      .addOption(new Option('--role <role>', 'participant or auditor').choices(ROLES).default('participant'))
+      .option(
+        '--out <dir>',
+        'kit root to write into (default: the directory holding coordinator/)',
+        outputDir('--out'),
+      )
+      .option(
+        '--he-key <file>',
+        "the consortium HE key (default: an existing member's he-key.json)",
+        existingPath('--he-key'),
+      ),
   ).action(async (id: string, o: AddOptions) => {
     await runMembersAdd(id, o);
   });
   common(
-    members
-      .command('revoke <id>')
-      .description('revoke a member: its sessions and new authentications are refused'),
+    memberId(members.command('revoke')).description(
+      'revoke a member: its sessions and new authentications are refused',
+    ),
   ).action(async (id: string, o: DbOptions & { kit: string; json?: boolean }) => {
     await runMembersRevoke(id, o);
   });

@@ -1,14 +1,14 @@
 import {
+  checkRedis,
   createLogger,
-  DEFAULT_REDIS_URL,
   RoundEngine,
   RoundQueue,
   RunningSums,
   redisConnection,
   schedulePlan,
 } from '@kpfl/aggregator';
-import { DEFAULT_HE_PARAMS } from '@kpfl/he';
-import { type ModelName, parameterCount, parseServerOptimizer } from '@kpfl/model';
+import { DEFAULT_HE_PARAMS, HE_PARAM_SETS } from '@kpfl/he';
+import { type ModelName, parameterCount } from '@kpfl/model';
 import {
   activePlan,
   countContributionsByRound,
@@ -21,35 +21,126 @@ import {
   openDb,
   type PlanRow,
   roundEvaluations,
+  StoreError,
 } from '@kpfl/store';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { OPERATOR_DEFAULTS, operatorOption } from '../config.js';
 import { operatorActor } from '../operator.js';
-import { addTrainingOptions, trainingSettings } from '../training-options.js';
-import { asUserInput, parseDuration, parseFloatOption, parseIntOption, UserError } from '../user-error.js';
+import { addTrainingOptions, type TrainingOptions, trainingSettings } from '../training-options.js';
+import {
+  parseDuration,
+  parseFloatOption,
+  parseIdOption,
+  parseIntOption,
+  parseIsoTime,
+  parseModelName,
+  parsePlanId,
+  parsePostgresUrl,
+  parseRedisPrefix,
+  parseRedisUrl,
+  parseSchemaName,
+  redactUrl,
+  requireService,
+  UnavailableError,
+  UserError,
+} from '../user-error.js';
 
+/** The options every `kpfl rounds` command takes: where the federation's plans live. */
 interface Conn {
   federation: string;
   schema: string;
   redisPrefix?: string;
+  databaseUrl: string;
+  redisUrl: string;
+}
+
+interface ScheduleOptions extends Conn, TrainingOptions {
+  rounds: number;
+  planId?: string;
+  minParticipants: number;
+  fraction: number;
+  /** Seconds. */
+  deadline: number;
+  startAt?: string;
+  onFailure: 'continue' | 'stop';
+  /** Seconds. */
+  seenWithin: number;
+  parameterCount?: number;
+  mode: 'he' | 'plain';
+  heParams: string;
+  seed: number;
+}
+
+interface ListOptions extends Conn {
+  json?: boolean;
+}
+
+interface StatusOptions extends Conn {
+  plan?: string;
+  json?: boolean;
+}
+
+interface CancelOptions extends Conn {
+  plan?: string;
+}
+
+interface WatchOptions extends Conn {
+  plan?: string;
+  /** Milliseconds. */
+  interval: number;
+  once?: boolean;
 }
 
 function connOptions(cmd: Command): Command {
   return cmd
-    .requiredOption('--federation <name>', 'federation name', process.env.KPFL_FEDERATION)
-    .option('--schema <name>', 'Postgres schema', process.env.KPFL_SCHEMA ?? 'kpfl')
-    .option(
-      '--redis-prefix <prefix>',
-      'namespace in Redis (default kpfl:<federation>)',
-      process.env.KPFL_REDIS_PREFIX,
+    .addOption(
+      operatorOption(
+        'federation',
+        '--federation <name>',
+        'federation name',
+        parseIdOption('--federation'),
+      ).makeOptionMandatory(),
+    )
+    .addOption(
+      operatorOption('schema', '--schema <name>', 'Postgres schema', parseSchemaName('--schema')).default(
+        OPERATOR_DEFAULTS.schema,
+      ),
+    )
+    .addOption(
+      operatorOption(
+        'redisPrefix',
+        '--redis-prefix <prefix>',
+        'namespace in Redis (default kpfl:<federation>)',
+        parseRedisPrefix('--redis-prefix'),
+      ),
+    )
+    .addOption(
+      operatorOption(
+        'databaseUrl',
+        '--database-url <url>',
+        'Postgres connection URL',
+        parsePostgresUrl('--database-url'),
+      ).default(OPERATOR_DEFAULTS.databaseUrl),
+    )
+    .addOption(
+      operatorOption(
+        'redisUrl',
+        '--redis-url <url>',
+        'Redis connection URL',
+        parseRedisUrl('--redis-url'),
+      ).default(OPERATOR_DEFAULTS.redisUrl),
     );
 }
 
 async function withDb<T>(o: Conn, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = await openDb({ schema: o.schema, connectRetries: 3 }).catch((err) => {
-    throw new UserError(
-      `cannot reach Postgres at ${process.env.DATABASE_URL ?? 'the default URL'}: ${(err as Error).message}`,
-    );
-  });
+  let db: Db;
+  try {
+    db = await openDb({ databaseUrl: o.databaseUrl, schema: o.schema, connectRetries: 3 });
+  } catch (err) {
+    if (!(err instanceof StoreError && err.code === 'UNAVAILABLE')) throw err;
+    const where = `cannot reach Postgres at ${redactUrl(o.databaseUrl)}`;
+    throw new UnavailableError('Postgres', `${where}: ${err.message}`, { cause: err });
+  }
   try {
     return await fn(db);
   } finally {
@@ -58,7 +149,9 @@ async function withDb<T>(o: Conn, fn: (db: Db) => Promise<T>): Promise<T> {
 }
 
 async function withQueue<T>(o: Conn, fn: (q: RoundQueue) => Promise<T>): Promise<T> {
-  const redis = redisConnection(process.env.REDIS_URL ?? DEFAULT_REDIS_URL);
+  // The queue's connection waits out a Redis restart; a command must say at once that Redis is down.
+  await requireService('Redis', () => checkRedis(o.redisUrl));
+  const redis = redisConnection(o.redisUrl);
   const q = new RoundQueue('rounds', redis, o.redisPrefix ?? `kpfl:${o.federation}`);
   try {
     return await fn(q);
@@ -90,6 +183,7 @@ export function registerRounds(program: Command): void {
     .option(
       '--plan-id <id>',
       'plan id; scheduling the same id again changes nothing (default: derived from the time)',
+      parsePlanId('--plan-id'),
     )
     .option(
       '--min-participants <n>',
@@ -104,33 +198,39 @@ export function registerRounds(program: Command): void {
       1,
     )
     .option('--deadline <duration>', 'round deadline, e.g. 120s, 5m', parseDuration('--deadline'), 120)
-    .option('--start-at <time>', 'ISO time of the first round (default now)')
-    .option('--on-failure <what>', 'after a failed round: continue | stop', 'continue')
+    .option('--start-at <time>', 'ISO time of the first round (default now)', parseIsoTime('--start-at'))
+    .addOption(
+      new Option('--on-failure <what>', 'after a failed round: continue | stop')
+        .choices(['continue', 'stop'])
+        .default('continue'),
+    )
     .option(
       '--seen-within <duration>',
       'members seen this recently are eligible',
       parseDuration('--seen-within'),
       600,
     )
-    .option('--model <name>', 'mlp | cnn | a plugin model registered by the participants', 'mlp')
+    .option(
+      '--model <name>',
+      'mlp | cnn | a plugin model registered by the participants',
+      parseModelName('--model'),
+      'mlp',
+    )
     .option(
       '--parameter-count <n>',
       'length of the flat model (needed for plugin models)',
       parseIntOption('--parameter-count', 1),
     )
-    .option('--mode <mode>', 'he | plain', 'he')
-    .option('--he-params <name>', 'CKKS parameter set', DEFAULT_HE_PARAMS)
+    .addOption(new Option('--mode <mode>', 'he | plain').choices(['he', 'plain']).default('he'))
+    .addOption(
+      new Option('--he-params <name>', 'CKKS parameter set')
+        .choices(Object.keys(HE_PARAM_SETS))
+        .default(DEFAULT_HE_PARAMS),
+    )
     .option('--seed <n>', 'seed for model init and sampling', parseIntOption('--seed'), 1)
-    .action(async (o) => {
-      if (o.mode !== 'he' && o.mode !== 'plain')
-        throw new UserError(`--mode must be he or plain, got "${o.mode}"`);
-      if (o.onFailure !== 'continue' && o.onFailure !== 'stop')
-        throw new UserError('--on-failure must be continue or stop');
-      asUserInput(() => parseServerOptimizer(o.serverOptimizer));
+    .action(async (o: ScheduleOptions) => {
       const startAt = o.startAt ? new Date(o.startAt) : undefined;
-      if (startAt && Number.isNaN(startAt.getTime()))
-        throw new UserError(`--start-at must be an ISO time, got "${o.startAt}"`);
-      let params: number = o.parameterCount;
+      let params: number | undefined = o.parameterCount;
       if (params === undefined) {
         if (o.model !== 'mlp' && o.model !== 'cnn') {
           throw new UserError(
@@ -140,7 +240,7 @@ export function registerRounds(program: Command): void {
         params = parameterCount(o.model as ModelName);
       }
       const plan = await withDb(o, (db) =>
-        withQueue(o, async (q) =>
+        withQueue(o, (q) =>
           schedulePlan(db, q, {
             id:
               o.planId ??
@@ -173,7 +273,7 @@ export function registerRounds(program: Command): void {
   connOptions(rounds.command('list'))
     .description('plans of a federation')
     .option('--json', 'JSON output')
-    .action(async (o) => {
+    .action(async (o: ListOptions) => {
       const plans = await withDb(o, (db) => listPlans(db, o.federation));
       const rows = plans.map((p) => ({
         plan: p.id,
@@ -188,17 +288,17 @@ export function registerRounds(program: Command): void {
 
   connOptions(rounds.command('status'))
     .description('per-round state of a plan (default: the active one)')
-    .option('--plan <id>', 'plan id')
+    .option('--plan <id>', 'plan id', parsePlanId('--plan'))
     .option('--json', 'JSON output')
-    .action(async (o) => {
+    .action(async (o: StatusOptions) => {
       const rows = await withDb(o, async (db) => statusRows(db, await resolvePlan(db, o)));
       process.stdout.write(o.json ? `${JSON.stringify(rows)}\n` : table(rows));
     });
 
   connOptions(rounds.command('cancel'))
     .description('cancel a plan: its open round fails, no further round opens')
-    .option('--plan <id>', 'plan id (default: the active one)')
-    .action(async (o) => {
+    .option('--plan <id>', 'plan id (default: the active one)', parsePlanId('--plan'))
+    .action(async (o: CancelOptions) => {
       await withDb(o, (db) =>
         withQueue(o, async (queue) => {
           const plan = await resolvePlan(db, o);
@@ -217,10 +317,10 @@ export function registerRounds(program: Command): void {
 
   connOptions(rounds.command('watch'))
     .description('live progress: rounds done, submissions vs quorum, time to deadline, last accuracy')
-    .option('--plan <id>', 'plan id (default: the active one)')
+    .option('--plan <id>', 'plan id (default: the active one)', parsePlanId('--plan'))
     .option('--interval <ms>', 'refresh interval', parseIntOption('--interval', 100), 1000)
     .option('--once', 'print one snapshot and exit')
-    .action(async (o) => {
+    .action(async (o: WatchOptions) => {
       await withDb(o, async (db) => {
         const tty = process.stdout.isTTY;
         let last = '';

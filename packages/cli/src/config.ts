@@ -26,6 +26,7 @@ import { Option } from 'commander';
 import { LineCounter, parseDocument } from 'yaml';
 import { type ZodIssue, z } from 'zod';
 import { DEFAULT_DATASET } from './paths.js';
+import { parsePostgresUrl, parseRedisUrl, parseSchemaName } from './user-error.js';
 
 export const ROLES = ['aggregator', 'worker', 'participant'] as const;
 export type Role = (typeof ROLES)[number];
@@ -284,6 +285,30 @@ export function operatorOption<T>(
     parse, // its tags (kind, example), for the options test
   );
   return new Option(flags, description).env(name).argParser(parser);
+}
+
+/** `--schema`, with KPFL_SCHEMA and its default: the one definition every operator command adds. */
+export function schemaOption(description = 'Postgres schema'): Option {
+  return operatorOption('schema', '--schema <name>', description, parseSchemaName('--schema')).default(
+    OPERATOR_DEFAULTS.schema,
+  );
+}
+
+/** `--database-url`, with DATABASE_URL and its default. */
+export function databaseUrlOption(description = 'Postgres connection URL'): Option {
+  return operatorOption(
+    'databaseUrl',
+    '--database-url <url>',
+    description,
+    parsePostgresUrl('--database-url'),
+  ).default(OPERATOR_DEFAULTS.databaseUrl);
+}
+
+/** `--redis-url`, with REDIS_URL and its default. */
+export function redisUrlOption(description = 'Redis connection URL'): Option {
+  return operatorOption('redisUrl', '--redis-url <url>', description, parseRedisUrl('--redis-url')).default(
+    OPERATOR_DEFAULTS.redisUrl,
+  );
 }
 
 const SCHEMAS: { [R in Role]: z.ZodType<RoleConfigs[R], z.ZodTypeDef, unknown> } = {

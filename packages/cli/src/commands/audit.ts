@@ -18,7 +18,7 @@ import { type AuditClient, type AuditPage__Output, loadKpflProto } from '@kpfl/p
 import { openDb } from '@kpfl/store';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
-import { OPERATOR_DEFAULTS, operatorOption } from '../config.js';
+import { databaseUrlOption, operatorOption, schemaOption } from '../config.js';
 import { identityOf, readMemberKit } from '../kits.js';
 import {
   existingPath,
@@ -29,8 +29,6 @@ import {
   parseIntOption,
   parseIsoTime,
   parsePlanId,
-  parsePostgresUrl,
-  parseSchemaName,
   UserError,
 } from '../user-error.js';
 
@@ -195,22 +193,8 @@ function sourceOptions(cmd: Command): Command {
         parseIdOption('--federation'),
       ),
     )
-    .addOption(
-      operatorOption(
-        'schema',
-        '--schema <name>',
-        'Postgres schema (operator mode)',
-        parseSchemaName('--schema'),
-      ).default(OPERATOR_DEFAULTS.schema),
-    )
-    .addOption(
-      operatorOption(
-        'databaseUrl',
-        '--database-url <url>',
-        'Postgres connection URL (operator mode)',
-        parsePostgresUrl('--database-url'),
-      ).default(OPERATOR_DEFAULTS.databaseUrl),
-    );
+    .addOption(schemaOption('Postgres schema (operator mode)'))
+    .addOption(databaseUrlOption('Postgres connection URL (operator mode)'));
 }
 
 function formatOption(): Option {

@@ -20,7 +20,7 @@ import {
 } from '@kpfl/bench';
 import { parsePartitionSpec, parseServerOptimizer } from '@kpfl/model';
 import { Argument, type Command, Option } from 'commander';
-import { OPERATOR_DEFAULTS, operatorOption } from '../config.js';
+import { databaseUrlOption, OPERATOR_DEFAULTS, redisUrlOption } from '../config.js';
 import { provisionKits, readMemberKit } from '../kits.js';
 import { cliCommand, DEFAULT_DATASET, REPO_ROOT } from '../paths.js';
 import {
@@ -33,8 +33,6 @@ import {
   parseIntList,
   parseIntOption,
   parsePartitionList,
-  parsePostgresUrl,
-  parseRedisUrl,
   parseServerOptimizerOption,
   UserError,
 } from '../user-error.js';
@@ -267,22 +265,8 @@ export function registerBench(program: Command): void {
       parseIntOption('--distinct-updates', 1),
       4,
     )
-    .addOption(
-      operatorOption(
-        'databaseUrl',
-        '--database-url <url>',
-        'overhead/scale: Postgres connection URL',
-        parsePostgresUrl('--database-url'),
-      ).default(OPERATOR_DEFAULTS.databaseUrl),
-    )
-    .addOption(
-      operatorOption(
-        'redisUrl',
-        '--redis-url <url>',
-        'overhead/scale: Redis connection URL',
-        parseRedisUrl('--redis-url'),
-      ).default(OPERATOR_DEFAULTS.redisUrl),
-    )
+    .addOption(databaseUrlOption('overhead/scale: Postgres connection URL'))
+    .addOption(redisUrlOption('overhead/scale: Redis connection URL'))
     .action(async (suite: Suite | 'all', o: BenchCliOptions) => {
       const out = await runBench(suite, o);
       if (o.json === true || o.json === '-') process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

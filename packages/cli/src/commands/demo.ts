@@ -17,7 +17,13 @@ import {
 } from '@kpfl/model';
 import { checkPostgres, dropSchema, getPlan, listRounds, planSummary, roundEvaluations } from '@kpfl/store';
 import { type Command, Option } from 'commander';
-import { BACKENDS, childEnvironment, OPERATOR_DEFAULTS, operatorOption } from '../config.js';
+import {
+  BACKENDS,
+  childEnvironment,
+  databaseUrlOption,
+  OPERATOR_DEFAULTS,
+  redisUrlOption,
+} from '../config.js';
 import { registerFederation } from '../federation.js';
 import { provisionKits } from '../kits.js';
 import { cliCommand, DEFAULT_DATASET } from '../paths.js';
@@ -27,8 +33,6 @@ import {
   outputFile,
   parseIntOption,
   parsePartitionOption,
-  parsePostgresUrl,
-  parseRedisUrl,
   requireService,
   UserError,
 } from '../user-error.js';
@@ -136,22 +140,8 @@ export function registerDemo(program: Command): void {
     )
     .option('--no-report', 'do not write the HTML report')
     .option('--json', 'print one JSON object at the end instead of the table')
-    .addOption(
-      operatorOption(
-        'databaseUrl',
-        '--database-url <url>',
-        'Postgres connection URL',
-        parsePostgresUrl('--database-url'),
-      ).default(OPERATOR_DEFAULTS.databaseUrl),
-    )
-    .addOption(
-      operatorOption(
-        'redisUrl',
-        '--redis-url <url>',
-        'Redis connection URL',
-        parseRedisUrl('--redis-url'),
-      ).default(OPERATOR_DEFAULTS.redisUrl),
-    )
+    .addOption(databaseUrlOption())
+    .addOption(redisUrlOption())
     .action(async (o: DemoOptions) => {
       const result = await runDemo(o, o.json ? () => {} : (line) => process.stdout.write(`${line}\n`));
       if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);

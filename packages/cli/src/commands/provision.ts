@@ -41,7 +41,7 @@ import {
   schemaExists,
 } from '@kpfl/store';
 import { type Command, Option } from 'commander';
-import { OPERATOR_DEFAULTS, operatorOption } from '../config.js';
+import { databaseUrlOption, OPERATOR_DEFAULTS, schemaOption } from '../config.js';
 import { type CoordinatorKitFile, type MemberKitFile, provisionKits, readCoordinatorKit } from '../kits.js';
 import { operatorActor } from '../operator.js';
 import {
@@ -50,8 +50,6 @@ import {
   parseHostListOption,
   parseIdListOption,
   parseIdOption,
-  parsePostgresUrl,
-  parseSchemaName,
   UserError,
 } from '../user-error.js';
 
@@ -506,22 +504,8 @@ export function registerProvision(program: Command): void {
         'coordinator kit directory (from `kpfl provision`)',
         existingPath('--kit'),
       )
-      .addOption(
-        operatorOption(
-          'schema',
-          '--schema <name>',
-          "the aggregator's Postgres schema",
-          parseSchemaName('--schema'),
-        ).default(OPERATOR_DEFAULTS.schema),
-      )
-      .addOption(
-        operatorOption(
-          'databaseUrl',
-          '--database-url <url>',
-          'Postgres URL',
-          parsePostgresUrl('--database-url'),
-        ).default(OPERATOR_DEFAULTS.databaseUrl),
-      )
+      .addOption(schemaOption("the aggregator's Postgres schema"))
+      .addOption(databaseUrlOption('Postgres URL'))
       .option('--kit-only', 'do not touch Postgres: change only the coordinator kit')
       .option('--json', 'print JSON');
   const memberId = (c: Command) => c.argument('<id>', 'member or auditor id', parseIdOption('member id'));

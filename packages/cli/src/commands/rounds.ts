@@ -24,7 +24,7 @@ import {
   StoreError,
 } from '@kpfl/store';
 import { type Command, Option } from 'commander';
-import { OPERATOR_DEFAULTS, operatorOption } from '../config.js';
+import { databaseUrlOption, operatorOption, redisUrlOption, schemaOption } from '../config.js';
 import { operatorActor } from '../operator.js';
 import { addTrainingOptions, type TrainingOptions, trainingSettings } from '../training-options.js';
 import {
@@ -35,10 +35,7 @@ import {
   parseIsoTime,
   parseModelName,
   parsePlanId,
-  parsePostgresUrl,
   parseRedisPrefix,
-  parseRedisUrl,
-  parseSchemaName,
   redactUrl,
   requireService,
   UnavailableError,
@@ -101,11 +98,7 @@ function connOptions(cmd: Command): Command {
         parseIdOption('--federation'),
       ).makeOptionMandatory(),
     )
-    .addOption(
-      operatorOption('schema', '--schema <name>', 'Postgres schema', parseSchemaName('--schema')).default(
-        OPERATOR_DEFAULTS.schema,
-      ),
-    )
+    .addOption(schemaOption())
     .addOption(
       operatorOption(
         'redisPrefix',
@@ -114,22 +107,8 @@ function connOptions(cmd: Command): Command {
         parseRedisPrefix('--redis-prefix'),
       ),
     )
-    .addOption(
-      operatorOption(
-        'databaseUrl',
-        '--database-url <url>',
-        'Postgres connection URL',
-        parsePostgresUrl('--database-url'),
-      ).default(OPERATOR_DEFAULTS.databaseUrl),
-    )
-    .addOption(
-      operatorOption(
-        'redisUrl',
-        '--redis-url <url>',
-        'Redis connection URL',
-        parseRedisUrl('--redis-url'),
-      ).default(OPERATOR_DEFAULTS.redisUrl),
-    );
+    .addOption(databaseUrlOption())
+    .addOption(redisUrlOption());
 }
 
 async function withDb<T>(o: Conn, fn: (db: Db) => Promise<T>): Promise<T> {

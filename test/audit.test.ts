@@ -15,7 +15,7 @@ test('after a demo federation the audit log verifies; each tampering is detected
   t.after(demo.cleanup);
   const schema = `demo_${demo.result.federation.slice('demo-'.length)}`;
   const base = ['--federation', demo.result.federation, '--schema', schema];
-  const db = await openDb({ schema });
+  const db = await openDb({ migrate: true, schema });
   t.after(() => db.close());
 
   const ok = await runKpfl(['audit', 'verify', ...base, '--json']);

@@ -42,6 +42,7 @@ const VALUES: Record<OptionKind, { bad: string; good: (p: OptionParser<unknown>)
   time: { bad: '2025-02-30', good: () => '2025-01-31T12:00:00Z' },
   id: { bad: 'has space', good: () => 'alice' },
   'id-list': { bad: 'alice,has space', good: () => 'alice,bob' },
+  'role-list': { bad: 'kpfl_app,Bad-Role', good: () => 'kpfl_app' },
   'plan-id': { bad: 'has space', good: () => 'plan-1' },
   'model-name': { bad: 'has space', good: () => 'mlp' },
   schema: { bad: 'Bad-Schema', good: () => 'kpfl_test' },

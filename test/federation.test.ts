@@ -37,7 +37,7 @@ test('the same seeded federation in plain and he modes ends with the same model'
   assert.ok(he.result.bytesPerUpdate > plain.result.bytesPerUpdate, 'ciphertexts are larger than float32');
   // Every published round carries a certificate with K+1 signatures that verify against the federation JWKS.
   const schema = `demo_${he.result.federation.slice('demo-'.length)}`;
-  const db = await openDb({ schema });
+  const db = await openDb({ migrate: true, schema });
   try {
     const jwks = (await db.query('SELECT jwks FROM federations')).rows[0].jwks;
     const certs = await db.query('SELECT round, certificate FROM certificates ORDER BY round');

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import pg from 'pg';
 import {
   createLogger,
   RoundQueue,
@@ -28,7 +29,14 @@ import {
   SIMULATED_TRAINING,
   SimulatedParticipant,
 } from '../packages/participant/src/index.js';
-import { type Db, dropSchema, openDb, type PlanRow } from '../packages/store/src/index.js';
+import {
+  type Db,
+  DEFAULT_DATABASE_URL,
+  dropSchema,
+  migrateSchema,
+  openDb,
+  type PlanRow,
+} from '../packages/store/src/index.js';
 
 export interface TestFederationOptions {
   members?: string[];
@@ -66,7 +74,31 @@ export interface TestFederation {
   stop(): Promise<void>;
 }
 
-/** A throwaway federation on real Postgres, Redis and gRPC, in its own schema and Redis prefix. */
+/**
+ * The aggregator's login role in tests, a member of kpfl_aggregator: every in-process aggregator
+ * runs with exactly the privileges a deployment gives it, so a missing grant fails the tests.
+ */
+export const TEST_AGGREGATOR_ROLE = 'kpfl_test_aggregator';
+export const AGGREGATOR_DATABASE_URL = `postgres://${TEST_AGGREGATOR_ROLE}@127.0.0.1:5432/test`;
+
+/** Creates the test login role once per cluster (trust auth here: no password); concurrent files race harmlessly. */
+async function ensureTestLoginRole(): Promise<void> {
+  const client = new pg.Client({ connectionString: DEFAULT_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`CREATE ROLE ${TEST_AGGREGATOR_ROLE} LOGIN`);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== '42710' && code !== '23505') throw err; // it exists
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A throwaway federation on real Postgres, Redis and gRPC, in its own schema and Redis prefix. The
+ * schema is migrated as the owner (`kpfl migrate`'s path); the aggregator connects as TEST_AGGREGATOR_ROLE.
+ */
 export async function startTestFederation(o: TestFederationOptions = {}): Promise<TestFederation> {
   const id = randomBytes(4).toString('hex');
   const federation = `test-${id}`;
@@ -74,6 +106,8 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
   const redisPrefix = `kpfl-test:${id}`;
   const work = mkdtempSync(join(tmpdir(), 'kpfl-test-'));
   const members = o.members ?? ['alice', 'bob', 'carol'];
+  await ensureTestLoginRole();
+  await migrateSchema(DEFAULT_DATABASE_URL, schema, { grantTo: [TEST_AGGREGATOR_ROLE] });
   const { coordinator } = await provisionKits({
     federation,
     members,
@@ -160,6 +194,7 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
             keyPem: coordinator.server.keyPem,
           }
         : undefined,
+      databaseUrl: AGGREGATOR_DATABASE_URL,
       schema,
       redisPrefix,
       runWorker: o.worker,

@@ -64,7 +64,10 @@ test('members add, members revoke and start-up registration are each audited, an
   assert.equal(provisioned.code, 0, provisioned.err);
   const kit = readCoordinatorKit(kitDir);
 
-  // Start-up registration, by the aggregator process itself.
+  // The owner migrates; then start-up registration, by the aggregator process itself.
+  const migrated = await runKpfl(['migrate', '--schema', schema]);
+  assert.equal(migrated.code, 0, migrated.err);
+  assert.equal(JSON.parse(migrated.out).schema, schema);
   const agg = spawnKpfl([
     'aggregator',
     '--kit',

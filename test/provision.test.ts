@@ -15,7 +15,7 @@ import { runProvision } from '../packages/cli/src/commands/provision.js';
 import { identityOf, readCoordinatorKit, readMemberKit } from '../packages/cli/src/kits.js';
 import { importIdentity } from '../packages/kpt/src/index.js';
 import { AggregatorConnection, type AggregatorError } from '../packages/participant/src/index.js';
-import { dropSchema } from '../packages/store/src/index.js';
+import { DEFAULT_DATABASE_URL, dropSchema, migrateSchema } from '../packages/store/src/index.js';
 import { runKpfl } from './harness.js';
 
 /** `kpfl ...` with its exit code and output. */
@@ -154,6 +154,7 @@ describe('kpfl provision and kpfl members', () => {
 
   it('members add: the new member authenticates against a running aggregator', async () => {
     const kit = readCoordinatorKit(kitDir);
+    await migrateSchema(DEFAULT_DATABASE_URL, schema);
     agg = await startAggregator({
       federation,
       coordinatorKey: await importIdentity(kit.signingKey.privateJwk),

@@ -44,7 +44,7 @@ export async function freshDb(
   prefix: string,
 ): Promise<{ db: Db; schema: string; cleanup: () => Promise<void> }> {
   const schema = `${prefix}_${randomBytes(5).toString('hex')}`;
-  const db = await openDb({ schema, max: 12 });
+  const db = await openDb({ migrate: true, schema, max: 12 });
   return {
     db,
     schema,

@@ -38,7 +38,7 @@ import {
   weightsDigest,
 } from '@kpfl/model';
 import { AggregatorConnection, concat, type LocalData, loadLocalData } from '@kpfl/participant';
-import { dropSchema, getRound } from '@kpfl/store';
+import { DEFAULT_DATABASE_URL, dropSchema, getRound, migrateSchema } from '@kpfl/store';
 import { deleteRedisPrefix } from './cleanup.js';
 import type { BenchEnv, CoordinatorKitLike, MemberKitLike } from './env.js';
 import { CountingProxy } from './proxy.js';
@@ -405,6 +405,7 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
   ): Promise<ModeFederation> {
     const schema = `bench_${id}_${mode}`;
     const redisPrefix = `kpfl-bench:${id}:${mode}`;
+    await migrateSchema(env.databaseUrl ?? DEFAULT_DATABASE_URL, schema);
     const agg = await startAggregator({
       federation,
       coordinatorKey: await importIdentity(coordinator.signingKey.privateJwk),

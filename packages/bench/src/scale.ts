@@ -20,7 +20,14 @@ import { RoundQueue, redisConnection, schedulePlan } from '@kpfl/aggregator';
 import { createEncoder, DEFAULT_HE_PARAMS, mulberry32 } from '@kpfl/he';
 import { type IdentityKey, importIdentity } from '@kpfl/kpt';
 import { SIMULATED_TRAINING, SimulatedParticipant } from '@kpfl/participant';
-import { dropSchema, getRound, openDb, storageFigures } from '@kpfl/store';
+import {
+  DEFAULT_DATABASE_URL,
+  dropSchema,
+  getRound,
+  migrateSchema,
+  openDb,
+  storageFigures,
+} from '@kpfl/store';
 import { deleteRedisPrefix } from './cleanup.js';
 import type { BenchEnv, MemberKitLike } from './env.js';
 import {
@@ -187,7 +194,8 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
         kits.map(async (k) => (await importIdentity(k.identity.privateJwk)) as IdentityKey),
       );
 
-      // The aggregator, as its own process.
+      // The aggregator, as its own process, on a schema migrated by its owner first (as `kpfl migrate` does).
+      await migrateSchema(env.databaseUrl ?? DEFAULT_DATABASE_URL, schema);
       const logFile = join(work, 'aggregator.log');
       const logFd = openSync(logFile, 'a');
       const { cmd, args } = env.cliCommand([

@@ -17,6 +17,7 @@ import { dirname, resolve } from 'node:path';
 import { EXIT_CODES, type ExitCode, KpflError } from '@kpfl/common';
 import { ID_PATTERN } from '@kpfl/kpt';
 import { ModelConfigError, parsePartitionSpec, parseServerOptimizer } from '@kpfl/model';
+import { isRoleName } from '@kpfl/store';
 import type { ZodError } from 'zod';
 
 export type UserErrorCode = 'USAGE' | 'UNAVAILABLE' | 'FAILED';
@@ -172,7 +173,8 @@ export type OptionKind =
   | 'partition-list'
   | 'server-optimizer'
   | 'int-list'
-  | 'choice-list';
+  | 'choice-list'
+  | 'role-list';
 
 /** A commander argParser tagged with the kind of value it accepts. */
 export type OptionParser<T> = ((value: string, previous?: unknown) => T) & {
@@ -300,6 +302,20 @@ export function parseIdListOption(name: string): OptionParser<string> {
 }
 
 const PLAN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** "a,b": Postgres role names (lower case, digits, _), as `kpfl migrate --grant` takes them. */
+export function parseRoleListOption(name: string): OptionParser<string[]> {
+  return tagged('role-list', (value) => {
+    const roles = value.split(',').map((s) => s.trim());
+    for (const r of roles) {
+      if (!isRoleName(r))
+        throw new UserError(
+          `${name}: "${r}" is not a role name (lower-case letters, digits and _, at most 63)`,
+        );
+    }
+    return roles;
+  });
+}
 
 /** A plan id (it becomes part of BullMQ job ids, so no ':' and no spaces). */
 export function parsePlanId(name: string): OptionParser<string> {

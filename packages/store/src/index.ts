@@ -7,6 +7,7 @@ export * from './evaluations.js';
 export * from './members.js';
 export * from './membership.js';
 export * from './reports.js';
+export * from './roles.js';
 export * from './round-machine.js';
 export * from './rounds.js';
 export * from './schema-probe.js';

@@ -61,7 +61,7 @@ describe('audited membership actions', () => {
   const schema = `store_members_${randomBytes(4).toString('hex')}`;
   let db: Db;
   before(async () => {
-    db = await openDb({ schema, max: 6 });
+    db = await openDb({ migrate: true, schema, max: 6 });
   });
   after(async () => {
     await db.close();

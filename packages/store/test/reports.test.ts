@@ -14,6 +14,7 @@ import {
   storageFigures,
   upsertFederation,
 } from '../src/index.js';
+import { newPlan } from './fixtures.js';
 
 const FED = 'fed-r';
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -22,38 +23,10 @@ describe('report figures', () => {
   const schema = `store_reports_${randomBytes(4).toString('hex')}`;
   let db: Db;
   before(async () => {
-    db = await openDb({ schema, max: 2 });
+    db = await openDb({ migrate: true, schema, max: 2 });
     await upsertFederation(db, FED, { keys: [] });
     for (const id of ['p1', 'p2'])
-      await createPlan(
-        db,
-        {
-          id,
-          federation: FED,
-          total_rounds: 1,
-          min_participants: 1,
-          fraction: 1,
-          deadline_seconds: 60,
-          on_round_failure: 'continue',
-          mode: 'plain',
-          he_params: 'n8192-60-40',
-          model: 'mlp',
-          parameter_count: 10,
-          slot_count: 4096,
-          chunk_count: 1,
-          training: {
-            model: 'mlp',
-            localEpochs: 1,
-            batchSize: 10,
-            learningRate: 0.1,
-            proxMu: 0,
-            serverOptimizer: 'fedavg',
-            maxExamples: 0,
-          },
-          seed: 1,
-        },
-        'operator:test',
-      );
+      await createPlan(db, newPlan(id, FED, { total_rounds: 1 }), 'operator:test');
   });
   after(async () => {
     await db.close();

@@ -8,7 +8,7 @@ describe('schemaExists', () => {
     const schema = `store_probe_${randomBytes(4).toString('hex')}`;
     assert.equal(await schemaExists(DEFAULT_DATABASE_URL, schema), false);
     assert.equal(await schemaExists(DEFAULT_DATABASE_URL, schema), false, 'asking did not create it');
-    const db = await openDb({ schema, max: 1 });
+    const db = await openDb({ migrate: true, schema, max: 1 });
     try {
       assert.equal(await schemaExists(DEFAULT_DATABASE_URL, schema), true);
     } finally {

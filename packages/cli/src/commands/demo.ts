@@ -15,7 +15,15 @@ import {
   parsePartitionSpec,
   parseServerOptimizer,
 } from '@kpfl/model';
-import { checkPostgres, dropSchema, getPlan, listRounds, planSummary, roundEvaluations } from '@kpfl/store';
+import {
+  checkPostgres,
+  dropSchema,
+  getPlan,
+  listRounds,
+  migrateSchema,
+  planSummary,
+  roundEvaluations,
+} from '@kpfl/store';
 import { type Command, Option } from 'commander';
 import {
   BACKENDS,
@@ -182,6 +190,8 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       out: work,
       heParams: DEFAULT_HE_PARAMS,
     });
+    // The demo's throwaway schema is created as its owner would (`kpfl migrate`).
+    await migrateSchema(databaseUrl, schema);
     agg = await startAggregator({
       federation,
       coordinatorKey: await importIdentity(coordinator.signingKey.privateJwk),

@@ -8,13 +8,13 @@ import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import {
   createLogger,
+  kitOptions,
   RoundQueue,
   type RunningAggregator,
   redisConnection,
   schedulePlan,
   startAggregator,
 } from '../packages/aggregator/src/index.js';
-import { registerFederation } from '../packages/cli/src/federation.js';
 import {
   type CoordinatorKitFile,
   identityOf,
@@ -36,6 +36,7 @@ import {
   migrateSchema,
   openDb,
   type PlanRow,
+  registerFederationAudited,
 } from '../packages/store/src/index.js';
 
 export interface TestFederationOptions {
@@ -80,6 +81,8 @@ export interface TestFederation {
  */
 export const TEST_AGGREGATOR_ROLE = 'kpfl_test_aggregator';
 export const AGGREGATOR_DATABASE_URL = `postgres://${TEST_AGGREGATOR_ROLE}@127.0.0.1:5432/test`;
+/** The acting operator the tests' registrations and plans name. */
+export const TEST_OPERATOR = 'operator:test';
 
 /** Creates the test login role once per cluster (trust auth here: no password); concurrent files race harmlessly. */
 async function ensureTestLoginRole(): Promise<void> {
@@ -165,7 +168,13 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
         const db = await openDb({ schema });
         const redis = redisConnection();
         const queue = new RoundQueue('rounds', redis, redisPrefix);
-        await registerFederation(db, coordinator);
+        // What the aggregator's start-up does, for tests whose aggregator is a process started later.
+        await registerFederationAudited(db, {
+          federation,
+          jwks: coordinator.jwks,
+          members: coordinator.members,
+          actor: TEST_OPERATOR,
+        });
         own = { db, queue, redis };
       }
       return own;
@@ -184,16 +193,8 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
   };
   if (o.startAggregator !== false) {
     f.agg = await startAggregator({
-      federation,
-      coordinatorKey: await importIdentity(coordinator.signingKey.privateJwk),
+      ...(await kitOptions(coordinator, { insecure: !tls, actor: TEST_OPERATOR })),
       listen: '127.0.0.1:0',
-      tls: tls
-        ? {
-            caPem: coordinator.ca.certPem,
-            certPem: coordinator.server.certPem,
-            keyPem: coordinator.server.keyPem,
-          }
-        : undefined,
       databaseUrl: AGGREGATOR_DATABASE_URL,
       schema,
       redisPrefix,
@@ -201,7 +202,6 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
       metricsPort: 0,
       log: createLogger('aggregator', { file: join(work, 'aggregator.log') }),
     });
-    await registerFederation(f.agg.db, coordinator);
   }
   return f;
 }

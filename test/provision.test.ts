@@ -9,13 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { createLogger, type RunningAggregator, startAggregator } from '../packages/aggregator/src/index.js';
-import { registerFederation } from '../packages/cli/src/commands/aggregator.js';
+import {
+  createLogger,
+  type RunningAggregator,
+  startLocalAggregator,
+} from '../packages/aggregator/src/index.js';
 import { runProvision } from '../packages/cli/src/commands/provision.js';
 import { identityOf, readCoordinatorKit, readMemberKit } from '../packages/cli/src/kits.js';
-import { importIdentity } from '../packages/kpt/src/index.js';
 import { AggregatorConnection, type AggregatorError } from '../packages/participant/src/index.js';
-import { DEFAULT_DATABASE_URL, dropSchema, migrateSchema } from '../packages/store/src/index.js';
+import { DEFAULT_DATABASE_URL, dropSchema } from '../packages/store/src/index.js';
 import { runKpfl } from './harness.js';
 
 /** `kpfl ...` with its exit code and output. */
@@ -154,17 +156,13 @@ describe('kpfl provision and kpfl members', () => {
 
   it('members add: the new member authenticates against a running aggregator', async () => {
     const kit = readCoordinatorKit(kitDir);
-    await migrateSchema(DEFAULT_DATABASE_URL, schema);
-    agg = await startAggregator({
-      federation,
-      coordinatorKey: await importIdentity(kit.signingKey.privateJwk),
-      listen: '127.0.0.1:0',
-      tls: { caPem: kit.ca.certPem, certPem: kit.server.certPem, keyPem: kit.server.keyPem },
+    agg = await startLocalAggregator(kit, {
       schema,
+      ownerDatabaseUrl: DEFAULT_DATABASE_URL,
+      actor: 'operator:test',
       redisPrefix: `kpfl-test:${id}`,
       log: createLogger('aggregator', { file: join(work, 'aggregator.log') }),
     });
-    await registerFederation(agg.db, kit);
     assert.equal((await (await connect('alice')).getTask(0)).kind, 'TASK_KIND_WAIT', 'control: alice');
 
     // dave is unknown before he is added.

@@ -1,6 +1,7 @@
 export { federationJwks } from './certificates.js';
 export { RoundError, RpcError, toServiceError } from './errors.js';
 export { jobId, type RoundJobData, requiredJobs } from './jobs.js';
+export { type CoordinatorKitLike, kitOptions, startLocalAggregator } from './kit.js';
 export { createLogger, type Logger } from './logger.js';
 export { Metrics } from './metrics.js';
 export { type PlanRequest, schedulePlan } from './plans.js';

@@ -2,7 +2,14 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { buildJwks, type IdentityKey, type JSONWebKeySet, TokenVerifier } from '@kpfl/kpt';
 import { loadKpflProto } from '@kpfl/proto';
-import { countRoundsByState, type Db, getMember, openDb } from '@kpfl/store';
+import {
+  countRoundsByState,
+  type Db,
+  getMember,
+  type KitMember,
+  openDb,
+  registerFederationAudited,
+} from '@kpfl/store';
 import type { Worker } from 'bullmq';
 import { createAuditHandlers } from './audit-service.js';
 import { createAuthorizer } from './auth.js';
@@ -44,6 +51,11 @@ export interface AggregatorOptions {
   log?: Logger;
   /** Fault-test hooks called after each committed round step (see RoundEngineHooks). */
   engineHooks?: RoundEngineHooks;
+  /**
+   * The coordinator kit's registry: the front end makes Postgres match it before it serves
+   * (start-up registration, audited with `actor`; see registerFederationAudited).
+   */
+  registry?: { jwks: JSONWebKeySet; members: KitMember[]; actor: string };
 }
 
 export interface RunningAggregator {
@@ -94,6 +106,7 @@ export async function createCore(o: AggregatorOptions) {
 export async function startAggregator(o: AggregatorOptions): Promise<RunningAggregator> {
   const core = await createCore(o);
   const { log, db, redis, queue, metrics, engine } = core;
+  if (o.registry) await registerFederationAudited(db, { federation: o.federation, ...o.registry });
   const verifier = new TokenVerifier({
     jwks: core.coordinatorJwks as JSONWebKeySet,
     issuer: `kpfl:${o.federation}:coordinator`,

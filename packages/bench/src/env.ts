@@ -1,19 +1,12 @@
 /**
- * What the system suites need from the `kpfl` command itself: writing kit files, reading a member kit,
- * registering a coordinator kit's members in Postgres, the argv to run `kpfl` again in a child
- * process, and the Postgres and Redis URLs (the suites read no environment variable). The CLI owns these (packages/cli/src/kits.ts, commands/aggregator.ts, paths.ts); it passes them
- * in, so that @kpfl/bench does not depend on @kpfl/cli (which depends on it).
+ * What the system suites need from the `kpfl` command itself: writing kit files, reading a member
+ * kit, the argv to run `kpfl` again in a child process, and the Postgres and Redis URLs (the suites
+ * read no environment variable). The CLI owns these (packages/cli/src/kits.ts, paths.ts); it passes
+ * them in, so that @kpfl/bench does not depend on @kpfl/cli (which depends on it).
  */
+import type { CoordinatorKitLike } from '@kpfl/aggregator';
 import type { ConsortiumKey } from '@kpfl/he';
 import type { IdentityKey, JSONWebKeySet } from '@kpfl/kpt';
-import type { Db } from '@kpfl/store';
-
-export interface CoordinatorKitLike {
-  federation: string;
-  signingKey: IdentityKey;
-  ca: { certPem: string; keyPem: string };
-  server: { certPem: string; keyPem: string };
-}
 
 export interface MemberKitLike {
   memberId: string;
@@ -34,11 +27,12 @@ export interface BenchEnv {
   }): Promise<{ out: string; coordinator: CoordinatorKitLike }>;
   /** Reads members/<id> (member.json and he-key.json). */
   readMemberKit(dir: string): MemberKitLike;
-  /** Makes Postgres' member registry match the coordinator kit. */
-  registerFederation(db: Db, coordinator: CoordinatorKitLike): Promise<void>;
   /** argv to run `kpfl <args>` in a child process with the same TypeScript loader. */
   cliCommand(args: string[]): { cmd: string; args: string[] };
-  /** Postgres and Redis the suites use (the CLI passes --database-url/DATABASE_URL, --redis-url/REDIS_URL). */
+  /**
+   * Postgres (as the owner of the suites' throwaway schemas) and Redis the suites use (the CLI
+   * passes --database-url/DATABASE_URL, --redis-url/REDIS_URL).
+   */
   databaseUrl?: string;
   redisUrl?: string;
 }

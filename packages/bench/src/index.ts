@@ -16,7 +16,7 @@ export {
   SIMULATION_NOTE,
   settingName,
 } from './convergence.js';
-export type { BenchEnv, CoordinatorKitLike, MemberKitLike } from './env.js';
+export type { BenchEnv, MemberKitLike } from './env.js';
 export { formatHeSuite, type HeSuiteOptions, type HeSuiteResult, runHeSuite } from './he.js';
 export {
   formatOverhead,

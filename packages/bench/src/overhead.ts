@@ -21,7 +21,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, type RunningAggregator, schedulePlan, startAggregator } from '@kpfl/aggregator';
+import {
+  type CoordinatorKitLike,
+  createLogger,
+  type RunningAggregator,
+  schedulePlan,
+  startLocalAggregator,
+} from '@kpfl/aggregator';
 import { createAccumulator, createEncoder, DEFAULT_HE_PARAMS, type UpdateEncoder } from '@kpfl/he';
 import { digestOf, type IdentityKey, importIdentity, signAttestation } from '@kpfl/kpt';
 import {
@@ -38,9 +44,9 @@ import {
   weightsDigest,
 } from '@kpfl/model';
 import { AggregatorConnection, concat, type LocalData, loadLocalData } from '@kpfl/participant';
-import { DEFAULT_DATABASE_URL, dropSchema, getRound, migrateSchema } from '@kpfl/store';
+import { DEFAULT_DATABASE_URL, dropSchema, getRound } from '@kpfl/store';
 import { deleteRedisPrefix } from './cleanup.js';
-import type { BenchEnv, CoordinatorKitLike, MemberKitLike } from './env.js';
+import type { BenchEnv, MemberKitLike } from './env.js';
 import { CountingProxy } from './proxy.js';
 import {
   describeMachine,
@@ -405,25 +411,15 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
   ): Promise<ModeFederation> {
     const schema = `bench_${id}_${mode}`;
     const redisPrefix = `kpfl-bench:${id}:${mode}`;
-    await migrateSchema(env.databaseUrl ?? DEFAULT_DATABASE_URL, schema);
-    const agg = await startAggregator({
-      federation,
-      coordinatorKey: await importIdentity(coordinator.signingKey.privateJwk),
-      listen: '127.0.0.1:0',
-      tls: tls
-        ? {
-            caPem: coordinator.ca.certPem,
-            certPem: coordinator.server.certPem,
-            keyPem: coordinator.server.keyPem,
-          }
-        : undefined,
+    const agg = await startLocalAggregator(coordinator, {
       schema,
+      ownerDatabaseUrl: env.databaseUrl ?? DEFAULT_DATABASE_URL,
+      insecure: !tls,
+      actor: 'operator:bench',
       redisPrefix,
-      databaseUrl: env.databaseUrl,
       redisUrl: env.redisUrl,
       log: createLogger('aggregator', { file: join(work, `aggregator-${mode}.log`) }),
     });
-    await env.registerFederation(agg.db, coordinator);
     const plan = await schedulePlan(agg.db, agg.queue, {
       id: `${federation}-${mode}`,
       federation,

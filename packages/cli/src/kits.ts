@@ -32,7 +32,15 @@ export interface CoordinatorKitFile {
   signingKey: IdentityKey;
   ca: { certPem: string; keyPem: string };
   server: { certPem: string; keyPem: string };
-  members: { id: string; kid: string; publicJwk: unknown; roles: string[] }[];
+  /** The registry of record: revocations are marked here too (status, revokedAt). */
+  members: {
+    id: string;
+    kid: string;
+    publicJwk: unknown;
+    roles: string[];
+    status?: 'active' | 'revoked';
+    revokedAt?: string;
+  }[];
   jwks: JSONWebKeySet;
   heParams: string;
 }

@@ -1,4 +1,4 @@
-import { createLogger, startAggregator, startRoundWorkerProcess } from '@kpfl/aggregator';
+import { createLogger, kitOptions, startAggregator, startRoundWorkerProcess } from '@kpfl/aggregator';
 import { importIdentity } from '@kpfl/kpt';
 import { type Command, Option } from 'commander';
 import {
@@ -12,8 +12,8 @@ import {
   type RoleFlags,
   startHeartbeat,
 } from '../config.js';
-import { registerFederation } from '../federation.js';
 import { readCoordinatorKit } from '../kits.js';
+import { operatorActor } from '../operator.js';
 import {
   existingPath,
   outputFile,
@@ -25,8 +25,6 @@ import {
   parseRedisUrl,
   parseSchemaName,
 } from '../user-error.js';
-
-export { registerFederation };
 
 const env = envNote;
 
@@ -92,12 +90,9 @@ export function registerAggregator(program: Command): void {
       const { config: c } = loadRoleConfig('aggregator', { file: o.config, cli: explicitOptions(cmd) });
       const kit = readCoordinatorKit(c.kit);
       const agg = await startAggregator({
-        federation: kit.federation,
-        coordinatorKey: await importIdentity(kit.signingKey.privateJwk),
+        // Start-up registration names the operator who started it.
+        ...(await kitOptions(kit, { insecure: c.insecure, actor: operatorActor() })),
         listen: c.listen,
-        tls: c.insecure
-          ? undefined
-          : { caPem: kit.ca.certPem, certPem: kit.server.certPem, keyPem: kit.server.keyPem },
         schema: c.schema,
         redisPrefix: c.redisPrefix,
         databaseUrl: c.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl,
@@ -107,7 +102,6 @@ export function registerAggregator(program: Command): void {
         metricsHost: c.metricsHost,
         log: createLogger('aggregator', { level: c.logLevel }),
       });
-      await registerFederation(agg.db, kit);
       process.stdout.write(
         `${JSON.stringify({ event: 'listening', port: agg.port, metricsPort: agg.metricsPort })}\n`,
       );

@@ -36,7 +36,6 @@ import {
   parseServerOptimizerOption,
   UserError,
 } from '../user-error.js';
-import { registerFederation } from './aggregator.js';
 
 const SUITES = ['he', 'overhead', 'scale', 'convergence'] as const;
 type Suite = (typeof SUITES)[number];
@@ -102,8 +101,6 @@ export interface BenchOutput {
 export const benchEnv: BenchEnv = {
   provisionKits,
   readMemberKit,
-  registerFederation: (db, coordinator) =>
-    registerFederation(db, coordinator as Parameters<typeof registerFederation>[1]),
   cliCommand,
   databaseUrl: OPERATOR_DEFAULTS.databaseUrl,
   redisUrl: OPERATOR_DEFAULTS.redisUrl,

@@ -3,10 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkRedis, createLogger, schedulePlan, startAggregator } from '@kpfl/aggregator';
+import { checkRedis, createLogger, schedulePlan, startLocalAggregator } from '@kpfl/aggregator';
 import { writeAccuracyReport } from '@kpfl/bench';
 import { DEFAULT_HE_PARAMS } from '@kpfl/he';
-import { importIdentity } from '@kpfl/kpt';
 import {
   type BackendPreference,
   loadIdxDataset,
@@ -15,15 +14,7 @@ import {
   parsePartitionSpec,
   parseServerOptimizer,
 } from '@kpfl/model';
-import {
-  checkPostgres,
-  dropSchema,
-  getPlan,
-  listRounds,
-  migrateSchema,
-  planSummary,
-  roundEvaluations,
-} from '@kpfl/store';
+import { checkPostgres, dropSchema, getPlan, listRounds, planSummary, roundEvaluations } from '@kpfl/store';
 import { type Command, Option } from 'commander';
 import {
   BACKENDS,
@@ -32,8 +23,8 @@ import {
   OPERATOR_DEFAULTS,
   redisUrlOption,
 } from '../config.js';
-import { registerFederation } from '../federation.js';
 import { provisionKits } from '../kits.js';
+import { operatorActor } from '../operator.js';
 import { cliCommand, DEFAULT_DATASET } from '../paths.js';
 import { addTrainingOptions, trainingSettings } from '../training-options.js';
 import {
@@ -178,7 +169,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
   const work = mkdtempSync(join(tmpdir(), 'kpfl-demo-'));
   const members = Array.from({ length: o.participants }, (_, i) => `member-${i + 1}`);
   const children: ChildProcess[] = [];
-  let agg: Awaited<ReturnType<typeof startAggregator>> | undefined;
+  let agg: Awaited<ReturnType<typeof startLocalAggregator>> | undefined;
   try {
     print(
       `kpfl demo: ${o.participants} participants, ${o.rounds} rounds, ${o.model}, ${o.partition}, mode ${o.mode}${o.insecure ? ' (insecure gRPC)' : ', mutual TLS'}`,
@@ -190,27 +181,16 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       out: work,
       heParams: DEFAULT_HE_PARAMS,
     });
-    // The demo's throwaway schema is created as its owner would (`kpfl migrate`).
-    await migrateSchema(databaseUrl, schema);
-    agg = await startAggregator({
-      federation,
-      coordinatorKey: await importIdentity(coordinator.signingKey.privateJwk),
-      listen: '127.0.0.1:0',
-      tls: o.insecure
-        ? undefined
-        : {
-            caPem: coordinator.ca.certPem,
-            certPem: coordinator.server.certPem,
-            keyPem: coordinator.server.keyPem,
-          },
+    agg = await startLocalAggregator(coordinator, {
       schema,
+      ownerDatabaseUrl: databaseUrl,
+      insecure: o.insecure,
+      actor: operatorActor(),
       redisPrefix: `kpfl-demo:${id}`,
-      databaseUrl,
       redisUrl,
       metricsPort: 0,
       log: createLogger('aggregator', { file: join(work, 'aggregator.log') }),
     });
-    await registerFederation(agg.db, coordinator);
     const plan = await schedulePlan(agg.db, agg.queue, {
       id: `${federation}-plan`,
       federation,

@@ -57,12 +57,8 @@ const ID_RULE = 'letters, digits, ".", "_" and "-", starting with a letter or di
 const ROLES = ['participant', 'auditor'] as const;
 type PartyRole = (typeof ROLES)[number];
 
-/** A member entry of coordinator.json; revocation adds status and revokedAt. */
-type KitMember = CoordinatorKitFile['members'][number] & {
-  status?: 'active' | 'revoked';
-  revokedAt?: string;
-};
-type KitFile = Omit<CoordinatorKitFile, 'members'> & { members: KitMember[] };
+/** A member entry of coordinator.json. */
+type KitMember = CoordinatorKitFile['members'][number];
 
 /** Splits "a,b,c" and checks every id; `what` names the option in messages. */
 export function parseIdList(value: string | undefined, what: string): string[] {
@@ -193,11 +189,11 @@ function kitPaths(kitOption: string) {
 
 function readKit(kitOption: string) {
   const { file, root } = kitPaths(kitOption);
-  const kit: KitFile = readCoordinatorKit(file);
+  const kit: CoordinatorKitFile = readCoordinatorKit(file);
   return { kit, file, root };
 }
 
-function saveKit(file: string, root: string, kit: KitFile) {
+function saveKit(file: string, root: string, kit: CoordinatorKitFile) {
   writePrivate(file, json(kit));
   const pub = join(root, 'federation.json');
   if (existsSync(pub)) writePrivate(pub, json({ federation: kit.federation, jwks: kit.jwks }));

@@ -9,8 +9,10 @@
  *     fresh schema and Redis prefix per run, dropped at the end.
  * Every service's HEALTHCHECK (the image's, or compose's override) is run against the process.
  *
- * Steps: provision (the `provision` service) -> aggregator + worker -> alice, bob, carol on small
- * data slices -> schedule 2 rounds (the `ops` service) -> wait for the plan to finish -> check it.
+ * Steps: provision (the `provision` service) -> the postgres service's init scripts and the one-shot
+ * `migrate` service (as the owner) -> aggregator + worker (as the app's login role) -> alice, bob,
+ * carol on small data slices -> schedule 2 rounds (the `ops` service) -> wait for the plan to
+ * finish -> check it.
  *
  *   node --import tsx scripts/compose-local.ts [--keep] [--rounds N] [--timeout SECONDS]
  *
@@ -21,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 
@@ -319,7 +321,10 @@ export function containerArgv(
 }
 
 /** Variables compose.yaml requires; irrelevant locally (Postgres is the local one) but needed to interpolate. */
-export const COMPOSE_TEST_ENV: Record<string, string> = { POSTGRES_PASSWORD: 'unused-locally' };
+export const COMPOSE_TEST_ENV: Record<string, string> = {
+  POSTGRES_PASSWORD: 'unused-locally',
+  KPFL_APP_PASSWORD: 'unused-locally',
+};
 
 // ---------------------------------------------------------------------------------------------
 // Running the services locally
@@ -368,7 +373,7 @@ async function main(argv: string[]): Promise<number> {
   const left = () => deadline - Date.now();
 
   const { CONFIG_KEYS, readConfigFile } = await import('../packages/cli/src/config.js');
-  const { dropSchema } = await import('../packages/store/src/index.js');
+  const { DEFAULT_DATABASE_URL, dropSchema } = await import('../packages/store/src/index.js');
   const { default: Redis } = await import('ioredis');
 
   const id = randomBytes(4).toString('hex');
@@ -392,6 +397,17 @@ async function main(argv: string[]): Promise<number> {
     if (v !== undefined && !k.startsWith('KPFL_')) baseEnv[k] = v;
   const localDb = process.env.DATABASE_URL;
   const localRedis = process.env.REDIS_URL;
+  const local = new URL(localDb ?? DEFAULT_DATABASE_URL);
+  /** The postgres service's POSTGRES_USER is the owner: here, this machine's own database user. */
+  const owner = compose.services.postgres?.environment.POSTGRES_USER;
+  const localDatabaseUrl = (composeUrl: string): string => {
+    const user = new URL(composeUrl).username;
+    if (user === owner) return local.toString();
+    const u = new URL(local);
+    u.username = user;
+    u.password = ''; // this kind of machine trusts loopback connections
+    return u.toString();
+  };
 
   /** Bind mounts and tmpfs of a service as (container path -> host path). */
   const mountsOf = (name: string): [string, string][] => {
@@ -422,10 +438,12 @@ async function main(argv: string[]): Promise<number> {
     const mounts = mountsOf(name);
     const env: Record<string, string> = { ...baseEnv };
     for (const [k, v] of Object.entries({ ...image.env, ...s.environment })) env[k] = mapPath(mounts, v);
-    // Postgres and Redis are this machine's, in a schema and prefix of this run only.
+    // Postgres and Redis are this machine's, in a schema and prefix of this run only. Each service
+    // keeps its database role: the owner's URL becomes this machine's, any other user keeps its name.
+    const composeDb = env.DATABASE_URL;
     delete env.DATABASE_URL;
     delete env.REDIS_URL;
-    if (localDb) env.DATABASE_URL = localDb;
+    if (composeDb) env.DATABASE_URL = localDatabaseUrl(composeDb);
     if (localRedis) env.REDIS_URL = localRedis;
     env.KPFL_SCHEMA = schema;
     env.KPFL_REDIS_PREFIX = redisPrefix;
@@ -478,6 +496,22 @@ async function main(argv: string[]): Promise<number> {
     return { argv: [...rest, ...cmd], env, image, mounts, service: s };
   };
 
+  /** Runs a postgres init script against this machine's Postgres, with the postgres service's environment. */
+  const initScript = (file: string) =>
+    new Promise<void>((res, rej) => {
+      const env: Record<string, string> = {
+        ...baseEnv,
+        ...compose.services.postgres!.environment,
+        POSTGRES_USER: decodeURIComponent(local.username),
+        POSTGRES_DB: local.pathname.slice(1),
+        PGHOST: local.hostname,
+        PGPORT: local.port || '5432',
+      };
+      const c = spawn('sh', [file], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      c.stderr!.on('data', (b) => (err += b));
+      c.on('exit', (code) => (code === 0 ? res() : rej(new Error(`${file} exited with ${code}: ${err}`))));
+    });
   const procs: Proc[] = [];
   const run = (name: string, commandOverride?: string[], label = name): Proc => {
     const p = prepare(name, commandOverride);
@@ -601,7 +635,7 @@ async function main(argv: string[]): Promise<number> {
     const participants = Object.entries(compose.services)
       .filter(([, s]) => s.profiles.length === 0 && s.command?.[0] === 'participant')
       .map(([n]) => n);
-    const servicesRun = ['provision', 'aggregator', 'worker', ...participants, 'ops'];
+    const servicesRun = ['provision', 'migrate', 'aggregator', 'worker', ...participants, 'ops'];
 
     // 1. provision (one-shot service)
     const prov = compose.services.provision;
@@ -627,11 +661,21 @@ async function main(argv: string[]): Promise<number> {
       });
     }
 
-    // 2. aggregator (--no-worker through its config) and the separate worker
+    // 2. the postgres service's init scripts (the app's login role), then the one-shot migrate, as the owner
+    for (const [target, host] of mountsOf('postgres')) {
+      if (!target.startsWith('/docker-entrypoint-initdb.d/') || !host.endsWith('.sh')) continue;
+      await initScript(host);
+      say(`postgres init: ${relative(REPO, host)}`);
+    }
+    const mig = compose.services.migrate;
+    if (!mig?.command) throw new Error('compose.yaml has no migrate service with a command');
+    say(`migrate: ${(await runToEnd('migrate', mig.command, 'migrate', Math.min(left(), 60_000))).trim()}`);
+
+    // 3. aggregator (--no-worker through its config) and the separate worker
     const aggregator = run('aggregator');
     await healthy('aggregator', aggregator, Math.min(left(), 90_000));
     say('aggregator healthy (/healthz)');
-    // 3. worker and participants: in compose both wait only for the aggregator to be healthy.
+    // 4. worker and participants: in compose both wait only for the aggregator to be healthy.
     const worker = run('worker');
     const parts = participants.map((n) => run(n));
     await Promise.all([
@@ -640,7 +684,7 @@ async function main(argv: string[]): Promise<number> {
     ]);
     say(`worker healthy (heartbeat file); participants healthy: ${participants.join(', ')}`);
 
-    // 4. schedule the rounds (the ops service, as documented in compose.yaml)
+    // 5. schedule the rounds (the ops service, as documented in compose.yaml)
     const planId = `${federation}-plan`;
     if (!(await kpflHasCommand('rounds'))) throw new Error('`kpfl rounds` is not a kpfl subcommand yet');
     const scheduled = await runToEnd(
@@ -666,7 +710,7 @@ async function main(argv: string[]): Promise<number> {
     );
     say(`scheduled: ${scheduled.trim()}`);
 
-    // 5. every participant exits 0 when the plan is done
+    // 6. every participant exits 0 when the plan is done
     const exits = await Promise.race([
       Promise.all(parts.map((p) => p.exited)),
       new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), Math.max(0, left() - 15_000))),

@@ -214,7 +214,7 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
         ...(env.redisUrl ? ['--redis-url', env.redisUrl] : []),
         ...(tls ? [] : ['--insecure']),
       ]);
-      child = spawn(cmd, args, { stdio: ['ignore', 'pipe', logFd], env: { ...process.env } });
+      child = spawn(cmd, args, { stdio: ['ignore', 'pipe', logFd] }); // inherits this environment
       closeSync(logFd);
       const ready = await firstJsonLine(child, 120_000, logFile);
       const port = Number(ready.port);

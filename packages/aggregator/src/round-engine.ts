@@ -11,8 +11,8 @@ import {
   hasContribution,
   insertContribution,
   isAccepting,
+  latestRound,
   listMembers,
-  listRounds,
   lockPlan,
   lockRound,
   type MemberRow,
@@ -280,11 +280,10 @@ export class RoundEngine {
       const plan = await lockPlan(tx, planId);
       if (plan.state !== 'running')
         throw new RoundError('plan_finished', `plan ${planId} is already ${plan.state}`);
-      const rounds: RoundRow[] = [];
-      for (const r of await listRounds(tx, planId)) {
-        const { round } = await lockRound(tx, planId, r.round);
-        if (round && isAccepting(round.state)) rounds.push(round);
-      }
+      // Rounds run one after another: only the latest can still accept updates.
+      const latest = await latestRound(tx, planId);
+      const { round } = latest ? await lockRound(tx, planId, latest.round) : { round: undefined };
+      const rounds = round && isAccepting(round.state) ? [round] : [];
       const failedRounds = rounds.map((r) => r.round);
       const finished = await finishPlan(tx, planId, 'cancelled', actor, { failedRounds });
       for (const r of rounds) {

@@ -1,6 +1,5 @@
 export { federationJwks } from './certificates.js';
-export { RoundError, RpcError, toServiceError } from './errors.js';
-export { jobId, type RoundJobData, requiredJobs } from './jobs.js';
+export { RpcError, toServiceError } from './errors.js';
 export { type CoordinatorKitLike, kitOptions, startLocalAggregator } from './kit.js';
 export { createLogger, type Logger } from './logger.js';
 export { Metrics } from './metrics.js';
@@ -12,7 +11,6 @@ export { sampleParticipants } from './sampling.js';
 export {
   checkRedis,
   DEFAULT_REDIS_URL,
-  RedisUnavailableError,
   RoundQueue,
   redisConnection,
 } from './scheduler.js';

@@ -107,7 +107,10 @@ export class WorkerPool {
     worker.on('message', (reply: WorkerReply) => {
       const task = slot.task;
       slot.task = null;
-      worker.unref();
+      // A reply can land after close() began (a batch still running when a sibling batch failed and
+      // its caller closed the encoder): unref'ing then would let the loop drain before the worker's
+      // 'exit', leaving close() pending forever.
+      if (!this.closing) worker.unref();
       if (reply.type === 'boot-error') {
         this.fail(new HeError('WORKER_FAILED', `HE worker failed to start: ${reply.message}`), task);
         return;

@@ -196,3 +196,17 @@ describe('plain round trip', () => {
     await rejectsWith(() => enc.decode([new Uint8Array(12)], 3), 'INVALID_CIPHERTEXT');
   });
 });
+
+describe('closing an encoder whose worker has just replied', () => {
+  it('settles: the late reply does not let the event loop drain before the worker exits', async () => {
+    const key = await generateConsortiumKey(DEFAULT_HE_PARAMS);
+    const enc = await createEncoder({ mode: 'he', key, workers: 1 });
+    const pending = enc.encode(weightedUpdate(SLOTS, 10, 1));
+    // Block this thread until the worker has certainly posted its reply, so that the reply is
+    // delivered only after close() has begun: the order a loaded machine produces by chance.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+    const closing = enc.close();
+    await assert.rejects(pending, /closed/);
+    await closing;
+  });
+});

@@ -3,6 +3,7 @@ import {
   createRoundCertificate,
   type IdentityKey,
   type JSONWebKeySet,
+  parseStrictJson,
   verifyRoundCertificate,
 } from '@kpfl/kpt';
 import {
@@ -79,9 +80,9 @@ export class Certificates implements RoundSigner {
     if (!stored) throw new RoundError('no_certificate', `round ${round} has no certificate`);
     let cert: unknown;
     try {
-      cert = JSON.parse(certificateJson);
-    } catch {
-      throw new RoundError('bad_certificate', 'certificate_json is not JSON');
+      cert = parseStrictJson(certificateJson, 'CERTIFICATE_INVALID', 'certificate_json');
+    } catch (err) {
+      throw new RoundError('bad_certificate', (err as Error).message);
     }
     const jwks = await this.d.jwks();
     const { payload, signers } = await verifyRoundCertificate(cert as never, jwks);

@@ -86,4 +86,10 @@ export {
   TokenVerifier,
   type TokenVerifierOptions,
 } from './session.js';
+export {
+  parseStrictJson,
+  refuseDuplicateKeys,
+  refuseDuplicateKeysInCompact,
+  refuseDuplicateKeysInSegment,
+} from './strict-json.js';
 export { unverifiedClaims, unverifiedSessionClaims } from './unverified.js';

@@ -23,6 +23,7 @@ import {
   roundSchema,
   sortedUnique,
 } from './schemas.js';
+import { refuseDuplicateKeysInSegment } from './strict-json.js';
 
 export const roundCertificatePayloadSchema = z
   .object({
@@ -81,7 +82,13 @@ const fail = (msg: string, cause?: unknown) => new KptError('CERTIFICATE_INVALID
 
 function parseCertificate(cert: GeneralJWS): { payloadB64: string; sigs: { sig: Sig; header: SigHeader }[] } {
   const c = parseWith(generalJwsSchema, cert, 'CERTIFICATE_INVALID', 'round certificate (General JWS)');
+  refuseDuplicateKeysInSegment(c.payload, 'CERTIFICATE_INVALID', 'round certificate payload');
   const sigs = c.signatures.map((sig, i) => {
+    refuseDuplicateKeysInSegment(
+      sig.protected,
+      'CERTIFICATE_INVALID',
+      `round certificate signature #${i} protected header`,
+    );
     let raw: unknown;
     try {
       raw = decodeProtectedHeader({ payload: c.payload, ...sig });

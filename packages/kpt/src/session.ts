@@ -9,6 +9,7 @@ import { type IdentityKey, publicKeyOf, signingKeyOf } from './identity.js';
 import { coordinatorKeys, findCoordinatorKey } from './jwks.js';
 import { MemoryReplayStore, type ReplayStore } from './replay.js';
 import { idSchema, parseWith, roundSchema, unixSecondsSchema } from './schemas.js';
+import { refuseDuplicateKeysInCompact } from './strict-json.js';
 
 /**
  * A verifier accepts any well-formed capability in a token (a newer coordinator may grant one this
@@ -154,6 +155,7 @@ export class TokenVerifier {
       throw new KptError('TOKEN_INVALID', 'session token missing or oversized');
     }
     const now = nowSeconds(this.#clock);
+    refuseDuplicateKeysInCompact(token, 'TOKEN_INVALID', 'session token');
     let payload: unknown;
     try {
       ({ payload } = await jwtVerify(token, (h: JWTHeaderParameters) => this.#keyFor(h), {

@@ -2,8 +2,10 @@ import { type ConsortiumKey, createEncoder, type UpdateEncoder } from '@kpfl/he'
 import {
   countersignRoundCertificate,
   digestOf,
+  type GeneralJWS,
   type IdentityKey,
   type JSONWebKeySet,
+  parseStrictJson,
   signAttestation,
 } from '@kpfl/kpt';
 import {
@@ -207,7 +209,7 @@ export async function runParticipant(
       const mine = attestationDigests.get(round);
       if (!mine) return;
       const signed = await countersignRoundCertificate(
-        JSON.parse(certificateJson),
+        parseStrictJson(certificateJson, 'CERTIFICATE_INVALID', 'the round certificate') as GeneralJWS,
         o.identity,
         o.memberId,
         mine,

@@ -174,6 +174,17 @@ export class TokenVerifier {
     if (claims.iat > now + this.#tolerance) {
       throw new KptError('TOKEN_INVALID', 'session token iat is in the future: check the coordinator clock');
     }
+    // The issuer never mints a longer token; one that claims more was minted elsewhere (or by mistake).
+    const lifetime = claims.exp - claims.iat;
+    if (
+      lifetime > MAX_SESSION_TTL_S + this.#tolerance ||
+      claims.exp - now > MAX_SESSION_TTL_S + this.#tolerance
+    ) {
+      throw new KptError(
+        'TOKEN_INVALID',
+        `session token lives ${Math.max(lifetime, claims.exp - now)} s, more than the maximum ${MAX_SESSION_TTL_S} s: authenticate again`,
+      );
+    }
     if (this.#opts.federation !== undefined && claims.kpfl.federation !== this.#opts.federation) {
       throw new KptError(
         'FORBIDDEN',

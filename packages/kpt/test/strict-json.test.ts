@@ -7,6 +7,7 @@ import {
   createRoundCertificate,
   digestOf,
   type IdentityKey,
+  MAX_SESSION_TTL_S,
   parseStrictJson,
   refuseDuplicateKeys,
   signChallenge,
@@ -187,6 +188,36 @@ describe('duplicate JSON keys', () => {
       () => verifyRoundCertificate(general(withMember(header, '"kpfl_signer":"member"'), payload), f.jwks),
       'CERTIFICATE_INVALID',
       /^round certificate signature #0 protected header has the member "kpfl_signer" twice/,
+    );
+  });
+});
+
+describe('session token lifetime', () => {
+  it('a coordinator-signed token with exp 10 years ahead is refused', async () => {
+    const { coordinator, header, claims, verifier } = await sessionParts();
+    const tenYears = 10 * 365 * 86400;
+    await expectCode(
+      () =>
+        verifier.verify(
+          signRaw(coordinator, header, JSON.stringify({ ...claims, exp: claims.iat + tenYears })),
+        ),
+      'TOKEN_INVALID',
+      new RegExp(`^session token lives ${tenYears} s, more than the maximum ${MAX_SESSION_TTL_S} s`),
+    );
+  });
+
+  it('a token an hour over the cap is refused; one at the cap is accepted', async () => {
+    const { coordinator, header, claims, verifier } = await sessionParts();
+    const over = MAX_SESSION_TTL_S + 3600;
+    await expectCode(
+      () =>
+        verifier.verify(signRaw(coordinator, header, JSON.stringify({ ...claims, exp: claims.iat + over }))),
+      'TOKEN_INVALID',
+      /more than the maximum/,
+    );
+    // At the cap exactly (and within the clock tolerance) it is accepted: the issuer's own maximum.
+    await verifier.verify(
+      signRaw(coordinator, header, JSON.stringify({ ...claims, exp: claims.iat + MAX_SESSION_TTL_S })),
     );
   });
 });

@@ -21,7 +21,12 @@ import { BACKENDS, childEnvironment, OPERATOR_DEFAULTS, operatorOption } from '.
 import { registerFederation } from '../federation.js';
 import { provisionKits } from '../kits.js';
 import { cliCommand, DEFAULT_DATASET } from '../paths.js';
-import { addTrainingOptions, trainingSettings } from '../training-options.js';
+import {
+  addTrainingOptions,
+  DEFAULT_MAX_UPDATE_NORM,
+  initialModelDigest,
+  trainingSettings,
+} from '../training-options.js';
 import {
   existingPath,
   outputFile,
@@ -51,6 +56,8 @@ export interface DemoOptions {
   testLimit?: number;
   serverOptimizer: string;
   proxMu: number;
+  /** --max-update-norm (default DEFAULT_MAX_UPDATE_NORM; 0 = none). */
+  maxUpdateNorm?: number;
   backend: BackendPreference;
   deadline: number;
   insecure?: boolean;
@@ -223,6 +230,8 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       parameterCount: parameterCount(o.model),
       training: trainingSettings(o),
       seed: o.seed,
+      initialModelDigest: initialModelDigest(o.model, o.seed),
+      maxUpdateNorm: o.maxUpdateNorm ?? DEFAULT_MAX_UPDATE_NORM,
     });
     print(
       `aggregator on 127.0.0.1:${agg.port}, metrics on http://127.0.0.1:${agg.metricsPort}/metrics, logs in ${work}`,

@@ -76,6 +76,7 @@ describe('an untouched federation', () => {
       receipts: 6,
       certificates: 2,
       publishedRounds: 2,
+      agreements: 2,
     });
     assert.match(formatVerdict(v), /^audit verify: OK — \d+ rows, 2 checkpoints, 6 attestations/);
 

@@ -12,7 +12,7 @@ import {
   getCertificate,
   insertCertificate,
   listContributions,
-  lockRound,
+  lockRoundAndNext,
   type PlanRow,
   type RoundRow,
   recordVerdict,
@@ -112,10 +112,10 @@ export class Certificates implements RoundSigner {
         `the countersignature of ${member} signs no verdict: put the digest of the global model you computed after round ${round} (kpfl_model_digest), or why you reject the round (kpfl_rejected), in its protected header`,
       );
     }
-    // Lock order: plan, round (and the next round), certificate row, audit chain. Read, merge and
+    // Lock order: plan, round and the next round, certificate row, audit chain. Read, merge and
     // write under the row lock: signers countersign concurrently, none may be lost.
     const all = await this.d.db.tx(async (tx) => {
-      await lockRound(tx, plan.id, round);
+      await lockRoundAndNext(tx, plan.id, round);
       // The payload never changes once signed; only the signatures grow.
       const latest = (await getCertificate(tx, plan.id, round, { lock: true }))!;
       const merged = mergeSignatures(latest.certificate, cert);
@@ -166,10 +166,18 @@ export class Certificates implements RoundSigner {
       },
       'certificate countersigned',
     );
-    if (all.outcome?.kind === 'agreed' && all.outcome.signers.length === all.outcome.majority) {
+    // The vote that decided the round is the one that made its signers a bare majority.
+    const deciding = all.outcome && all.outcome.kind !== 'pending' && all.outcome.signers.includes(member);
+    if (deciding && all.outcome?.kind === 'agreed' && all.outcome.signers.length === all.outcome.majority) {
       this.d.log.info(
         { plan: plan.id, round, digest: all.outcome.digest, event: 'model.agreed' },
         'contributors agreed on the global model',
+      );
+    }
+    if (deciding && all.outcome?.kind === 'rejected' && all.outcome.signers.length === all.outcome.majority) {
+      this.d.log.warn(
+        { plan: plan.id, round, reason: all.outcome.reason, event: 'round.rejected' },
+        'contributors rejected the round',
       );
     }
     return { round, certificateJson: JSON.stringify(all.merged), signers: all.signedBy };

@@ -363,6 +363,20 @@ export async function transitionRound(
   return result;
 }
 
+/**
+ * Locks a plan, one of its rounds and the round after it, in the lock order: what a transaction that
+ * records a verdict (recordVerdict) must hold before it locks anything else (the certificate row).
+ */
+export async function lockRoundAndNext(
+  tx: Tx,
+  planId: string,
+  round: number,
+): Promise<{ plan: PlanRow; round: RoundRow | undefined }> {
+  const locked = await lockRound(tx, planId, round);
+  await lockNextRound(tx, planId, round);
+  return locked;
+}
+
 /** Locks the round after `round` (second in the lock order, after the plan and `round`), if it exists. */
 async function lockNextRound(tx: Tx, planId: string, round: number): Promise<RoundRow | undefined> {
   const { rows } = await tx.query<RoundRow>(

@@ -36,6 +36,7 @@ const missing = join(tmp, 'missing.json');
 
 /** For each kind of value: one that must be refused and one that must be accepted. */
 const VALUES: Record<OptionKind, { bad: string; good: (p: OptionParser<unknown>) => string }> = {
+  digest: { bad: 'sha256:xyz', good: () => `sha256:${'0'.repeat(64)}` },
   int: { bad: 'abc', good: (p) => p.example! },
   number: { bad: 'abc', good: (p) => p.example! },
   duration: { bad: 'nope', good: () => '90s' },

@@ -55,6 +55,7 @@ export interface TestFederationOptions {
   /** false: the in-process aggregator is a gRPC front end only; round jobs wait for a worker. */
   worker?: boolean;
   onRoundFailure?: 'continue' | 'stop';
+  maxUpdateNorm?: number;
 }
 
 export interface TestFederation {
@@ -159,6 +160,9 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
         parameterCount: p.parameterCount ?? 10_000,
         training: SIMULATED_TRAINING,
         seed: 1,
+        // Simulated participants train nothing: any fixed digest names the model round 1 starts from.
+        initialModelDigest: INITIAL_DIGEST,
+        maxUpdateNorm: p.maxUpdateNorm,
       });
       return f.plan;
     },
@@ -269,9 +273,26 @@ export function syntheticUpdate(length: number, k: number, examples: number): Fl
   return v;
 }
 
-/** Agrees the round-1 base model: simulated participants train nothing, so any fixed digest will do. */
+/**
+ * Reports round 0's evaluation. The plan records the initial model (INITIAL_DIGEST in these tests),
+ * so this decides nothing; it is what a participant does when it starts.
+ */
 export function reportInitialModel(p: SimulatedParticipant, digest = INITIAL_DIGEST) {
   return p.conn.reportEvaluation({ round: 0, globalModelDigest: digest, accuracy: 0, loss: 0, examples: 0 });
+}
+
+/**
+ * Round `round`'s contributors sign `digest` as the global model after it (ADR 0007): each entry is
+ * a simulated participant and the attestation digest its receipt named. Returns the last answer.
+ */
+export async function agreeRound(
+  round: number,
+  signers: { p: SimulatedParticipant; attestationDigest: string }[],
+  digest: string,
+) {
+  let last: Awaited<ReturnType<SimulatedParticipant['countersign']>> | undefined;
+  for (const s of signers) last = await s.p.countersign(round, s.attestationDigest, { modelDigest: digest });
+  return last;
 }
 
 /** At most two CLI processes at a time: each start is CPU-heavy and this machine has two cores. */

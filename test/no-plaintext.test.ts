@@ -21,7 +21,7 @@ import {
 import { SIMULATED_TRAINING, type SimulatedParticipant } from '../packages/participant/src/index.js';
 import type { Task__Output } from '../packages/proto/src/index.js';
 import { type Db, getRound, openDb, type PlanRow } from '../packages/store/src/index.js';
-import { startTestFederation, type TestFederation, waitFor } from './harness.js';
+import { INITIAL_DIGEST, startTestFederation, type TestFederation, waitFor } from './harness.js';
 
 const MEMBERS = ['alice', 'bob', 'carol'];
 const PARAMETERS = 10_000;
@@ -225,6 +225,7 @@ describe('issue 4: the aggregator never holds a plaintext update or the secret k
       parameterCount: PARAMETERS,
       training: SIMULATED_TRAINING,
       seed: 1,
+      initialModelDigest: INITIAL_DIGEST,
     });
     for (const m of MEMBERS) p[m] = await f.participant(m, address);
     await p.alice!.conn.reportEvaluation({

@@ -20,7 +20,6 @@ import {
   queryAudit,
 } from '../packages/store/src/index.js';
 import {
-  INITIAL_DIGEST,
   importIdentity,
   reportInitialModel,
   runKpfl,
@@ -232,9 +231,11 @@ test('kpfl rounds schedule and cancel go through the state machine and are audit
   const round = await getRound(db, planId, 1);
   assert.equal(round?.state, 'failed');
   assert.equal(round?.failure_reason, 'plan cancelled by the operator');
+  const plan = await getPlan(db, planId);
+  assert.match(plan?.initial_model_digest ?? '', /^sha256:[0-9a-f]{64}$/, 'the CLI recorded round 0');
   assert.equal(
     await getModelDigest(db, planId, 1),
-    INITIAL_DIGEST,
+    plan?.initial_model_digest,
     'the cancelled round carries the model over',
   );
   const audited = (await queryAudit(db, { planId, event: ['plan.cancelled', 'round.failed'], limit: 10 }))

@@ -544,6 +544,7 @@ describe('issue 5: tokens, identities and mutual TLS refuse every bad party', ()
         m,
         receipts[m]!.attestationDigest,
         kit.coordinatorJwks,
+        { modelDigest: digestOf('the global model after round 1') },
       );
       await p[m]!.conn.countersign(1, JSON.stringify(mine));
     }

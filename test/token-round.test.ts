@@ -4,7 +4,7 @@ import { createEncoder } from '../packages/he/src/index.js';
 import { unverifiedSessionClaims } from '../packages/kpt/src/index.js';
 import { AggregatorError } from '../packages/participant/src/index.js';
 import { getRound, listContributions } from '../packages/store/src/index.js';
-import { reportInitialModel, startTestFederation, syntheticUpdate, waitFor } from './harness.js';
+import { agreeRound, reportInitialModel, startTestFederation, syntheticUpdate, waitFor } from './harness.js';
 
 const LENGTH = 4_000;
 
@@ -18,8 +18,8 @@ test('a session token names its round and its parties; it cannot submit to anoth
   await reportInitialModel(alice!);
   const enc = await createEncoder({ mode: 'plain' });
   const task1 = await alice!.waitForTrainTask();
-  await alice!.submitValues(task1, syntheticUpdate(LENGTH, 1, 10), enc, 10);
-  await bob!.submitValues(await bob!.waitForTrainTask(), syntheticUpdate(LENGTH, 2, 10), enc, 10);
+  const ra = await alice!.submitValues(task1, syntheticUpdate(LENGTH, 1, 10), enc, 10);
+  const rb = await bob!.submitValues(await bob!.waitForTrainTask(), syntheticUpdate(LENGTH, 2, 10), enc, 10);
 
   // Alice's current token was issued for round 1 (submitValues authenticated for it).
   const token = (await alice!.conn.sessionMetadata()).get('authorization')[0] as string;
@@ -33,13 +33,14 @@ test('a session token names its round and its parties; it cannot submit to anoth
     'round 1 published',
     async () => (await getRound(f.agg!.db, plan.id, 1))?.state === 'published',
   );
-  await alice!.conn.reportEvaluation({
-    round: 1,
-    globalModelDigest: `sha256:${'1'.repeat(64)}`,
-    accuracy: 0.5,
-    loss: 1,
-    examples: 1,
-  });
+  await agreeRound(
+    1,
+    [
+      { p: alice!, attestationDigest: ra.attestationDigest },
+      { p: bob!, attestationDigest: rb.attestationDigest },
+    ],
+    `sha256:${'1'.repeat(64)}`,
+  );
   const task2 = await waitFor('round 2 train task', async () => {
     const t2 = await alice!.conn.getTask(1);
     return t2.kind === 'TASK_KIND_TRAIN' && t2.round === 2 && t2.baseModelDigest ? t2 : undefined;

@@ -3,6 +3,7 @@ import {
   createRoundCertificate,
   type IdentityKey,
   type JSONWebKeySet,
+  parseStrictJson,
   verifyRoundCertificate,
 } from '@kpfl/kpt';
 import {
@@ -11,9 +12,12 @@ import {
   getCertificate,
   insertCertificate,
   listContributions,
+  lockRoundAndNext,
   type PlanRow,
   type RoundRow,
+  recordVerdict,
   updateCertificate,
+  type Vote,
 } from '@kpfl/store';
 import { RoundError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -73,18 +77,22 @@ export class Certificates implements RoundSigner {
     await signCheckpoint(db, this.d.coordinatorKey, this.d.federation);
   }
 
-  /** Stores a participant's countersignature after checking the whole certificate still verifies. */
+  /**
+   * Stores a participant's countersignature after checking the whole certificate still verifies,
+   * and records the verdict it signs (the model digest it computed, or its rejection of the round)
+   * with the state machine, which decides the round once a majority of its contributors agree.
+   */
   async countersign(plan: PlanRow, round: number, member: string, certificateJson: string) {
     const stored = await getCertificate(this.d.db, plan.id, round);
     if (!stored) throw new RoundError('no_certificate', `round ${round} has no certificate`);
     let cert: unknown;
     try {
-      cert = JSON.parse(certificateJson);
-    } catch {
-      throw new RoundError('bad_certificate', 'certificate_json is not JSON');
+      cert = parseStrictJson(certificateJson, 'CERTIFICATE_INVALID', 'certificate_json');
+    } catch (err) {
+      throw new RoundError('bad_certificate', (err as Error).message);
     }
     const jwks = await this.d.jwks();
-    const { payload, signers } = await verifyRoundCertificate(cert as never, jwks);
+    const { payload, signers, verdicts } = await verifyRoundCertificate(cert as never, jwks);
     const storedPayload = (await verifyRoundCertificate(stored.certificate as never, jwks)).payload;
     if (JSON.stringify(payload) !== JSON.stringify(storedPayload)) {
       throw new RoundError(
@@ -97,28 +105,81 @@ export class Certificates implements RoundSigner {
     if (!(payload as { members: string[] }).members.includes(member)) {
       throw new RoundError('not_included', `${member} has no accepted contribution in round ${round}`);
     }
-    // Read, merge and write under the row lock: signers countersign concurrently, none may be lost.
+    const own = verdicts.find((v) => v.member === member)!;
+    if (own.modelDigest === undefined && own.rejected === undefined) {
+      throw new RoundError(
+        'no_verdict',
+        `the countersignature of ${member} signs no verdict: put the digest of the global model you computed after round ${round} (kpfl_model_digest), or why you reject the round (kpfl_rejected), in its protected header`,
+      );
+    }
+    // Lock order: plan, round and the next round, certificate row, audit chain. Read, merge and
+    // write under the row lock: signers countersign concurrently, none may be lost.
     const all = await this.d.db.tx(async (tx) => {
+      await lockRoundAndNext(tx, plan.id, round);
       // The payload never changes once signed; only the signatures grow.
       const latest = (await getCertificate(tx, plan.id, round, { lock: true }))!;
       const merged = mergeSignatures(latest.certificate, cert);
-      const signedBy = ['coordinator', ...(await verifyRoundCertificate(merged as never, jwks)).signers];
+      const verified = await verifyRoundCertificate(merged as never, jwks);
+      const signedBy = ['coordinator', ...verified.signers];
+      const fresh = !latest.signers.includes(member);
       await updateCertificate(tx, plan.id, round, { certificate: merged, signers: signedBy });
-      await appendAudit(tx, {
-        federation: this.d.federation,
-        event: 'certificate.countersigned',
-        planId: plan.id,
-        round,
-        member,
-        actor: member,
-        data: { signers: signedBy },
-      });
-      return { merged, signedBy };
+      const votes = verified.verdicts.flatMap((v): Vote[] =>
+        v.modelDigest !== undefined
+          ? [{ member: v.member, verdict: { modelDigest: v.modelDigest } }]
+          : v.rejected !== undefined
+            ? [{ member: v.member, verdict: { rejected: v.rejected } }]
+            : [],
+      );
+      if (fresh) {
+        await appendAudit(tx, {
+          federation: this.d.federation,
+          event: 'certificate.countersigned',
+          planId: plan.id,
+          round,
+          member,
+          actor: member,
+          data: {
+            signers: signedBy,
+            ...(own.modelDigest !== undefined
+              ? { modelDigest: own.modelDigest }
+              : { rejected: own.rejected }),
+          },
+        });
+      }
+      const outcome = fresh
+        ? await recordVerdict(
+            tx,
+            { planId: plan.id, round, contributors: verified.payload.members, votes, voter: member },
+            member,
+          )
+        : undefined;
+      return { merged, signedBy, outcome };
     });
     this.d.log.info(
-      { plan: plan.id, round, member, signers: all.signedBy.length, event: 'certificate.countersigned' },
+      {
+        plan: plan.id,
+        round,
+        member,
+        signers: all.signedBy.length,
+        outcome: all.outcome?.kind,
+        event: 'certificate.countersigned',
+      },
       'certificate countersigned',
     );
+    // The vote that decided the round is the one that made its signers a bare majority.
+    const deciding = all.outcome && all.outcome.kind !== 'pending' && all.outcome.signers.includes(member);
+    if (deciding && all.outcome?.kind === 'agreed' && all.outcome.signers.length === all.outcome.majority) {
+      this.d.log.info(
+        { plan: plan.id, round, digest: all.outcome.digest, event: 'model.agreed' },
+        'contributors agreed on the global model',
+      );
+    }
+    if (deciding && all.outcome?.kind === 'rejected' && all.outcome.signers.length === all.outcome.majority) {
+      this.d.log.warn(
+        { plan: plan.id, round, reason: all.outcome.reason, event: 'round.rejected' },
+        'contributors rejected the round',
+      );
+    }
     return { round, certificateJson: JSON.stringify(all.merged), signers: all.signedBy };
   }
 }

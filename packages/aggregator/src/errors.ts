@@ -30,7 +30,8 @@ export type RoundErrorCode =
   | 'bad_certificate'
   | 'certificate_changed'
   | 'not_signed'
-  | 'not_included';
+  | 'not_included'
+  | 'no_verdict';
 
 export class RoundError extends KpflError<RoundErrorCode> {}
 
@@ -46,6 +47,7 @@ const STATUS_OF: Readonly<Record<RoundErrorCode, RpcCode>> = {
   certificate_changed: 'INVALID_ARGUMENT',
   not_signed: 'INVALID_ARGUMENT',
   not_included: 'PERMISSION_DENIED',
+  no_verdict: 'INVALID_ARGUMENT',
 };
 
 /**

@@ -1,4 +1,5 @@
 import { chunkCountFor, getHeParams, slotCountFor } from '@kpfl/he';
+import { DIGEST_PATTERN } from '@kpfl/kpt';
 import { createPlan, type Db, getFederationJwks, type PlanRow, type TrainingSettings } from '@kpfl/store';
 import { RoundError } from './errors.js';
 import { requiredJobs } from './jobs.js';
@@ -20,6 +21,14 @@ export interface PlanRequest {
   parameterCount: number;
   training: TrainingSettings;
   seed: number;
+  /**
+   * Digest of the initial global model (round 0): participants start from it and round 1's updates
+   * must name it. The caller computes it (the aggregator never loads the model): `weightsDigest(
+   * initialWeights(model, seed))` for the built-in models.
+   */
+  initialModelDigest: string;
+  /** L2 bound on each participant's update and on the decrypted mean update (0 or absent: none). */
+  maxUpdateNorm?: number;
   startAt?: Date;
   /** Who schedules it, for the plan.scheduled audit row (default 'operator'). */
   actor?: string;
@@ -35,6 +44,10 @@ export async function schedulePlan(db: Db, jobs: RoundJobs, p: PlanRequest): Pro
   if (!(p.fraction > 0 && p.fraction <= 1)) throw new RoundError('bad_plan', '--fraction must be in (0, 1]');
   if (!(p.deadlineSeconds > 0)) throw new RoundError('bad_plan', '--deadline must be positive');
   if (p.mode === 'he') getHeParams(p.heParams);
+  if (!DIGEST_PATTERN.test(p.initialModelDigest ?? ''))
+    throw new RoundError('bad_plan', "the initial model digest must look like 'sha256:' + 64 hex digits");
+  if (p.maxUpdateNorm !== undefined && !(Number.isFinite(p.maxUpdateNorm) && p.maxUpdateNorm >= 0))
+    throw new RoundError('bad_plan', '--max-update-norm must be a finite number >= 0 (0 = no bound)');
   if ((await getFederationJwks(db, p.federation)) === undefined) {
     throw new RoundError(
       'bad_plan',
@@ -62,6 +75,8 @@ export async function schedulePlan(db: Db, jobs: RoundJobs, p: PlanRequest): Pro
       chunk_count: chunkCountFor(p.parameterCount + 1, slotCount),
       training: p.training,
       seed: p.seed,
+      initial_model_digest: p.initialModelDigest,
+      max_update_norm: p.maxUpdateNorm ?? 0,
       start_at: p.startAt,
     },
     p.actor ?? 'operator',

@@ -32,7 +32,6 @@ import {
   loadAggregate,
   type PlanRow,
   putEvaluation,
-  recordModelDigest,
   touchMember,
 } from '@kpfl/store';
 import type { Redis } from 'ioredis';
@@ -315,7 +314,9 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
           `round ${r.round} is not published; evaluate only published rounds`,
         );
       }
-      const expected = await recordModelDigest(db, plan.id, r.round, r.globalModelDigest, claims.sub);
+      // A report never decides the digest (ADR 0007): the plan does for round 0, a majority of the
+      // round's contributors, in their countersignatures, for every later one.
+      const expected = await getModelDigest(db, plan.id, r.round);
       const agrees = expected === r.globalModelDigest;
       await putEvaluation(db, {
         plan_id: plan.id,
@@ -326,7 +327,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         loss: r.loss,
         examples: r.examples,
       });
-      if (!agrees)
+      if (expected !== undefined && !agrees)
         log.warn(
           { member: claims.sub, round: r.round, expected, got: r.globalModelDigest },
           'global model digest disagrees',
@@ -335,7 +336,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         { member: claims.sub, round: r.round, accuracy: r.accuracy, loss: r.loss, event: 'evaluation' },
         'evaluation reported',
       );
-      return { digestAgrees: agrees, expectedDigest: expected };
+      return { digestAgrees: agrees, expectedDigest: expected ?? '', pending: expected === undefined };
     }),
 
     GetRoundCertificate: unary('GetRoundCertificate', async (call) => {
@@ -392,6 +393,12 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         maxExamples: plan.training.maxExamples,
       },
       retryAfterMs: 500,
+      maxUpdateNorm: plan.max_update_norm,
+      initialModelDigest: plan.initial_model_digest ?? '',
+      nextModelDigest:
+        appliedRound >= 0 && appliedRound < latestDone
+          ? ((await getModelDigest(db, plan.id, appliedRound + 1)) ?? '')
+          : '',
     };
     if (
       current &&

@@ -1,5 +1,10 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { coordinatorKeys, type IdentityKey, type JSONWebKeySet } from '@kpfl/kpt';
+import {
+  coordinatorKeys,
+  type IdentityKey,
+  type JSONWebKeySet,
+  refuseDuplicateKeysInCompact,
+} from '@kpfl/kpt';
 import { type AuditCheckpointRow, AuditError, appendAuditCheckpoint, type Db } from '@kpfl/store';
 import { CompactSign, compactVerify, decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
@@ -64,6 +69,12 @@ export async function signCheckpoint(
  * and returns its payload. Throws AuditError('BAD_EXPORT') saying why.
  */
 export async function verifyCheckpoint(jws: string, jwks: JSONWebKeySet): Promise<CheckpointPayload> {
+  try {
+    // Before anything is read from it: a header or payload with a member twice means two things.
+    refuseDuplicateKeysInCompact(jws, 'TOKEN_INVALID', 'checkpoint');
+  } catch (cause) {
+    throw new AuditError('BAD_EXPORT', (cause as Error).message, { cause });
+  }
   let kid: unknown;
   try {
     kid = decodeProtectedHeader(jws).kid;

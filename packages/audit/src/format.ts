@@ -105,7 +105,7 @@ export function formatVerdict(v: AuditVerdict, max = 10): string {
   const c = v.checked;
   const counts =
     `${c.rows} rows, ${c.checkpoints} checkpoints, ${c.attestations} attestations, ${c.receipts} receipts, ` +
-    `${c.certificates} certificates, ${c.publishedRounds} published rounds`;
+    `${c.certificates} certificates, ${c.publishedRounds} published rounds, ${c.agreements} model agreements`;
   if (v.ok) return `audit verify: OK — ${counts}; head row ${v.head.seq} ${v.head.hash}\n`;
   const lines = [
     `audit verify: FAILED — ${v.errors.length}${v.errors.length >= 100 ? '+' : ''} problem(s); checked ${counts}`,

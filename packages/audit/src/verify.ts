@@ -13,10 +13,12 @@ import {
   type AuditRow,
   computeAuditHash,
   type Db,
+  decideAgreement,
   GENESIS_HASH,
   LEGACY_AUDIT_EVENTS,
   PLAN_TRANSITIONS,
   ROUND_TRANSITIONS,
+  type Vote,
 } from '@kpfl/store';
 import { calculateJwkThumbprint, decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
@@ -54,6 +56,8 @@ export interface AuditVerdict {
     receipts: number;
     certificates: number;
     publishedRounds: number;
+    /** Rounds whose model agreement (or rejection) was replayed from the countersignatures. */
+    agreements: number;
   };
   /** The first problem: in seq order for the chain, then checkpoints, contributions, rounds. */
   firstError?: AuditIssue;
@@ -435,7 +439,11 @@ async function checkRounds(
       c.attestationDigest,
     ]);
   const publishedEvents = new Map<string, AuditRow>();
-  for (const r of doc.log) if (r.event === 'round.published') publishedEvents.set(key(r.planId, r.round), r);
+  const rejected = new Set<string>();
+  for (const r of doc.log) {
+    if (r.event === 'round.published') publishedEvents.set(key(r.planId, r.round), r);
+    if (r.event === 'round.rejected') rejected.add(key(r.planId, r.round));
+  }
   const rounds = new Map(doc.rounds.map((r) => [key(r.planId, r.round), r]));
 
   for (const c of doc.certificates) {
@@ -462,7 +470,10 @@ async function checkRounds(
       });
       continue;
     }
-    if (round?.state !== 'published') {
+    // A round its contributors rejected keeps the certificate they signed their rejections into.
+    const certified =
+      round?.state === 'published' || (round?.state === 'failed' && rejected.has(key(c.planId, c.round)));
+    if (!round || !certified) {
       issues.push({
         kind: 'mismatch',
         where,
@@ -493,7 +504,8 @@ async function checkRounds(
     }
   }
   for (const r of doc.rounds) {
-    if (r.state !== 'published') continue;
+    const wasPublished = r.state === 'published' || rejected.has(key(r.planId, r.round));
+    if (!wasPublished) continue;
     checked.publishedRounds++;
     const where = `plan ${r.planId} round ${r.round}`;
     if (!certs.has(key(r.planId, r.round))) {
@@ -513,6 +525,154 @@ async function checkRounds(
         where,
         reason: `${where}: the round records aggregate ${String(r.aggregateDigest)}, row ${ev.seq} logged ${String(ev.data.aggregateDigest)}`,
       });
+    }
+  }
+}
+
+/**
+ * Replays the consortium's agreement on each round's global model (ADR 0007) from the certificates
+ * alone, with the state machine's own rule (`decideAgreement`): the verdicts the contributors signed
+ * into their countersignatures must give exactly what the log records (one model.agreed with that
+ * digest, or one round.rejected, or neither while they have no majority), every contributor whose
+ * verdict differs from the outcome must be named by a model.disputed event (and only those), and
+ * every accepted contribution must have trained from the model agreed after the round before
+ * (round 0: the plan's recorded initial model; a failed round carries the model before it over).
+ */
+async function checkAgreement(
+  doc: AuditExport,
+  jwks: JSONWebKeySet,
+  issues: AuditIssue[],
+  checked: AuditVerdict['checked'],
+): Promise<void> {
+  const agreed = new Map<string, AuditRow[]>();
+  const rejections = new Map<string, AuditRow[]>();
+  const disputes = new Map<string, AuditRow[]>();
+  const initial = new Map<string, string>();
+  const add = (m: Map<string, AuditRow[]>, r: AuditRow) =>
+    m.set(key(r.planId, r.round), [...(m.get(key(r.planId, r.round)) ?? []), r]);
+  for (const r of doc.log) {
+    if (r.federation !== doc.federation) continue;
+    if (r.event === 'model.agreed') add(agreed, r);
+    else if (r.event === 'round.rejected') add(rejections, r);
+    else if (r.event === 'model.disputed') add(disputes, r);
+    else if (r.event === 'plan.scheduled' && r.planId && typeof r.data.initialModelDigest === 'string')
+      initial.set(r.planId, r.data.initialModelDigest);
+  }
+  /** The global model after each round, as far as the log and certificates decide it. */
+  const modelAfter = new Map<string, string>();
+  for (const [planId, digest] of initial) modelAfter.set(key(planId, 0), digest);
+  const certs = new Map(doc.certificates.map((c) => [key(c.planId, c.round), c]));
+  const rounds = [...doc.rounds].sort((a, b) =>
+    a.planId === b.planId ? a.round - b.round : a.planId < b.planId ? -1 : 1,
+  );
+  for (const r of rounds) {
+    const k = key(r.planId, r.round);
+    const where = `plan ${r.planId} round ${r.round}`;
+    const before = modelAfter.get(key(r.planId, r.round - 1));
+    for (const c of doc.contributions) {
+      if (c.planId !== r.planId || c.round !== r.round || before === undefined) continue;
+      if (c.baseModelDigest !== before) {
+        issues.push({
+          kind: 'mismatch',
+          where: `contribution of ${c.member} to ${where}`,
+          reason: `the contribution of ${c.member} to ${where} trained from ${c.baseModelDigest}, but the model agreed after round ${r.round - 1} is ${before}`,
+        });
+      }
+    }
+    const [agreedRow, ...moreAgreed] = agreed.get(k) ?? [];
+    const [rejectedRow] = rejections.get(k) ?? [];
+    const cert = certs.get(k);
+    if (r.state === 'failed' && !rejectedRow) {
+      if (before !== undefined) modelAfter.set(k, before);
+      continue;
+    }
+    if (!cert) continue; // a published round without a certificate is reported by checkRounds
+    let verified: Awaited<ReturnType<typeof verifyRoundCertificate>>;
+    try {
+      verified = await verifyRoundCertificate(cert.certificate as unknown as GeneralJWS, jwks);
+    } catch {
+      continue; // reported by checkRounds
+    }
+    checked.agreements++;
+    const votes = verified.verdicts.flatMap((v): Vote[] =>
+      v.modelDigest !== undefined
+        ? [{ member: v.member, verdict: { modelDigest: v.modelDigest } }]
+        : v.rejected !== undefined
+          ? [{ member: v.member, verdict: { rejected: v.rejected } }]
+          : [],
+    );
+    const contributors = verified.payload.members;
+    const outcome = decideAgreement(contributors, votes);
+    const said =
+      outcome.kind === 'agreed'
+        ? `agree on ${outcome.digest} (${outcome.signers.length} of ${contributors.length} contributors)`
+        : outcome.kind === 'rejected'
+          ? `reject it (${outcome.signers.length} of ${contributors.length} contributors)`
+          : `decide nothing yet (no verdict has ${outcome.majority} of ${contributors.length} contributors)`;
+    if (moreAgreed.length > 0) {
+      issues.push({
+        kind: 'mismatch',
+        seq: moreAgreed[0]!.seq,
+        where,
+        reason: `row ${moreAgreed[0]!.seq} records a second model.agreed for ${where}`,
+      });
+    }
+    if (agreedRow && (outcome.kind !== 'agreed' || agreedRow.data.digest !== outcome.digest)) {
+      issues.push({
+        kind: 'mismatch',
+        seq: agreedRow.seq,
+        where,
+        reason: `row ${agreedRow.seq} records agreement on ${String(agreedRow.data.digest)} for ${where}, but its certificate's countersignatures ${said}`,
+      });
+      continue;
+    }
+    if (rejectedRow && (outcome.kind !== 'rejected' || agreedRow)) {
+      issues.push({
+        kind: 'mismatch',
+        seq: rejectedRow.seq,
+        where,
+        reason: `row ${rejectedRow.seq} records that ${where} was rejected, but its certificate's countersignatures ${said}`,
+      });
+      continue;
+    }
+    if (!agreedRow && !rejectedRow && outcome.kind !== 'pending') {
+      issues.push({
+        kind: 'mismatch',
+        where,
+        reason: `the certificate's countersignatures of ${where} ${said}, but the log records no ${outcome.kind === 'agreed' ? 'model.agreed' : 'round.rejected'} event`,
+      });
+      continue;
+    }
+    if (outcome.kind === 'pending') continue;
+    if (outcome.kind === 'agreed') modelAfter.set(k, outcome.digest);
+    else if (before !== undefined) modelAfter.set(k, before);
+    const dissenters = votes
+      .filter((v) => contributors.includes(v.member))
+      .filter((v) =>
+        outcome.kind === 'agreed'
+          ? !('modelDigest' in v.verdict && v.verdict.modelDigest === outcome.digest)
+          : !('rejected' in v.verdict),
+      )
+      .map((v) => v.member);
+    const named = new Map((disputes.get(k) ?? []).map((d) => [d.member ?? '', d]));
+    for (const m of dissenters) {
+      if (!named.has(m)) {
+        issues.push({
+          kind: 'mismatch',
+          where,
+          reason: `${m} signed a verdict on ${where} other than the outcome, but the log names no model.disputed for ${m}`,
+        });
+      }
+    }
+    for (const [m, d] of named) {
+      if (!dissenters.includes(m)) {
+        issues.push({
+          kind: 'mismatch',
+          seq: d.seq,
+          where,
+          reason: `row ${d.seq} names ${m} as disputing ${where}, but no countersignature of ${m} on it differs from the outcome`,
+        });
+      }
     }
   }
 }
@@ -695,7 +855,8 @@ function checkLifecycle(doc: AuditExport, issues: AuditIssue[]): void {
  * Verifies an export offline (no database): the chain from row 1 (seq continuity, each row's hash,
  * each link), every checkpoint (signature, and its head on the chain), every attestation (member key
  * from the JWKS), receipt and round certificate, that each published round's certificate lists
- * exactly the accepted contributions' attestation digests, the lifecycle (plan and round events are
+ * exactly the accepted contributions' attestation digests, the model agreement of every round (the
+ * contributors' signed verdicts give what the log records; see checkAgreement), the lifecycle (plan and round events are
  * legal moves of the state machine; see checkLifecycle) and the membership (every member key of the
  * JWKS was added by an audited action; see checkMembership). Never throws on bad input: the
  * verdict says what is wrong.
@@ -708,6 +869,7 @@ export async function verifyAuditExport(doc: unknown, opts: VerifyOptions = {}):
     receipts: 0,
     certificates: 0,
     publishedRounds: 0,
+    agreements: 0,
   };
   const parsed = exportSchema.safeParse(doc);
   if (!parsed.success) {
@@ -742,6 +904,7 @@ export async function verifyAuditExport(doc: unknown, opts: VerifyOptions = {}):
   checked.checkpoints = await checkCheckpoints(d, jwks, opts.knownCheckpoints ?? [], issues);
   await checkContributions(d, jwks, issues, checked);
   await checkRounds(d, jwks, issues, checked);
+  await checkAgreement(d, jwks, issues, checked);
   checkLifecycle(d, issues);
   await checkMembership(d, jwks, issues);
   const errors = issues.slice(0, MAX_ERRORS);

@@ -18,7 +18,7 @@ import {
   openDb,
   openRound,
   putMember,
-  recordModelDigest,
+  recordVerdict,
   transitionRound,
   updateCertificate,
   upsertFederation,
@@ -111,10 +111,10 @@ export async function simulateFederation(
         maxExamples: 600,
       },
       seed: 7,
+      initial_model_digest: digestOf('initial model'),
     },
     'operator',
   );
-  await recordModelDigest(db, PLAN, 0, digestOf('initial model'), 'alice');
   const contributors = f.members.filter((m) => m.memberId !== 'dave');
   for (let round = 1; round <= (opts.rounds ?? 2); round++) {
     await opts.beforeRound?.(round);
@@ -242,22 +242,48 @@ export async function simulateFederation(
       actor: 'coordinator',
       data: { aggregateDigest, attestationDigests: [...accepted].sort() },
     });
+    const modelDigest = digestOf(`global model after round ${round}`);
     for (const [i, m] of contributors.entries()) {
-      cert = await countersignRoundCertificate(cert, m.identity, m.memberId, accepted[i], f.coordinator.jwks);
-      await updateCertificate(db, PLAN, round, {
-        certificate: cert,
-        signers: contributors.slice(0, i + 1).map((c) => c.memberId),
-      });
-      await appendAudit(db, {
-        federation: FEDERATION,
-        event: 'certificate.countersigned',
-        planId: PLAN,
-        round,
-        member: m.memberId,
-        actor: m.memberId,
+      cert = await countersignRoundCertificate(
+        cert,
+        m.identity,
+        m.memberId,
+        accepted[i],
+        f.coordinator.jwks,
+        {
+          modelDigest,
+        },
+      );
+      await db.tx(async (tx) => {
+        await updateCertificate(tx, PLAN, round, {
+          certificate: cert,
+          signers: contributors.slice(0, i + 1).map((c) => c.memberId),
+        });
+        await appendAudit(tx, {
+          federation: FEDERATION,
+          event: 'certificate.countersigned',
+          planId: PLAN,
+          round,
+          member: m.memberId,
+          actor: m.memberId,
+          data: { modelDigest },
+        });
+        // The contributors' verdicts decide the global model (ADR 0007), as the aggregator records them.
+        await recordVerdict(
+          tx,
+          {
+            planId: PLAN,
+            round,
+            contributors: contributors.map((c) => c.memberId).sort(),
+            votes: contributors
+              .slice(0, i + 1)
+              .map((c) => ({ member: c.memberId, verdict: { modelDigest } })),
+            voter: m.memberId,
+          },
+          m.memberId,
+        );
       });
     }
-    await recordModelDigest(db, PLAN, round, digestOf(`global model after round ${round}`), 'alice');
     await signCheckpoint(db, coordinator, FEDERATION);
   }
   return f;

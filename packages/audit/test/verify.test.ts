@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createPrivateKey, type JsonWebKey, sign } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { generateIdentity, signReceipt } from '@kpfl/kpt';
 import { appendAudit, computeAuditHash, type Db, GENESIS_HASH, listAuditCheckpoints } from '@kpfl/store';
@@ -75,6 +76,7 @@ describe('an untouched federation', () => {
       receipts: 6,
       certificates: 2,
       publishedRounds: 2,
+      agreements: 2,
     });
     assert.match(formatVerdict(v), /^audit verify: OK — \d+ rows, 2 checkpoints, 6 attestations/);
 
@@ -116,6 +118,23 @@ describe('an untouched federation', () => {
     const v = await verifyAuditDb(env.db, { federation: FEDERATION, jwks: env.jwks });
     assertFails(v, 'bad-signature', byMember.seq, /not a coordinator key/);
     assert.equal((await listAuditCheckpoints(env.db)).length, 4);
+  });
+
+  it('a checkpoint whose payload names a member twice is refused, though its signature verifies', async () => {
+    const key = env.kits.coordinator.signingKey;
+    const header = JSON.stringify({ alg: 'EdDSA', kid: key.kid, typ: 'kpfl-audit-checkpoint+jwt' });
+    const at = new Date().toISOString();
+    const payload = `{"seq":999,"federation":"${FEDERATION}","seq":1,"headHash":"${GENESIS_HASH}","at":"${at}"}`;
+    const input = `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+    const signature = sign(
+      null,
+      Buffer.from(input),
+      createPrivateKey({ key: key.privateJwk as JsonWebKey, format: 'jwk' }),
+    );
+    await assert.rejects(
+      verifyCheckpoint(`${input}.${signature.toString('base64url')}`, env.jwks),
+      /^AuditError: checkpoint payload has the member "seq" twice \(at \/\): duplicate JSON keys are refused$/,
+    );
   });
 });
 

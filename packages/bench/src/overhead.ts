@@ -29,7 +29,16 @@ import {
   startLocalAggregator,
 } from '@kpfl/aggregator';
 import { createAccumulator, createEncoder, DEFAULT_HE_PARAMS, type UpdateEncoder } from '@kpfl/he';
-import { digestOf, type IdentityKey, importIdentity, signAttestation } from '@kpfl/kpt';
+import {
+  countersignRoundCertificate,
+  digestOf,
+  type GeneralJWS,
+  type IdentityKey,
+  importIdentity,
+  type JSONWebKeySet,
+  parseStrictJson,
+  signAttestation,
+} from '@kpfl/kpt';
 import {
   createServerState,
   evaluate,
@@ -179,6 +188,7 @@ const zeroStages = (): StageTimes => ({
 interface BenchParticipant {
   memberId: string;
   identity: IdentityKey;
+  coordinatorJwks: JSONWebKeySet;
   data: LocalData;
   /** Per mode (plain / he): connection, relay and encoder. */
   links: Partial<
@@ -271,6 +281,7 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
       const p: BenchParticipant = {
         memberId: kit.memberId,
         identity,
+        coordinatorJwks: kit.coordinatorJwks,
         data,
         links: {},
         state: {},
@@ -432,6 +443,7 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
       parameterCount: P,
       training,
       seed,
+      initialModelDigest: weightsDigest(initialWeights(model, seed)),
     });
     return { mode, agg, schema, redisPrefix, planId: plan.id };
   }
@@ -519,6 +531,7 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     const auth = parts.map(() => 0);
     const chunksOf: Uint8Array[][] = [];
     const receiptAt: number[] = [];
+    const attestationDigests: string[] = [];
     const wire0 = parts.map((p) => p.links[mode]!.proxy.snapshot());
     const publish0 = await aggregationSecondsSum(agg);
     const t0 = performance.now();
@@ -570,10 +583,11 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
         const ta = performance.now();
         await conn.authenticate();
         auth[i] = (performance.now() - ta) / 1000;
-        await conn.submitUpdate(
+        const receipt = await conn.submitUpdate(
           { round: r, attestation, totalBytes: chunks.reduce((a, c) => a + c.byteLength, 0) },
           chunks,
         );
+        attestationDigests[i] = receipt.attestationDigest;
         receiptAt[i] = performance.now();
         per[i]!.upload = (receiptAt[i]! - t) / 1000;
       }),
@@ -625,7 +639,23 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     } finally {
       acc.dispose();
     }
-    // Untimed: evaluate and report, so that the next round has an agreed base model.
+    // Untimed: each contributor countersigns with the digest it computed (their majority agrees the
+    // next round's base model, ADR 0007), then evaluates and reports.
+    await Promise.all(
+      parts.map(async (p, i) => {
+        const { conn } = p.links[mode]!;
+        const { certificateJson } = await conn.getRoundCertificate(r);
+        const signed = await countersignRoundCertificate(
+          parseStrictJson(certificateJson, 'CERTIFICATE_INVALID', 'round certificate') as GeneralJWS,
+          p.identity,
+          p.memberId,
+          attestationDigests[i]!,
+          p.coordinatorJwks,
+          { modelDigest: p.state[mode]!.digest },
+        );
+        await conn.countersign(r, JSON.stringify(signed));
+      }),
+    );
     const accs = await Promise.all(parts.map((p) => evaluateAndReport(p, f, r)));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     return {

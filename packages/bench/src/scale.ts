@@ -249,6 +249,8 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
         parameterCount: P,
         training: SIMULATED_TRAINING,
         seed: 1,
+        // Simulated participants train nothing: any fixed digest names the model round 1 starts from.
+        initialModelDigest: `sha256:${'0'.repeat(64)}`,
       });
 
       // K distinct updates (pre-weighted, count in the trailing slot), encrypted once with the consortium key.
@@ -278,16 +280,6 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
           address: `localhost:${port}`,
           tls: tls ? kits[i]!.tls : undefined,
         });
-      // Round 0: one member reports the initial model's digest, which round 1 then starts from.
-      const first = participant(0);
-      await first.conn.reportEvaluation({
-        round: 0,
-        globalModelDigest: `sha256:${'0'.repeat(64)}`,
-        accuracy: 0,
-        loss: 0,
-        examples: 0,
-      });
-      first.close();
       const until = Date.now() + 60_000;
       while ((await getRound(db, plan.id, 1))?.state !== 'open') {
         if (Date.now() > until) throw new Error('round 1 did not open within 60 s');

@@ -151,6 +151,7 @@ export function firstZodIssue(error: ZodError): string {
 
 /** The kinds of values options take; the options test derives a malformed value from each. */
 export type OptionKind =
+  | 'digest'
   | 'int'
   | 'number'
   | 'duration'
@@ -228,6 +229,17 @@ export function parseFloatOption(
     },
     { example: String(o.exclusiveMin ? Math.min(max, min + 1) : min) },
   );
+}
+
+/** A SHA-256 digest as kpfl writes them: 'sha256:' + 64 lowercase hex digits. */
+export function parseDigestOption(name: string): OptionParser<string> {
+  return tagged('digest', (value) => {
+    if (!/^sha256:[0-9a-f]{64}$/.test(value))
+      throw new UserError(
+        `${name} must be 'sha256:' followed by 64 lowercase hex digits, got "${value.slice(0, 80)}"`,
+      );
+    return value;
+  });
 }
 
 /** A TCP port, 0-65535. */

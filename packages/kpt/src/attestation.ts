@@ -11,6 +11,7 @@ import {
   roundSchema,
   unixSecondsSchema,
 } from './schemas.js';
+import { refuseDuplicateKeysInCompact } from './strict-json.js';
 
 const finite = () => z.number().finite();
 
@@ -80,6 +81,7 @@ export async function verifyAttestation(
   expect: AttestationExpectation = {},
 ): Promise<AttestationClaims> {
   const key = publicKeyOf(publicJwk);
+  refuseDuplicateKeysInCompact(jws, 'ATTESTATION_INVALID', 'attestation');
   let payload: Uint8Array;
   try {
     const r = await compactVerify(jws, key, { algorithms: [ALG] });

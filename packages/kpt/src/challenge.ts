@@ -5,6 +5,7 @@ import { ALG, type Clock, DEFAULT_CLOCK_TOLERANCE_S, nowSeconds, TYP } from './c
 import { classifyJoseError, KptError } from './errors.js';
 import { type IdentityKey, publicKeyOf, signingKeyOf } from './identity.js';
 import { idSchema, parseWith } from './schemas.js';
+import { refuseDuplicateKeysInCompact } from './strict-json.js';
 
 export interface Challenge {
   /** 256 random bits, base64url. */
@@ -68,6 +69,7 @@ export async function verifyChallengeResponse(
   const key = publicKeyOf(publicJwk);
   const tolerance = expect.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_S;
   const now = nowSeconds(expect.now);
+  refuseDuplicateKeysInCompact(jws, 'CHALLENGE_INVALID', 'challenge response');
   let payload: unknown;
   try {
     ({ payload } = await jwtVerify(jws, key, {

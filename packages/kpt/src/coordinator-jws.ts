@@ -4,6 +4,7 @@ import { ALG } from './constants.js';
 import { classifyJoseError, KptError } from './errors.js';
 import { publicKeyOf } from './identity.js';
 import { findCoordinatorKey } from './jwks.js';
+import { refuseDuplicateKeysInCompact } from './strict-json.js';
 
 /**
  * Verify a compact JWS that only a coordinator key may sign, with the required typ. Signature
@@ -15,6 +16,7 @@ export async function verifyCoordinatorCompact(
   typ: string,
   what: string,
 ): Promise<{ payload: Uint8Array; kid: string }> {
+  refuseDuplicateKeysInCompact(jws, 'TOKEN_INVALID', what);
   let kid = '';
   try {
     const r = await compactVerify(

@@ -66,8 +66,10 @@ export {
 export { type ReceiptClaims, receiptClaimsSchema, signReceipt, verifyReceipt } from './receipt.js';
 export { MemoryReplayStore, type ReplayStore } from './replay.js';
 export {
+  type CountersignVerdict,
   countersignRoundCertificate,
   createRoundCertificate,
+  MAX_REJECTION_LENGTH,
   type RoundCertificateInput,
   type RoundCertificatePayload,
   type RoundCertificateVerification,
@@ -86,4 +88,10 @@ export {
   TokenVerifier,
   type TokenVerifierOptions,
 } from './session.js';
+export {
+  parseStrictJson,
+  refuseDuplicateKeys,
+  refuseDuplicateKeysInCompact,
+  refuseDuplicateKeysInSegment,
+} from './strict-json.js';
 export { unverifiedClaims, unverifiedSessionClaims } from './unverified.js';

@@ -23,6 +23,7 @@ import {
   roundSchema,
   sortedUnique,
 } from './schemas.js';
+import { refuseDuplicateKeysInSegment } from './strict-json.js';
 
 export const roundCertificatePayloadSchema = z
   .object({
@@ -61,6 +62,9 @@ const generalJwsSchema = z
   })
   .strict();
 
+/** Longest rejection reason a countersignature may carry. */
+export const MAX_REJECTION_LENGTH = 500;
+
 const protectedHeaderSchema = z
   .object({
     alg: z.literal(ALG),
@@ -68,11 +72,28 @@ const protectedHeaderSchema = z
     typ: z.literal(TYP.roundCertificate),
     kpfl_signer: z.enum(['coordinator', 'member']),
     kpfl_member: idSchema.optional(),
+    /** A member's verdict (ADR 0007): the digest of the global model it computed after the round... */
+    kpfl_model_digest: digestSchema.optional(),
+    /** ...or why it rejects the round's aggregate (it did not decrypt in range, or its norm is over the bound). */
+    kpfl_rejected: z.string().min(1).max(MAX_REJECTION_LENGTH).optional(),
   })
   .strict()
   .refine((h) => (h.kpfl_signer === 'member') === (h.kpfl_member !== undefined), {
     message: 'a member signature names its member (kpfl_member); the coordinator signature does not',
-  });
+  })
+  .refine(
+    (h) =>
+      h.kpfl_signer === 'member'
+        ? !(h.kpfl_model_digest !== undefined && h.kpfl_rejected !== undefined)
+        : h.kpfl_model_digest === undefined && h.kpfl_rejected === undefined,
+    {
+      message:
+        'a member signs at most one verdict (kpfl_model_digest or kpfl_rejected); the coordinator none',
+    },
+  );
+
+/** What a member signs about the round besides the payload: the model it computed, or a rejection. */
+export type CountersignVerdict = { modelDigest: string } | { rejected: string };
 
 type Sig = { protected: string; signature: string };
 type SigHeader = z.infer<typeof protectedHeaderSchema>;
@@ -81,7 +102,13 @@ const fail = (msg: string, cause?: unknown) => new KptError('CERTIFICATE_INVALID
 
 function parseCertificate(cert: GeneralJWS): { payloadB64: string; sigs: { sig: Sig; header: SigHeader }[] } {
   const c = parseWith(generalJwsSchema, cert, 'CERTIFICATE_INVALID', 'round certificate (General JWS)');
+  refuseDuplicateKeysInSegment(c.payload, 'CERTIFICATE_INVALID', 'round certificate payload');
   const sigs = c.signatures.map((sig, i) => {
+    refuseDuplicateKeysInSegment(
+      sig.protected,
+      'CERTIFICATE_INVALID',
+      `round certificate signature #${i} protected header`,
+    );
     let raw: unknown;
     try {
       raw = decodeProtectedHeader({ payload: c.payload, ...sig });
@@ -190,6 +217,7 @@ export async function countersignRoundCertificate(
   memberId: string,
   expectAttestationDigest: string,
   coordinatorJwks: JSONWebKeySet,
+  verdict?: CountersignVerdict,
 ): Promise<GeneralJWS> {
   const { payloadB64, sigs } = parseCertificate(cert);
   await verifyCoordinator(payloadB64, sigs, coordinatorJwks);
@@ -202,14 +230,22 @@ export async function countersignRoundCertificate(
       `refusing to countersign round ${payload.round}: my attestation ${expectAttestationDigest} is not listed (contribution dropped or altered)`,
     );
   }
-  const signed = await new FlattenedSign(base64url.decode(payloadB64))
-    .setProtectedHeader({
+  const header = parseWith(
+    protectedHeaderSchema,
+    {
       alg: ALG,
       kid: identity.kid,
       typ: TYP.roundCertificate,
       kpfl_signer: 'member',
       kpfl_member: memberId,
-    })
+      ...(verdict && 'modelDigest' in verdict ? { kpfl_model_digest: verdict.modelDigest } : {}),
+      ...(verdict && 'rejected' in verdict ? { kpfl_rejected: verdict.rejected } : {}),
+    },
+    'CLAIMS_INVALID',
+    'countersignature to sign',
+  );
+  const signed = await new FlattenedSign(base64url.decode(payloadB64))
+    .setProtectedHeader(header)
     .sign(signingKeyOf(identity));
   if (signed.payload !== payloadB64 || signed.protected === undefined) {
     throw fail('internal: countersignature payload encoding differs');
@@ -233,6 +269,8 @@ export interface RoundCertificateVerification {
   coordinatorKid: string;
   /** Members whose countersignature verified, sorted. */
   signers: string[];
+  /** The verdict each of them signed (ADR 0007), in `signers` order; neither field when it signed none. */
+  verdicts: { member: string; modelDigest?: string; rejected?: string }[];
 }
 
 /**
@@ -250,6 +288,7 @@ export async function verifyRoundCertificate(
   const coordinatorKid = await verifyCoordinator(payloadB64, sigs, jwks);
   const payload = decodePayload(payloadB64);
   const signers: string[] = [];
+  const verdicts: RoundCertificateVerification['verdicts'] = [];
   for (const { sig, header } of sigs) {
     if (header.kpfl_signer !== 'member') continue;
     const member = header.kpfl_member as string;
@@ -260,9 +299,20 @@ export async function verifyRoundCertificate(
     if (!jwk) throw fail(`kid ${header.kid} is not the JWKS key of member "${member}"`);
     await verifySignature(payloadB64, sig, publicKeyOf(jwk), `member "${member}"`);
     signers.push(member);
+    verdicts.push({
+      member,
+      ...(header.kpfl_model_digest !== undefined ? { modelDigest: header.kpfl_model_digest } : {}),
+      ...(header.kpfl_rejected !== undefined ? { rejected: header.kpfl_rejected } : {}),
+    });
   }
   const required = opts.requireAllMembers ? payload.members : (opts.requireMembers ?? []);
   const missing = required.filter((m) => !signers.includes(m));
   if (missing.length > 0) throw fail(`round certificate lacks the countersignature of ${missing.join(', ')}`);
-  return { payload, coordinatorKid, signers: sortedUnique(signers) };
+  const sorted = sortedUnique(signers);
+  return {
+    payload,
+    coordinatorKid,
+    signers: sorted,
+    verdicts: sorted.map((m) => verdicts.find((v) => v.member === m)!),
+  };
 }

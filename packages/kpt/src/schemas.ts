@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DIGEST_PATTERN } from './digest.js';
 import { KptError, type KptErrorCode } from './errors.js';
+import { refuseDuplicateKeys } from './strict-json.js';
 
 /** Member, auditor and federation ids: safe as a certificate CN, a file name and a log field. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -27,13 +28,18 @@ export function parseWith<T extends z.ZodTypeAny>(
   throw new KptError(code, `${what} has invalid claims: ${issues}`, { cause: r.error });
 }
 
-/** Parse a JSON payload (bytes from a verified JWS). */
+/** Parse a JSON payload (bytes from a verified JWS); duplicate member names are refused too. */
 export function parseJsonPayload(bytes: Uint8Array, code: KptErrorCode, what: string): unknown {
+  let text: string;
+  let value: unknown;
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    value = JSON.parse(text);
   } catch (cause) {
     throw new KptError(code, `${what} payload is not UTF-8 JSON`, { cause });
   }
+  refuseDuplicateKeys(text, code, `${what} payload`);
+  return value;
 }
 
 export function isSortedUnique(xs: readonly string[]): boolean {

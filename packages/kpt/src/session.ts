@@ -9,6 +9,7 @@ import { type IdentityKey, publicKeyOf, signingKeyOf } from './identity.js';
 import { coordinatorKeys, findCoordinatorKey } from './jwks.js';
 import { MemoryReplayStore, type ReplayStore } from './replay.js';
 import { idSchema, parseWith, roundSchema, unixSecondsSchema } from './schemas.js';
+import { refuseDuplicateKeysInCompact } from './strict-json.js';
 
 /**
  * A verifier accepts any well-formed capability in a token (a newer coordinator may grant one this
@@ -154,6 +155,7 @@ export class TokenVerifier {
       throw new KptError('TOKEN_INVALID', 'session token missing or oversized');
     }
     const now = nowSeconds(this.#clock);
+    refuseDuplicateKeysInCompact(token, 'TOKEN_INVALID', 'session token');
     let payload: unknown;
     try {
       ({ payload } = await jwtVerify(token, (h: JWTHeaderParameters) => this.#keyFor(h), {
@@ -171,6 +173,17 @@ export class TokenVerifier {
     const claims = parseWith(sessionClaimsSchema, payload, 'CLAIMS_INVALID', 'session token');
     if (claims.iat > now + this.#tolerance) {
       throw new KptError('TOKEN_INVALID', 'session token iat is in the future: check the coordinator clock');
+    }
+    // The issuer never mints a longer token; one that claims more was minted elsewhere (or by mistake).
+    const lifetime = claims.exp - claims.iat;
+    if (
+      lifetime > MAX_SESSION_TTL_S + this.#tolerance ||
+      claims.exp - now > MAX_SESSION_TTL_S + this.#tolerance
+    ) {
+      throw new KptError(
+        'TOKEN_INVALID',
+        `session token lives ${Math.max(lifetime, claims.exp - now)} s, more than the maximum ${MAX_SESSION_TTL_S} s: authenticate again`,
+      );
     }
     if (this.#opts.federation !== undefined && claims.kpfl.federation !== this.#opts.federation) {
       throw new KptError(

@@ -1,9 +1,12 @@
-import { type ConsortiumKey, createEncoder, type UpdateEncoder } from '@kpfl/he';
+import { type ConsortiumKey, createEncoder, HeInputError, type UpdateEncoder } from '@kpfl/he';
 import {
+  type CountersignVerdict,
   countersignRoundCertificate,
   digestOf,
+  type GeneralJWS,
   type IdentityKey,
   type JSONWebKeySet,
+  parseStrictJson,
   signAttestation,
 } from '@kpfl/kpt';
 import {
@@ -62,6 +65,14 @@ interface GlobalState {
   optimizer: ServerOptimizerState;
   digest: string;
 }
+
+/** What a published aggregate would make of the global model, before its contributors decide. */
+type Candidate =
+  | { kind: 'model'; weights: Float32Array; optimizer: ServerOptimizerState; digest: string }
+  | { kind: 'rejected'; reason: string };
+
+/** Relative slack on the norm bound: CKKS adds noise of about 1e-8 per slot, far below this. */
+const NORM_SLACK = 1e-4;
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -178,47 +189,153 @@ export async function runParticipant(
       digest: weightsDigest(weights),
     };
     contributedRounds.clear();
+    log.info(
+      { plan: task.planId, model, seed: task.seed, initialModelDigest: state.digest, event: 'plan.started' },
+      'initial model built',
+    );
+    if (task.initialModelDigest && task.initialModelDigest !== state.digest) {
+      throw new Error(
+        `plan ${task.planId} starts from the initial model ${task.initialModelDigest}, but model ${model} with seed ${task.seed} gives ${state.digest} here: this participant runs another version of the model`,
+      );
+    }
     await evaluateAndReport(state, 0);
+  };
+
+  /**
+   * Decrypts round `round`'s aggregate and computes the model it would give, without applying it.
+   * An aggregate that does not decrypt in range (an HeInputError: overflowed sums, ciphertexts under
+   * another key, garbage), a count slot that is not a positive whole number, a mean update longer
+   * than the plan's bound or a model that would not be finite is a rejection, never a crash.
+   */
+  const candidateOf = async (task: Task__Output, round: number): Promise<Candidate> => {
+    const s = state!;
+    const enc = await ensureEncoder(task);
+    const { chunks } = await conn.downloadAggregate(round);
+    const length = s.weights.length + 1;
+    let sum: Float64Array;
+    try {
+      sum = await enc.decode(chunks, length);
+    } catch (err) {
+      if (!(err instanceof HeInputError)) throw err;
+      return { kind: 'rejected', reason: `the aggregate does not decrypt in range: ${err.message}` };
+    }
+    const total = sum[length - 1]!;
+    if (!(Number.isFinite(total) && total > 0.5 && Math.abs(total - Math.round(total)) < 0.01)) {
+      return {
+        kind: 'rejected',
+        reason: `the aggregate's example count ${total} is not a positive whole number: it does not decrypt in range`,
+      };
+    }
+    const avgDelta = new Float64Array(s.weights.length);
+    let squares = 0;
+    for (let i = 0; i < avgDelta.length; i++) {
+      avgDelta[i] = sum[i]! / total;
+      squares += avgDelta[i]! * avgDelta[i]!;
+    }
+    const norm = Math.sqrt(squares);
+    if (!Number.isFinite(norm)) {
+      return { kind: 'rejected', reason: 'the mean update is not finite: it does not decrypt in range' };
+    }
+    const bound = task.maxUpdateNorm;
+    if (bound > 0 && norm > bound * (1 + NORM_SLACK)) {
+      return {
+        kind: 'rejected',
+        reason: `the mean update's L2 norm ${norm.toPrecision(6)} exceeds the plan's bound ${bound}`,
+      };
+    }
+    const spec = parseServerOptimizer(task.training!.serverOptimizer || 'fedavg');
+    const optimizer: ServerOptimizerState = {
+      ...s.optimizer,
+      m: s.optimizer.m?.slice(),
+      v: s.optimizer.v?.slice(),
+    };
+    const weights = serverStep(spec, optimizer, s.weights, avgDelta);
+    if (!weights.every(Number.isFinite)) {
+      return { kind: 'rejected', reason: 'the global model after this round would not be finite' };
+    }
+    return { kind: 'model', weights, optimizer, digest: weightsDigest(weights) };
+  };
+
+  /**
+   * Waits until round `round` is decided (ADR 0007): the digest a majority of its contributors
+   * signed, or 'rejected' when they rejected it. Undefined when the participant is stopped.
+   */
+  const outcomeOf = async (round: number): Promise<string | undefined> => {
+    for (;;) {
+      const t = await conn.getTask(round - 1);
+      if (t.failedRounds.includes(round)) return 'rejected';
+      if (t.nextModelDigest) return t.nextModelDigest;
+      if (o.signal?.aborted) return undefined;
+      if (o.idleTimeoutMs && Date.now() - lastProgress > o.idleTimeoutMs) {
+        throw new Error(
+          `no progress for ${Math.round(o.idleTimeoutMs / 1000)} s: round ${round}'s contributors have not agreed on its model`,
+        );
+      }
+      await sleep(t.retryAfterMs || 500, o.signal);
+    }
   };
 
   const applyRound = async (task: Task__Output, round: number) => {
     const s = state!;
     if (!task.failedRounds.includes(round)) {
-      const enc = await ensureEncoder(task);
-      const { chunks } = await conn.downloadAggregate(round);
-      const length = s.weights.length + 1;
-      const sum = await enc.decode(chunks, length);
-      const total = sum[length - 1]!;
-      if (!(total > 0.5)) throw new Error(`aggregate of round ${round} carries no example count`);
-      const avgDelta = new Float64Array(s.weights.length);
-      for (let i = 0; i < avgDelta.length; i++) avgDelta[i] = sum[i]! / total;
-      const spec = parseServerOptimizer(task.training!.serverOptimizer || 'fedavg');
-      s.weights = serverStep(spec, s.optimizer, s.weights, avgDelta);
-      s.digest = weightsDigest(s.weights);
+      const candidate = await candidateOf(task, round);
+      if (contributedRounds.has(round)) {
+        await countersign(
+          round,
+          candidate.kind === 'model' ? { modelDigest: candidate.digest } : { rejected: candidate.reason },
+        );
+      }
+      if (candidate.kind === 'rejected') {
+        log.warn({ round, reason: candidate.reason, event: 'round.rejecting' }, 'rejecting the round');
+      }
+      const outcome = await outcomeOf(round);
+      if (outcome === undefined) return;
+      if (outcome === 'rejected') {
+        log.warn(
+          { round, event: 'round.rejected' },
+          `round ${round} was rejected by its contributors: nothing of it is applied`,
+        );
+      } else if (candidate.kind === 'model' && candidate.digest === outcome) {
+        s.weights = candidate.weights;
+        s.optimizer = candidate.optimizer;
+        s.digest = candidate.digest;
+      } else {
+        throw new Error(
+          candidate.kind === 'model'
+            ? `global model after round ${round} has digest ${candidate.digest}, the round's contributors agreed on ${outcome}`
+            : `this participant rejects round ${round} (${candidate.reason}), but its contributors agreed on ${outcome}`,
+        );
+      }
     }
     s.applied = round;
     await evaluateAndReport(s, round);
-    if (contributedRounds.has(round)) await countersign(round);
   };
 
-  const countersign = async (round: number) => {
+  /**
+   * Signs the round certificate with this member's verdict. A refusal to sign (the certificate does
+   * not list this member's attestation) is logged and the round's other contributors decide; a
+   * transient failure is retried with the whole round.
+   */
+  const countersign = async (round: number, verdict: CountersignVerdict) => {
+    const mine = attestationDigests.get(round);
+    if (!mine) return;
     try {
       const { certificateJson } = await conn.getRoundCertificate(round);
-      const mine = attestationDigests.get(round);
-      if (!mine) return;
       const signed = await countersignRoundCertificate(
-        JSON.parse(certificateJson),
+        parseStrictJson(certificateJson, 'CERTIFICATE_INVALID', 'the round certificate') as GeneralJWS,
         o.identity,
         o.memberId,
         mine,
         o.coordinatorJwks,
+        verdict,
       );
       const res = await conn.countersign(round, JSON.stringify(signed));
       log.info(
-        { round, signers: res.signers.length, event: 'certificate.countersigned' },
+        { round, signers: res.signers.length, ...verdict, event: 'certificate.countersigned' },
         'round certificate countersigned',
       );
     } catch (err) {
+      if (isRetryable(err)) throw err;
       log.warn({ round, err: (err as Error).message }, 'could not countersign the round certificate');
     }
   };
@@ -277,9 +394,26 @@ export async function runParticipant(
       pixels: o.data.pixels,
     });
     const n = trained.examples;
+    // The update, clipped to the plan's norm bound (the aggregator cannot check it under HE; the
+    // members reject a round whose mean update is longer, so an honest update must never be).
+    const delta = new Float64Array(s.weights.length);
+    let squares = 0;
+    for (let i = 0; i < delta.length; i++) {
+      delta[i] = trained.weights[i]! - s.weights[i]!;
+      squares += delta[i]! * delta[i]!;
+    }
+    const norm = Math.sqrt(squares);
+    const bound = task.maxUpdateNorm;
+    const clip = bound > 0 && norm > bound ? bound / norm : 1;
+    if (clip < 1) {
+      log.info(
+        { round: task.round, norm, bound, event: 'update.clipped' },
+        'update clipped to the plan bound',
+      );
+    }
     // Pre-weighted by the example count, count in the trailing slot: the aggregator only adds.
     const values = new Float64Array(s.weights.length + 1);
-    for (let i = 0; i < s.weights.length; i++) values[i] = n * (trained.weights[i]! - s.weights[i]!);
+    for (let i = 0; i < delta.length; i++) values[i] = n * delta[i]! * clip;
     values[s.weights.length] = n;
     const enc = await ensureEncoder(task);
     const encStart = performance.now();
@@ -335,7 +469,7 @@ export async function runParticipant(
           lastProgress = Date.now();
         }
         if (state) {
-          while (state.applied < task.latestPublishedRound) {
+          while (state.applied < task.latestPublishedRound && !o.signal?.aborted) {
             await applyRound(task, state.applied + 1);
             lastProgress = Date.now();
           }

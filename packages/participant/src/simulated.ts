@@ -1,5 +1,14 @@
 import { type ConsortiumKey, createEncoder, type UpdateEncoder } from '@kpfl/he';
-import { digestOf, type IdentityKey, type JSONWebKeySet, signAttestation } from '@kpfl/kpt';
+import {
+  type CountersignVerdict,
+  countersignRoundCertificate,
+  digestOf,
+  type GeneralJWS,
+  type IdentityKey,
+  type JSONWebKeySet,
+  parseStrictJson,
+  signAttestation,
+} from '@kpfl/kpt';
 import type { Receipt__Output, Task__Output } from '@kpfl/proto';
 import { AggregatorConnection, type ClientTls } from './client.js';
 
@@ -92,6 +101,25 @@ export class SimulatedParticipant {
     // Like a real participant: a session token naming this round.
     if (opts.reauthenticate !== false) await this.conn.authenticate();
     return this.conn.submitUpdate({ round: task.round, attestation, totalBytes }, chunks);
+  }
+
+  /**
+   * Countersigns round `round`'s certificate with a verdict (ADR 0007): the digest of the global
+   * model this member says the round gives, or its rejection. `attestationDigest` is the one its
+   * receipt named. Needs `coordinatorJwks`.
+   */
+  async countersign(round: number, attestationDigest: string, verdict: CountersignVerdict) {
+    if (!this.o.coordinatorJwks) throw new Error(`${this.o.memberId}: countersigning needs coordinatorJwks`);
+    const { certificateJson } = await this.conn.getRoundCertificate(round);
+    const signed = await countersignRoundCertificate(
+      parseStrictJson(certificateJson, 'CERTIFICATE_INVALID', 'the round certificate') as GeneralJWS,
+      this.o.identity,
+      this.o.memberId,
+      attestationDigest,
+      this.o.coordinatorJwks,
+      verdict,
+    );
+    return this.conn.countersign(round, JSON.stringify(signed));
   }
 
   close(): void {

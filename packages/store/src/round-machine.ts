@@ -6,8 +6,9 @@
  * updates the row and appends its audit event, all in the caller's transaction, so a change and
  * its evidence commit or roll back together.
  *
- * Lock order, everywhere: the plan row, then the round row, then the audit chain (appendAudit,
- * always last). Two transactions that follow it never deadlock; ADR 0006 says why it matters.
+ * Lock order, everywhere: the plan row, then round rows (ascending), then the round's certificate
+ * row, then the audit chain (appendAudit, always last to be locked). Two transactions that follow it
+ * never deadlock; ADR 0006 says why it matters.
  */
 import { KpflError } from '@kpfl/common';
 import type pg from 'pg';
@@ -26,7 +27,9 @@ export class RoundStateError extends KpflError<RoundStateErrorCode> {}
 
 /**
  * Every legal move of a round and the audit event that records it. `from: null` is the round's
- * creation. A round accepts updates while open or collecting; published and failed are final.
+ * creation. A round accepts updates while open or collecting; failed is final, and so is published
+ * unless a majority of its contributors reject the aggregate they decrypted (published -> failed,
+ * `round.rejected`: nothing of it is applied; ADR 0007).
  */
 export const ROUND_TRANSITIONS: readonly {
   from: RoundState | null;
@@ -39,6 +42,7 @@ export const ROUND_TRANSITIONS: readonly {
   { from: 'open', to: 'failed', event: 'round.failed' },
   { from: 'collecting', to: 'failed', event: 'round.failed' },
   { from: 'aggregating', to: 'published', event: 'round.published' },
+  { from: 'published', to: 'failed', event: 'round.rejected' },
 ];
 
 /** Every legal move of a plan and its audit event. A plan finishes once: done, cancelled or failed. */
@@ -120,8 +124,9 @@ export async function createPlan(
   return db.tx(async (tx) => {
     const { rows } = await tx.query<PlanRow>(
       `INSERT INTO plans (id, federation, total_rounds, min_participants, fraction, deadline_seconds, on_round_failure,
-         mode, he_params, model, parameter_count, slot_count, chunk_count, training, seed, start_at, seen_within_seconds)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,COALESCE($16, now()),COALESCE($17, 600))
+         mode, he_params, model, parameter_count, slot_count, chunk_count, training, seed, start_at, seen_within_seconds,
+         initial_model_digest, max_update_norm)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,COALESCE($16, now()),COALESCE($17, 600),$18,COALESCE($19, 0))
        ON CONFLICT (id) DO NOTHING RETURNING *`,
       [
         p.id,
@@ -141,6 +146,8 @@ export async function createPlan(
         p.seed,
         p.start_at ?? null,
         p.seen_within_seconds ?? null,
+        p.initial_model_digest,
+        p.max_update_norm ?? null,
       ],
     );
     if (!rows[0]) {
@@ -148,6 +155,11 @@ export async function createPlan(
       return { plan: normalizePlan(existing.rows[0]!), created: false };
     }
     const plan = normalizePlan(rows[0]);
+    // Round 0 is the plan's: every participant starts from the seeded initial model it names.
+    await tx.query(
+      `INSERT INTO model_digests (plan_id, round, digest, reported_by) VALUES ($1, 0, $2, 'plan')`,
+      [plan.id, p.initial_model_digest],
+    );
     await appendAudit(tx, {
       federation: plan.federation,
       event: planEvent(null, 'running', plan.id),
@@ -166,6 +178,8 @@ export async function createPlan(
         parameterCount: plan.parameter_count,
         training: plan.training,
         seed: plan.seed,
+        initialModelDigest: plan.initial_model_digest,
+        maxUpdateNorm: plan.max_update_norm,
         startAt: plan.start_at.toISOString(),
       },
     });
@@ -266,7 +280,7 @@ export async function openRound(
 export type RoundChange =
   | { to: 'collecting'; firstMember: string }
   | { to: 'aggregating'; why: 'quorum' | 'deadline'; contributions: number }
-  | { to: 'failed'; reason: string; contributions: number }
+  | { to: 'failed'; reason: string; contributions: number; rejectedBy?: string[] }
   | { to: 'published'; aggregateDigest: string; contributions: number };
 
 export interface TransitionResult {
@@ -310,14 +324,12 @@ export async function transitionRound(
       change.to === 'published' ? change.contributions : null,
     ],
   );
+  // A rejected round may already have a successor open: lock it now, before the audit chain.
+  const next = change.to === 'failed' ? await lockNextRound(tx, planId, roundNo) : undefined;
   if (change.to === 'failed') {
-    // Nothing was aggregated: the global model after this round is the one before it.
-    await tx.query(
-      `INSERT INTO model_digests (plan_id, round, digest, reported_by)
-       SELECT plan_id, $2, digest, 'carried-over' FROM model_digests WHERE plan_id = $1 AND round = $2 - 1
-       ON CONFLICT DO NOTHING`,
-      [planId, roundNo],
-    );
+    // Nothing is applied: the global model after this round is the one before it (once that is agreed).
+    const before = await getModelDigest(tx, planId, roundNo - 1);
+    if (before !== undefined) await carryDigestForward(tx, planId, roundNo - 1, before);
   }
   const { to: _to, ...data } = change;
   await appendAudit(tx, { federation: plan.federation, event, planId, round: roundNo, actor, data });
@@ -328,36 +340,253 @@ export async function transitionRound(
       const to = stop ? 'failed' : 'done';
       await finishPlan(tx, planId, to, actor, { round: roundNo });
       result.planFinished = to;
+      // A rejected round stops the plan after its successor opened: that one fails with it.
+      if (stop && next && isAccepting(next.state)) {
+        const contributions = await tx.query<{ n: string }>(
+          'SELECT count(*) AS n FROM contributions WHERE plan_id = $1 AND round = $2',
+          [planId, next.round],
+        );
+        await transitionRound(
+          tx,
+          planId,
+          next.round,
+          {
+            to: 'failed',
+            reason: `the plan stopped: round ${roundNo} failed`,
+            contributions: Number(contributions.rows[0]!.n),
+          },
+          actor,
+        );
+      }
     }
   }
   return result;
 }
 
 /**
- * Records the consortium's digest of the global model after `round` (the first report wins) and
- * fills it in as the base of the next round if that round is already open. Returns the agreed digest.
+ * Locks a plan, one of its rounds and the round after it, in the lock order: what a transaction that
+ * records a verdict (recordVerdict) must hold before it locks anything else (the certificate row).
  */
-export async function recordModelDigest(
-  db: Db,
+export async function lockRoundAndNext(
+  tx: Tx,
   planId: string,
   round: number,
-  digest: string,
-  member: string,
-): Promise<string> {
-  await db.query(
-    'INSERT INTO model_digests (plan_id, round, digest, reported_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING',
-    [planId, round, digest, member],
+): Promise<{ plan: PlanRow; round: RoundRow | undefined }> {
+  const locked = await lockRound(tx, planId, round);
+  await lockNextRound(tx, planId, round);
+  return locked;
+}
+
+/** Locks the round after `round` (second in the lock order, after the plan and `round`), if it exists. */
+async function lockNextRound(tx: Tx, planId: string, round: number): Promise<RoundRow | undefined> {
+  const { rows } = await tx.query<RoundRow>(
+    'SELECT * FROM rounds WHERE plan_id = $1 AND round = $2 FOR UPDATE',
+    [planId, round + 1],
   );
-  await db.query(
-    `UPDATE rounds SET base_model_digest = (SELECT digest FROM model_digests WHERE plan_id = $1 AND round = $2)
-     WHERE plan_id = $1 AND round = $2 + 1 AND base_model_digest IS NULL`,
-    [planId, round],
-  );
-  const { rows } = await db.query<{ digest: string }>(
+  return rows[0];
+}
+
+async function getModelDigest(tx: Tx, planId: string, round: number): Promise<string | undefined> {
+  const { rows } = await tx.query<{ digest: string }>(
     'SELECT digest FROM model_digests WHERE plan_id = $1 AND round = $2',
     [planId, round],
   );
-  return rows[0]!.digest;
+  return rows[0]?.digest;
+}
+
+/**
+ * The global model after `round` is `digest`: it is the base of the next round if that one is open
+ * without a base yet, and the model after every failed round that follows (which applied nothing).
+ * Rows of those rounds are locked already (they follow `round` in the lock order).
+ */
+async function carryDigestForward(tx: Tx, planId: string, round: number, digest: string): Promise<void> {
+  for (let r = round + 1; ; r++) {
+    const { rows } = await tx.query<{ state: RoundState; base_model_digest: string | null }>(
+      'SELECT state, base_model_digest FROM rounds WHERE plan_id = $1 AND round = $2 FOR UPDATE',
+      [planId, r],
+    );
+    const row = rows[0];
+    if (!row) return;
+    if (row.base_model_digest === null) {
+      await tx.query('UPDATE rounds SET base_model_digest = $3 WHERE plan_id = $1 AND round = $2', [
+        planId,
+        r,
+        digest,
+      ]);
+    }
+    if (row.state !== 'failed') return;
+    const inserted = await tx.query(
+      `INSERT INTO model_digests (plan_id, round, digest, reported_by) VALUES ($1, $2, $3, 'carried-over')
+       ON CONFLICT DO NOTHING`,
+      [planId, r, digest],
+    );
+    if ((inserted.rowCount ?? 0) === 0) return;
+  }
+}
+
+/** What a contributor signs into its countersignature of the round certificate (ADR 0007). */
+export type Verdict = { modelDigest: string } | { rejected: string };
+
+export interface Vote {
+  member: string;
+  verdict: Verdict;
+}
+
+/** Where a published round stands: its contributors have not decided yet, agreed on a digest, or rejected it. */
+export type Agreement =
+  | { kind: 'pending'; majority: number }
+  | { kind: 'agreed'; digest: string; signers: string[]; majority: number }
+  | { kind: 'rejected'; reason: string; signers: string[]; majority: number };
+
+/** More than half of the round's contributors: one of one, two of two or three, three of four or five. */
+export const majorityOf = (contributors: number): number => Math.floor(contributors / 2) + 1;
+
+const sameVerdict = (a: Verdict, b: Verdict): boolean =>
+  'modelDigest' in a ? 'modelDigest' in b && a.modelDigest === b.modelDigest : 'rejected' in b;
+
+/**
+ * The majority rule, on its own (the aggregator applies it as votes arrive, `kpfl audit verify`
+ * replays it from the certificates): only the votes of the round's contributors count, one each;
+ * a digest signed by a majority is agreed; rejections by a majority (whatever their reasons) reject
+ * the round, with the reason most of them gave.
+ */
+export function decideAgreement(contributors: readonly string[], votes: readonly Vote[]): Agreement {
+  const majority = majorityOf(contributors.length);
+  const counted = new Map<string, Verdict>();
+  for (const v of votes)
+    if (contributors.includes(v.member) && !counted.has(v.member)) counted.set(v.member, v.verdict);
+  const byDigest = new Map<string, string[]>();
+  const rejecting: { member: string; reason: string }[] = [];
+  for (const [member, verdict] of counted) {
+    if ('modelDigest' in verdict)
+      byDigest.set(verdict.modelDigest, [...(byDigest.get(verdict.modelDigest) ?? []), member]);
+    else rejecting.push({ member, reason: verdict.rejected });
+  }
+  for (const [digest, signers] of byDigest) {
+    if (signers.length >= majority) return { kind: 'agreed', digest, signers: signers.sort(), majority };
+  }
+  if (rejecting.length >= majority) {
+    const tally = new Map<string, number>();
+    for (const r of rejecting) tally.set(r.reason, (tally.get(r.reason) ?? 0) + 1);
+    const [reason] = [...tally].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]!;
+    return { kind: 'rejected', reason, signers: rejecting.map((r) => r.member).sort(), majority };
+  }
+  return { kind: 'pending', majority };
+}
+
+/** A round's outcome so far, read under its lock. */
+async function outcomeOf(tx: Tx, round: RoundRow, contributors: number): Promise<Agreement> {
+  const majority = majorityOf(contributors);
+  if (round.state === 'failed') {
+    return { kind: 'rejected', reason: round.failure_reason ?? 'rejected', signers: [], majority };
+  }
+  const digest = await getModelDigest(tx, round.plan_id, round.round);
+  return digest === undefined
+    ? { kind: 'pending', majority }
+    : { kind: 'agreed', digest, signers: [], majority };
+}
+
+const verdictData = (v: Verdict) =>
+  'modelDigest' in v ? { signedDigest: v.modelDigest } : { signedRejection: v.rejected };
+
+/**
+ * Records a contributor's verdict on a published round, in the caller's transaction (the one that
+ * stores its countersignature; `votes` are every verdict the certificate now carries, `voter` the
+ * one just added). When the votes reach a majority of the round's contributors (ADR 0007):
+ * - a digest: it becomes the global model after the round (model_digests, reported_by
+ *   'contributors'), the base of the next round if that one is open already, audited as model.agreed;
+ * - rejection: the round moves published -> failed (round.rejected, with the majority's reason):
+ *   nothing of it is applied, the model before it is carried over.
+ * Every contributor whose verdict differs from the outcome is named in a model.disputed event: those
+ * who signed before the decision when it is made, a later one when it signs. Returns the outcome.
+ */
+export async function recordVerdict(
+  tx: Tx,
+  r: {
+    planId: string;
+    round: number;
+    contributors: readonly string[];
+    votes: readonly Vote[];
+    voter: string;
+  },
+  actor: string,
+): Promise<Agreement> {
+  const { plan, round } = await lockRound(tx, r.planId, r.round);
+  const where = `round ${r.round} of plan ${r.planId}`;
+  if (!round) throw new RoundStateError('NO_SUCH_ROUND', `${where} does not exist`);
+  if (!(round.state === 'published' || (round.state === 'failed' && round.aggregate_digest !== null))) {
+    throw new RoundStateError(
+      'ILLEGAL_TRANSITION',
+      `${where} is ${round.state}: only a published round's contributors agree on its model`,
+    );
+  }
+  await lockNextRound(tx, r.planId, r.round);
+  const mine = r.votes.find((v) => v.member === r.voter);
+  const dispute = async (member: string, verdict: Verdict, outcome: Agreement) =>
+    appendAudit(tx, {
+      federation: plan.federation,
+      event: 'model.disputed',
+      planId: r.planId,
+      round: r.round,
+      member,
+      actor,
+      data: {
+        ...verdictData(verdict),
+        ...(outcome.kind === 'agreed'
+          ? { agreedDigest: outcome.digest }
+          : { rejectedFor: (outcome as { reason: string }).reason }),
+      },
+    });
+  const decided = await outcomeOf(tx, round, r.contributors.length);
+  if (decided.kind !== 'pending') {
+    const agreedVerdict: Verdict =
+      decided.kind === 'agreed' ? { modelDigest: decided.digest } : { rejected: decided.reason };
+    if (mine && r.contributors.includes(mine.member) && !sameVerdict(mine.verdict, agreedVerdict))
+      await dispute(mine.member, mine.verdict, decided);
+    return decided;
+  }
+  const outcome = decideAgreement(r.contributors, r.votes);
+  if (outcome.kind === 'pending') return outcome;
+  const won: Verdict =
+    outcome.kind === 'agreed' ? { modelDigest: outcome.digest } : { rejected: outcome.reason };
+  if (outcome.kind === 'agreed') {
+    await tx.query(
+      `INSERT INTO model_digests (plan_id, round, digest, reported_by) VALUES ($1, $2, $3, 'contributors')`,
+      [r.planId, r.round, outcome.digest],
+    );
+    await carryDigestForward(tx, r.planId, r.round, outcome.digest);
+    await appendAudit(tx, {
+      federation: plan.federation,
+      event: 'model.agreed',
+      planId: r.planId,
+      round: r.round,
+      actor,
+      data: {
+        digest: outcome.digest,
+        signers: outcome.signers,
+        contributors: r.contributors.length,
+        majority: outcome.majority,
+      },
+    });
+  } else {
+    await transitionRound(
+      tx,
+      r.planId,
+      r.round,
+      {
+        to: 'failed',
+        reason: `rejected by ${outcome.signers.length} of ${r.contributors.length} contributors: ${outcome.reason}`,
+        contributions: round.contributions,
+        rejectedBy: outcome.signers,
+      },
+      actor,
+    );
+  }
+  for (const v of r.votes) {
+    if (r.contributors.includes(v.member) && !sameVerdict(v.verdict, won))
+      await dispute(v.member, v.verdict, outcome);
+  }
+  return outcome;
 }
 
 /** Work a plan needs done next; the aggregator turns each into a queue job with a deterministic id. */

@@ -34,6 +34,10 @@ export interface PlanRow {
   chunk_count: number;
   training: TrainingSettings;
   seed: number;
+  /** Digest of the initial global model (round 0), recorded at scheduling; null only on plans from before it was. */
+  initial_model_digest: string | null;
+  /** L2 bound on each participant's update and on the decrypted mean update; 0 = none. */
+  max_update_norm: number;
   start_at: Date;
   created_at: Date;
   finished_at: Date | null;
@@ -41,10 +45,19 @@ export interface PlanRow {
 
 export type NewPlan = Omit<
   PlanRow,
-  'state' | 'created_at' | 'finished_at' | 'start_at' | 'seen_within_seconds'
+  | 'state'
+  | 'created_at'
+  | 'finished_at'
+  | 'start_at'
+  | 'seen_within_seconds'
+  | 'initial_model_digest'
+  | 'max_update_norm'
 > & {
   start_at?: Date;
   seen_within_seconds?: number;
+  /** Round 0's digest: the model every participant starts from (required: nothing else decides it). */
+  initial_model_digest: string;
+  max_update_norm?: number;
 };
 
 export interface RoundRow {
@@ -133,7 +146,11 @@ export async function countRoundsByState(db: Queryable): Promise<Record<RoundSta
   ) as Record<RoundState, number>;
 }
 
-export async function getModelDigest(db: Db, planId: string, round: number): Promise<string | undefined> {
+export async function getModelDigest(
+  db: Queryable,
+  planId: string,
+  round: number,
+): Promise<string | undefined> {
   const { rows } = await db.query<{ digest: string }>(
     'SELECT digest FROM model_digests WHERE plan_id = $1 AND round = $2',
     [planId, round],

@@ -26,6 +26,7 @@ export function newPlan(id: string, federation: string, over: Partial<NewPlan> =
       maxExamples: 0,
     },
     seed: 1,
+    initial_model_digest: `sha256:${'0'.repeat(64)}`,
     ...over,
   };
 }

@@ -10,8 +10,9 @@ import {
   openDb,
   openRound,
   planSummary,
-  recordModelDigest,
+  recordVerdict,
   storageFigures,
+  transitionRound,
   upsertFederation,
 } from '../src/index.js';
 import { newPlan } from './fixtures.js';
@@ -26,15 +27,19 @@ describe('report figures', () => {
     db = await openDb({ migrate: true, schema, max: 2 });
     await upsertFederation(db, FED, { keys: [] });
     for (const id of ['p1', 'p2'])
-      await createPlan(db, newPlan(id, FED, { total_rounds: 1 }), 'operator:test');
+      await createPlan(
+        db,
+        newPlan(id, FED, { total_rounds: 1, initial_model_digest: digest('0') }),
+        'operator:test',
+      );
   });
   after(async () => {
     await db.close();
     await dropSchema(undefined, schema);
   });
 
-  it('a plan with nothing yet has no digest and no mean size; storage is empty', async () => {
-    assert.deepEqual(await planSummary(db, 'p1'), {});
+  it('a plan with nothing yet has its initial digest and no mean size; storage is empty', async () => {
+    assert.deepEqual(await planSummary(db, 'p1'), { globalModelDigest: digest('0') });
     assert.deepEqual(await planSummary(db, 'no-such-plan'), {});
     const s = await storageFigures(db);
     assert.deepEqual(
@@ -45,7 +50,6 @@ describe('report figures', () => {
   });
 
   it("the latest round's digest, the mean accepted size, and what the payload tables hold", async () => {
-    await recordModelDigest(db, 'p1', 0, digest('0'), 'a');
     await db.tx((tx) =>
       openRound(
         tx,
@@ -84,12 +88,34 @@ describe('report figures', () => {
         ),
       );
     }
-    await recordModelDigest(db, 'p1', 1, digest('1'), 'a');
+    await db.tx(async (tx) => {
+      await transitionRound(tx, 'p1', 1, { to: 'collecting', firstMember: 'a' }, 'coordinator');
+      await transitionRound(
+        tx,
+        'p1',
+        1,
+        { to: 'aggregating', why: 'quorum', contributions: 2 },
+        'coordinator',
+      );
+      await transitionRound(
+        tx,
+        'p1',
+        1,
+        { to: 'published', aggregateDigest: digest('sum'), contributions: 2 },
+        'coordinator',
+      );
+      const votes = ['a', 'b'].map((member) => ({ member, verdict: { modelDigest: digest('1') } }));
+      await recordVerdict(tx, { planId: 'p1', round: 1, contributors: ['a', 'b'], votes, voter: 'b' }, 'b');
+    });
     assert.deepEqual(await planSummary(db, 'p1'), {
       globalModelDigest: digest('1'),
       meanContributionBytes: 200,
     });
-    assert.deepEqual(await planSummary(db, 'p2'), {}, 'another plan is not mixed in');
+    assert.deepEqual(
+      await planSummary(db, 'p2'),
+      { globalModelDigest: digest('0') },
+      'another plan is not mixed in: it is still at its initial model',
+    );
     const s = await storageFigures(db);
     assert.deepEqual([s.contributions, s.chunkRows, s.chunkPayload], [2, 4, 402]);
     await deleteRoundPayloads(db, 'p1', 1);

@@ -8,11 +8,13 @@ import {
   countAudit,
   createPlan,
   type Db,
+  decideAgreement,
   dropSchema,
   finishPlan,
   getModelDigest,
   getPlan,
   getRound,
+  majorityOf,
   type NewPlan,
   nextJobs,
   openDb,
@@ -25,9 +27,10 @@ import {
   type RoundRow,
   type RoundState,
   RoundStateError,
-  recordModelDigest,
+  recordVerdict,
   transitionRound,
   upsertFederation,
+  type Vote,
 } from '../src/index.js';
 import { newPlan } from './fixtures.js';
 
@@ -65,8 +68,11 @@ describe('the round state machine', () => {
   });
 
   async function plan(over: Partial<NewPlan> = {}): Promise<PlanRow> {
-    const { plan } = await createPlan(db, newPlan(`plan-${++plans}`, FED, over), 'operator:test');
-    await recordModelDigest(db, plan.id, 0, INITIAL, 'alice');
+    const { plan } = await createPlan(
+      db,
+      newPlan(`plan-${++plans}`, FED, { initial_model_digest: INITIAL, ...over }),
+      'operator:test',
+    );
     return plan;
   }
 
@@ -122,8 +128,8 @@ describe('the round state machine', () => {
         refused++;
       }
     }
-    // 5 states x 4 targets, minus the 5 legal moves between existing rounds.
-    assert.equal(refused, 15);
+    // 5 states x 4 targets, minus the 6 legal moves between existing rounds.
+    assert.equal(refused, 14);
   });
 
   it('appends each legal move’s audit event in the same transaction as the move', async () => {
@@ -199,7 +205,11 @@ describe('the round state machine', () => {
       db.tx((tx) => finishPlan(tx, p.id, 'done', 'coordinator')),
       /plan plan-\d+ is already cancelled/,
     );
-    const again = await createPlan(db, newPlan(p.id, FED), 'operator:test');
+    const again = await createPlan(
+      db,
+      newPlan(p.id, FED, { initial_model_digest: INITIAL }),
+      'operator:test',
+    );
     assert.equal(again.created, false);
     assert.equal(again.plan.state, 'cancelled', 'scheduling an existing id returns it unchanged');
     assert.deepEqual(await events(p.id), ['plan.scheduled', 'plan.cancelled']);
@@ -235,10 +245,10 @@ const ALLOWED: Record<string, string> = {
 };
 
 describe('nothing else writes plans or rounds', () => {
-  it('every INSERT, UPDATE or DELETE of plans and rounds is in round-machine.ts', () => {
+  it('every INSERT, UPDATE or DELETE of plans, rounds and model digests is in round-machine.ts', () => {
     const root = fileURLToPath(new URL('../../../', import.meta.url));
     const WRITE =
-      /\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+(?:\w+\.)?(?:rounds|plans)\b/gi;
+      /\b(?:UPDATE|INSERT\s+INTO|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+(?:\w+\.)?(?:rounds|plans|model_digests)\b/gi;
     const offenders: string[] = [];
     let scanned = 0;
     const walk = (dir: string) => {
@@ -256,9 +266,171 @@ describe('nothing else writes plans or rounds', () => {
     };
     for (const dir of ['packages', 'scripts', 'test', 'docker', 'bin']) walk(join(root, dir));
     assert.ok(scanned > 100, `scanned ${scanned} files`);
-    assert.deepEqual(offenders, [], 'writes to plans/rounds outside the state machine');
+    assert.deepEqual(offenders, [], 'writes to plans/rounds/model_digests outside the state machine');
     // Positive control: the machine itself matches the pattern.
     const machine = readFileSync(join(root, 'packages/store/src/round-machine.ts'), 'utf8');
     assert.ok([...machine.matchAll(WRITE)].length >= 4, 'the pattern finds the machine’s own writes');
+  });
+});
+
+describe('the contributors agree on the global model (ADR 0007)', () => {
+  let db: Db;
+  let plans = 0;
+  const schema = `test_agree_${randomBytes(4).toString('hex')}`;
+  const D = (c: string) => `sha256:${c.repeat(64)}`;
+  const vote = (member: string, digest: string): Vote => ({ member, verdict: { modelDigest: digest } });
+  const reject = (member: string, why: string): Vote => ({ member, verdict: { rejected: why } });
+
+  before(async () => {
+    db = await openDb({ migrate: true, schema });
+    await upsertFederation(db, FED, { keys: [] });
+  });
+  after(async () => {
+    await db.close();
+    await dropSchema(undefined, schema);
+  });
+
+  /** A plan whose round 1 is published with three contributors and whose round 2 is open already. */
+  async function published(over: Partial<NewPlan> = {}) {
+    const { plan } = await createPlan(
+      db,
+      newPlan(`agree-${++plans}`, FED, { initial_model_digest: INITIAL, ...over }),
+      'operator:test',
+    );
+    const open = (round: number) =>
+      db.tx((tx) =>
+        openRound(
+          tx,
+          {
+            planId: plan.id,
+            round,
+            sampled: ['alice', 'bob', 'carol'],
+            quorum: 3,
+            minParticipants: 1,
+            samplingSeed: 's',
+            deadlineAt: new Date(Date.now() + 60_000),
+          },
+          'coordinator',
+        ),
+      );
+    await open(1);
+    await db.tx(async (tx) => {
+      await transitionRound(tx, plan.id, 1, { to: 'collecting', firstMember: 'alice' }, 'coordinator');
+      await transitionRound(
+        tx,
+        plan.id,
+        1,
+        { to: 'aggregating', why: 'quorum', contributions: 3 },
+        'coordinator',
+      );
+      await transitionRound(
+        tx,
+        plan.id,
+        1,
+        { to: 'published', aggregateDigest: D('b'), contributions: 3 },
+        'coordinator',
+      );
+    });
+    await open(2);
+    const votes: Vote[] = [];
+    const sign = (v: Vote) => {
+      votes.push(v);
+      return db.tx((tx) =>
+        recordVerdict(
+          tx,
+          { planId: plan.id, round: 1, contributors: ['alice', 'bob', 'carol'], votes, voter: v.member },
+          v.member,
+        ),
+      );
+    };
+    return { plan, sign };
+  }
+
+  const audit = async (planId: string, event: string) =>
+    (await queryAudit(db, { planId, limit: 1000 })).rows.filter((r) => r.event === event);
+
+  it('the rule: a majority of the contributors, one vote each; others never count', () => {
+    assert.deepEqual([1, 2, 3, 4, 5].map(majorityOf), [1, 2, 2, 3, 3]);
+    const c = ['alice', 'bob', 'carol'];
+    assert.equal(decideAgreement(c, [vote('alice', D('1'))]).kind, 'pending');
+    assert.equal(decideAgreement(c, [vote('alice', D('1')), vote('mallory', D('1'))]).kind, 'pending');
+    assert.equal(decideAgreement(c, [vote('alice', D('1')), vote('alice', D('1'))]).kind, 'pending');
+    assert.deepEqual(
+      decideAgreement(c, [vote('alice', D('1')), vote('bob', D('2')), vote('carol', D('1'))]),
+      {
+        kind: 'agreed',
+        digest: D('1'),
+        signers: ['alice', 'carol'],
+        majority: 2,
+      },
+    );
+    assert.deepEqual(decideAgreement(c, [reject('bob', 'x'), vote('alice', D('1')), reject('carol', 'y')]), {
+      kind: 'rejected',
+      reason: 'x',
+      signers: ['bob', 'carol'],
+      majority: 2,
+    });
+    assert.equal(decideAgreement(['a', 'b'], [vote('a', D('1')), vote('b', D('2'))]).kind, 'pending');
+  });
+
+  it('a majority digest becomes the model after the round and the open next round’s base; the minority is named', async () => {
+    const { plan, sign } = await published();
+    assert.equal((await sign(vote('mallory', D('6')))).kind, 'pending', 'a non-contributor decides nothing');
+    assert.equal((await sign(vote('bob', D('6')))).kind, 'pending');
+    assert.equal(await getModelDigest(db, plan.id, 1), undefined);
+    assert.equal((await getRound(db, plan.id, 2))?.base_model_digest, null);
+    const agreed = await sign(vote('alice', D('1')));
+    assert.equal(agreed.kind, 'pending', 'one each: still no majority');
+    assert.deepEqual(await sign(vote('carol', D('1'))), {
+      kind: 'agreed',
+      digest: D('1'),
+      signers: ['alice', 'carol'],
+      majority: 2,
+    });
+    assert.equal(await getModelDigest(db, plan.id, 1), D('1'));
+    assert.equal((await getRound(db, plan.id, 2))?.base_model_digest, D('1'));
+    const [row] = await audit(plan.id, 'model.agreed');
+    assert.deepEqual(row?.data, {
+      digest: D('1'),
+      signers: ['alice', 'carol'],
+      contributors: 3,
+      majority: 2,
+    });
+    const disputed = await audit(plan.id, 'model.disputed');
+    assert.deepEqual(
+      disputed.map((r) => [r.member, r.data.signedDigest, r.data.agreedDigest]),
+      [['bob', D('6'), D('1')]],
+    );
+  });
+
+  it('a majority rejection fails the published round: nothing applied, the model before it carried over', async () => {
+    const { plan, sign } = await published();
+    await sign(reject('alice', 'the mean update is too long'));
+    const out = await sign(reject('bob', 'the mean update is too long'));
+    assert.equal(out.kind, 'rejected');
+    const round = await getRound(db, plan.id, 1);
+    assert.equal(round?.state, 'failed');
+    assert.equal(round?.failure_reason, 'rejected by 2 of 3 contributors: the mean update is too long');
+    assert.equal(await getModelDigest(db, plan.id, 1), INITIAL);
+    assert.equal((await getRound(db, plan.id, 2))?.base_model_digest, INITIAL, 'round 2 starts from round 0');
+    assert.equal((await getPlan(db, plan.id))?.state, 'running', 'the plan goes on');
+    const [rejected] = await audit(plan.id, 'round.rejected');
+    assert.equal(rejected?.data.reason, round?.failure_reason);
+    assert.deepEqual(rejected?.data.rejectedBy, ['alice', 'bob']);
+    // Carol signs a digest afterwards: she is named, and nothing changes.
+    assert.equal((await sign(vote('carol', D('1')))).kind, 'rejected');
+    const [d] = await audit(plan.id, 'model.disputed');
+    assert.equal(d?.member, 'carol');
+    assert.equal(await getModelDigest(db, plan.id, 1), INITIAL);
+  });
+
+  it('under on_round_failure = stop, a rejection ends the plan and fails the round already open', async () => {
+    const { plan, sign } = await published({ on_round_failure: 'stop' });
+    await sign(reject('alice', 'no'));
+    await sign(reject('carol', 'no'));
+    assert.equal((await getPlan(db, plan.id))?.state, 'failed');
+    const next = await getRound(db, plan.id, 2);
+    assert.equal(next?.state, 'failed');
+    assert.equal(next?.failure_reason, 'the plan stopped: round 1 failed');
   });
 });

@@ -26,7 +26,12 @@ import {
 import { provisionKits } from '../kits.js';
 import { operatorActor } from '../operator.js';
 import { cliCommand, DEFAULT_DATASET } from '../paths.js';
-import { addTrainingOptions, trainingSettings } from '../training-options.js';
+import {
+  addTrainingOptions,
+  DEFAULT_MAX_UPDATE_NORM,
+  initialModelDigest,
+  trainingSettings,
+} from '../training-options.js';
 import {
   existingPath,
   outputFile,
@@ -54,6 +59,8 @@ export interface DemoOptions {
   testLimit?: number;
   serverOptimizer: string;
   proxMu: number;
+  /** --max-update-norm (default DEFAULT_MAX_UPDATE_NORM; 0 = none). */
+  maxUpdateNorm?: number;
   backend: BackendPreference;
   deadline: number;
   insecure?: boolean;
@@ -203,6 +210,8 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       parameterCount: parameterCount(o.model),
       training: trainingSettings(o),
       seed: o.seed,
+      initialModelDigest: initialModelDigest(o.model, o.seed),
+      maxUpdateNorm: o.maxUpdateNorm ?? DEFAULT_MAX_UPDATE_NORM,
     });
     print(
       `aggregator on 127.0.0.1:${agg.port}, metrics on http://127.0.0.1:${agg.metricsPort}/metrics, logs in ${work}`,

@@ -26,8 +26,14 @@ import {
 import { type Command, Option } from 'commander';
 import { databaseUrlOption, operatorOption, redisUrlOption, schemaOption } from '../config.js';
 import { operatorActor } from '../operator.js';
-import { addTrainingOptions, type TrainingOptions, trainingSettings } from '../training-options.js';
 import {
+  addTrainingOptions,
+  initialModelDigest,
+  type TrainingOptions,
+  trainingSettings,
+} from '../training-options.js';
+import {
+  parseDigestOption,
   parseDuration,
   parseFloatOption,
   parseIdOption,
@@ -63,6 +69,7 @@ interface ScheduleOptions extends Conn, TrainingOptions {
   /** Seconds. */
   seenWithin: number;
   parameterCount?: number;
+  initialModelDigest?: string;
   mode: 'he' | 'plain';
   heParams: string;
   seed: number;
@@ -200,6 +207,11 @@ export function registerRounds(program: Command): void {
       'length of the flat model (needed for plugin models)',
       parseIntOption('--parameter-count', 1),
     )
+    .option(
+      '--initial-model-digest <digest>',
+      "digest of the initial model, round 0 (needed for plugin models; the participants' log names it)",
+      parseDigestOption('--initial-model-digest'),
+    )
     .addOption(new Option('--mode <mode>', 'he | plain').choices(['he', 'plain']).default('he'))
     .addOption(
       new Option('--he-params <name>', 'CKKS parameter set')
@@ -217,6 +229,20 @@ export function registerRounds(program: Command): void {
           );
         }
         params = parameterCount(o.model as ModelName);
+      }
+      let initial = o.initialModelDigest;
+      if (o.model === 'mlp' || o.model === 'cnn') {
+        const computed = initialModelDigest(o.model, o.seed);
+        if (initial !== undefined && initial !== computed) {
+          throw new UserError(
+            `--initial-model-digest ${initial} is not the initial ${o.model} for --seed ${o.seed}, which is ${computed}`,
+          );
+        }
+        initial = computed;
+      } else if (initial === undefined) {
+        throw new UserError(
+          `--model ${o.model} is not built in; give its --initial-model-digest (each participant logs the digest of its initial model)`,
+        );
       }
       const plan = await withDb(o, (db) =>
         withQueue(o, (q) =>
@@ -239,6 +265,8 @@ export function registerRounds(program: Command): void {
             parameterCount: params,
             training: trainingSettings(o),
             seed: o.seed,
+            initialModelDigest: initial,
+            maxUpdateNorm: o.maxUpdateNorm,
             startAt,
             actor: operatorActor(),
           }),

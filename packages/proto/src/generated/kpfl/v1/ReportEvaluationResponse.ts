@@ -4,9 +4,11 @@
 export interface ReportEvaluationResponse {
   'digestAgrees'?: (boolean);
   'expectedDigest'?: (string);
+  'pending'?: (boolean);
 }
 
 export interface ReportEvaluationResponse__Output {
   'digestAgrees': (boolean);
   'expectedDigest': (string);
+  'pending': (boolean);
 }

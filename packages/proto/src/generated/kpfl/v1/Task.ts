@@ -23,6 +23,9 @@ export interface Task {
   'seed'?: (number);
   'parties'?: (string)[];
   'failedRounds'?: (number)[];
+  'maxUpdateNorm'?: (number | string);
+  'initialModelDigest'?: (string);
+  'nextModelDigest'?: (string);
 }
 
 export interface Task__Output {
@@ -44,4 +47,7 @@ export interface Task__Output {
   'seed': (number);
   'parties': (string)[];
   'failedRounds': (number)[];
+  'maxUpdateNorm': (number);
+  'initialModelDigest': (string);
+  'nextModelDigest': (string);
 }

@@ -132,6 +132,7 @@ async function tryBackend(id: BackendId, def: ModelDefinition): Promise<Attempt>
     // already reports why faster backends were skipped. Production mode only silences warnings.
     tf.enableProdMode();
   }
+  if (tf.getBackend() === tfName) return { ok: true }; // already active: setBackend would re-run init
   let ok = false;
   try {
     ok = await tf.setBackend(tfName);
@@ -151,8 +152,18 @@ async function tryBackend(id: BackendId, def: ModelDefinition): Promise<Attempt>
  * (naming the npm package to install when it is missing).
  *
  * tfjs keeps one active backend per process: trainLocal/evaluate use whatever this selected.
+ * Calls are serialised: two overlapping tf.setBackend calls leave tfjs running one backend's
+ * kernels against the other's instance (two participants in one process start at once).
  */
-export async function selectBackend(pref: BackendPreference, model: ModelId): Promise<BackendSelection> {
+export function selectBackend(pref: BackendPreference, model: ModelId): Promise<BackendSelection> {
+  const run = selectionQueue.then(() => selectNow(pref, model));
+  selectionQueue = run.catch(() => undefined);
+  return run;
+}
+
+let selectionQueue: Promise<unknown> = Promise.resolve();
+
+async function selectNow(pref: BackendPreference, model: ModelId): Promise<BackendSelection> {
   const def = getModelDefinition(model);
   if (pref !== 'auto' && !BACKEND_ORDER.includes(pref)) {
     throw new BackendUnavailableError(
@@ -187,8 +198,6 @@ export async function selectBackend(pref: BackendPreference, model: ModelId): Pr
   );
 }
 
-let firstSelection: Promise<BackendSelection> | undefined;
-
 /** The backend selectBackend last activated, if any. */
 export function activeBackend(): BackendId | undefined {
   return active?.backend;
@@ -200,11 +209,7 @@ export function activeBackend(): BackendId | undefined {
  */
 export async function ensureBackend(def: ModelDefinition, forTraining: boolean): Promise<void> {
   if (!active) {
-    // Concurrent first calls share one selection: two racing tf.setBackend calls break tfjs.
-    firstSelection ??= selectBackend('auto', def.name).finally(() => {
-      firstSelection = undefined;
-    });
-    await firstSelection;
+    await selectBackend('auto', def.name);
     return;
   }
   if (tf.getBackend() !== TF_NAMES[active.backend]) {

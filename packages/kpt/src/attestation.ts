@@ -22,7 +22,11 @@ export const attestationClaimsSchema = z
     round: roundSchema,
     baseModelDigest: digestSchema,
     updateDigest: digestSchema,
-    exampleCount: z.number().int().positive(),
+    exampleCount: z
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 31 - 1), // contributions.example_count is an int
     dataCommitment: z.string().min(1).max(256),
     chunkCount: z.number().int().positive(),
     mode: z.enum(['he', 'plain']),

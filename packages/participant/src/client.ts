@@ -7,6 +7,7 @@ import {
   type AuthenticateResponse__Output,
   type GetChallengeResponse__Output,
   loadKpflProto,
+  MAX_METADATA_BYTES,
   type Receipt__Output,
   type ReportEvaluationResponse__Output,
   type RoundCertificate__Output,
@@ -26,7 +27,15 @@ export interface ConnectOptions {
   identity: IdentityKey;
   /** Mutual TLS with the member's provisioned certificate; undefined = insecure loopback. */
   tls?: ClientTls;
+  /**
+   * Deadline of one streamed call (DownloadAggregate, SubmitUpdate), in ms; default 5 minutes.
+   * An aggregator that stops answering mid-stream is then an error to retry, not a hang.
+   */
+  streamDeadlineMs?: number;
 }
+
+/** Default deadline of a streamed call: an HE update of the CNN (27 MB) at 100 KB/s fits. */
+export const DEFAULT_STREAM_DEADLINE_MS = 5 * 60_000;
 
 /** A gRPC status name ('PERMISSION_DENIED', 'UNAVAILABLE', ...). */
 export type GrpcStatusName = keyof typeof grpc.status;
@@ -183,7 +192,7 @@ export class AggregatorConnection {
           const chunks: Uint8Array[] = [];
           let digest = '';
           let contributions = 0;
-          const call = this.client.DownloadAggregate({ round }, md);
+          const call = this.client.DownloadAggregate({ round }, md, this.streamOptions());
           call.on('data', (c: AggregateChunk__Output) => {
             if (c.index !== chunks.length) {
               call.cancel();
@@ -212,7 +221,9 @@ export class AggregatorConnection {
     return this.authed(
       (md) =>
         new Promise((resolve, reject) => {
-          const call = this.client.SubmitUpdate(md, (err, res) => (err ? reject(wrap(err)) : resolve(res!)));
+          const call = this.client.SubmitUpdate(md, this.streamOptions(), (err, res) =>
+            err ? reject(wrap(err)) : resolve(res!),
+          );
           const write = async () => {
             const send = (m: SubmitUpdateMessage) =>
               call.write(m) ? Promise.resolve() : new Promise<void>((r) => call.once('drain', () => r()));
@@ -244,9 +255,21 @@ export class AggregatorConnection {
     }
   }
 
+  private streamOptions(): grpc.CallOptions {
+    return { deadline: Date.now() + (this.o.streamDeadlineMs ?? DEFAULT_STREAM_DEADLINE_MS) };
+  }
+
   private metadata(): grpc.Metadata {
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${this.token}`);
+    // The aggregator answers metadata over this with RESOURCE_EXHAUSTED: do not send it at all.
+    const bytes = 'authorization'.length + md.get('authorization')[0]!.toString().length;
+    if (bytes > MAX_METADATA_BYTES) {
+      throw new AggregatorError(
+        grpc.status.RESOURCE_EXHAUSTED,
+        `the session token is ${bytes} bytes of metadata, over the ${MAX_METADATA_BYTES} the aggregator accepts`,
+      );
+    }
     return md;
   }
 }

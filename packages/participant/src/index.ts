@@ -1,4 +1,10 @@
-export { AggregatorConnection, AggregatorError, type ClientTls, type GrpcStatusName } from './client.js';
+export {
+  AggregatorConnection,
+  AggregatorError,
+  type ClientTls,
+  DEFAULT_STREAM_DEADLINE_MS,
+  type GrpcStatusName,
+} from './client.js';
 export { type LocalData, type LocalDataOptions, loadLocalData } from './data.js';
 export { type ParticipantOptions, type RoundReport, runParticipant } from './participant.js';
 export { concat, SIMULATED_TRAINING, SimulatedParticipant, simulatedEncoder } from './simulated.js';

@@ -55,3 +55,11 @@ export function loadKpflProto(): ProtoGrpcType {
  * we stay far below it instead of raising the limit.
  */
 export const MAX_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Request metadata a kpfl server answers (every key and value, in bytes). A session token is about
+ * 1 KiB and grows with the parties it names (about 11 KiB for 1,000 members with 5-character ids;
+ * the token verifier refuses one over 16 KiB); metadata over this is refused with
+ * RESOURCE_EXHAUSTED, and clients refuse to send it.
+ */
+export const MAX_METADATA_BYTES = 64 * 1024;

@@ -205,6 +205,22 @@ describe('--config on the role commands', () => {
     );
   });
 
+  test('the resource limits (issue 19): defaults, file, environment, and a bad value named', () => {
+    const d = loadRoleConfig('aggregator', { env: {}, cli: { kit: '/k' } });
+    assert.deepEqual([d.config.maxInflightMib, d.config.sessionsPerMinute], [256, 60]);
+    const f = file('limits.yaml', 'aggregator:\n  kit: /k\n  maxInflightMib: 32\n  sessionsPerMinute: 5\n');
+    const l = loadRoleConfig('aggregator', { file: f, env: { KPFL_SESSIONS_PER_MINUTE: '7' } });
+    assert.deepEqual([l.config.maxInflightMib, l.config.sessionsPerMinute], [32, 7]);
+    assert.throws(
+      () => loadRoleConfig('aggregator', { env: { KPFL_MAX_INFLIGHT_MIB: '0' }, cli: { kit: '/k' } }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /aggregator\.maxInflightMib: expected an integer >= 1, got 0 \(from environment variable KPFL_MAX_INFLIGHT_MIB\)/.test(
+          err.message,
+        ),
+    );
+  });
+
   test('existing flags keep working without a config file', () => {
     const l = loadRoleConfig('participant', {
       env: {},

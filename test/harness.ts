@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import {
+  type AggregatorOptions,
   createLogger,
   kitOptions,
   RoundQueue,
@@ -56,6 +57,8 @@ export interface TestFederationOptions {
   worker?: boolean;
   onRoundFailure?: 'continue' | 'stop';
   maxUpdateNorm?: number;
+  /** Limits of the in-process aggregator (defaults: the aggregator's). */
+  limits?: Pick<AggregatorOptions, 'maxInflightBytes' | 'sessionsPerMinute'>;
 }
 
 export interface TestFederation {
@@ -204,6 +207,7 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
       redisPrefix,
       runWorker: o.worker,
       metricsPort: 0,
+      ...o.limits,
       log: createLogger('aggregator', { file: join(work, 'aggregator.log') }),
     });
   }

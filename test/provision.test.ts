@@ -16,6 +16,7 @@ import {
 } from '../packages/aggregator/src/index.js';
 import { runProvision } from '../packages/cli/src/commands/provision.js';
 import { identityOf, readCoordinatorKit, readMemberKit } from '../packages/cli/src/kits.js';
+import { generateIdentity, issueMemberCertificate } from '../packages/kpt/src/index.js';
 import { AggregatorConnection, type AggregatorError } from '../packages/participant/src/index.js';
 import { DEFAULT_DATABASE_URL, dropSchema } from '../packages/store/src/index.js';
 import { runKpfl } from './harness.js';
@@ -165,9 +166,17 @@ describe('kpfl provision and kpfl members', () => {
     });
     assert.equal((await (await connect('alice')).getTask(0)).kind, 'TASK_KIND_WAIT', 'control: alice');
 
-    // dave is unknown before he is added.
+    // dave is unknown before he is added, even with a certificate of the federation CA for him (over
+    // another member's certificate he is refused before that: a member asks only for itself).
+    const stranger = new AggregatorConnection({
+      address: `localhost:${agg.port}`,
+      memberId: 'dave',
+      identity: await generateIdentity(),
+      tls: { caPem: kit.ca.certPem, ...(await issueMemberCertificate(kit.ca, 'dave')) },
+    });
+    conns.push(stranger);
     await assert.rejects(
-      connect('dave', join(out, 'members', 'alice')).then((c) => c.authenticate()),
+      stranger.authenticate(),
       (e: AggregatorError) => e.status === status.UNAUTHENTICATED && /"dave" is not a member/.test(e.message),
     );
     const r = await kpfl(['members', 'add', 'dave', '--kit', kitDir, '--schema', schema]);

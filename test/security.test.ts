@@ -330,11 +330,17 @@ describe('issue 5: tokens, identities and mutual TLS refuse every bad party', ()
       grpc.status.UNAUTHENTICATED,
       /^challenge response does not verify with the registered key of "alice"/,
     );
-    // alice's nonce presented for bob.
+    // alice's nonce presented for bob, by bob over his own certificate (over alice's, a session for
+    // bob is refused before any nonce is looked at: test/hardening.test.ts).
     const ch3 = await getChallenge(c, 'alice');
     const asBob = await signChallenge(bob, { nonce: ch3.nonce, subject: 'bob', audience: ch3.audience });
     await refused(
-      () => authenticate(c, { memberId: 'bob', nonce: ch3.nonce, signedChallenge: asBob }),
+      () =>
+        authenticate(client(f.memberKit('bob').tls), {
+          memberId: 'bob',
+          nonce: ch3.nonce,
+          signedChallenge: asBob,
+        }),
       grpc.status.UNAUTHENTICATED,
       /^challenge nonce unknown, expired or already used/,
     );

@@ -1,41 +1,39 @@
-import type * as grpc from '@grpc/grpc-js';
 import { AuditError, exportAudit, listContributions, listRoundsAudit, queryAuditLog } from '@kpfl/audit';
 import type { JSONWebKeySet } from '@kpfl/kpt';
 import type { AuditHandlers, AuditQuery__Output } from '@kpfl/proto';
 import type { Db } from '@kpfl/store';
-import type { Authorize } from './auth.js';
-import { RpcError, toServiceError } from './errors.js';
-import type { Logger } from './logger.js';
+import { RpcError } from './errors.js';
+import type { RpcKit } from './rpc.js';
 
 const EXPORT_CHUNK_BYTES = 512 * 1024;
 
-/** Read-only audit queries: auditor role and audit:read capability on every call. */
+/** A bad filter is the auditor's mistake: INVALID_ARGUMENT, with the audit package's message. */
+async function asRpcError<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw err instanceof AuditError ? new RpcError('INVALID_ARGUMENT', err.code, err.message) : err;
+  }
+}
+
+/**
+ * Read-only audit queries: auditor role and audit:read capability on every call. Calls run, and are
+ * refused and audited, like the Aggregator service's (rpc.ts), named `Audit.<method>`.
+ */
 export function createAuditHandlers(d: {
   db: Db;
   federation: string;
-  authorize: Authorize;
+  rpc: RpcKit;
   jwks: () => Promise<JSONWebKeySet>;
-  log: Logger;
 }): AuditHandlers {
-  const { db, log } = d;
+  const { db, rpc } = d;
   const empty = (s: string) => (s === '' ? undefined : s);
 
   function unary<Res>(name: string, fn: (q: AuditQuery__Output) => Promise<Res>) {
-    return (call: grpc.ServerUnaryCall<AuditQuery__Output, Res>, callback: grpc.sendUnaryData<Res>) => {
-      (async () => {
-        await d.authorize(call, 'audit:read', 'auditor');
-        return fn(call.request);
-      })().then(
-        (res) => callback(null, res),
-        (err) => {
-          const e = toServiceError(
-            err instanceof AuditError ? new RpcError('INVALID_ARGUMENT', err.code, err.message) : err,
-          );
-          log.warn({ rpc: `Audit.${name}`, reason: e.reason, err: e.details }, 'audit rpc refused');
-          callback({ code: e.code, details: e.details });
-        },
-      );
-    };
+    return rpc.unary<AuditQuery__Output, Res>(`Audit.${name}`, async (call, q) => {
+      await rpc.authorize(call, 'audit:read', 'auditor');
+      return asRpcError(() => fn(q));
+    });
   }
 
   return {
@@ -79,23 +77,16 @@ export function createAuditHandlers(d: {
         nextCursor: page.nextAfterSeq ? String(page.nextAfterSeq) : '',
       };
     }),
-    Export: (call) => {
-      (async () => {
-        await d.authorize(call, 'audit:read', 'auditor');
-        const doc = Buffer.from(
-          JSON.stringify(await exportAudit(db, { federation: d.federation, jwks: await d.jwks() })),
-        );
-        for (let off = 0; off < doc.length; off += EXPORT_CHUNK_BYTES) {
-          if (!call.write({ data: doc.subarray(off, off + EXPORT_CHUNK_BYTES) })) {
-            await new Promise((r) => call.once('drain', r));
-          }
-        }
-        call.end();
-      })().catch((err) => {
-        const e = toServiceError(err);
-        log.warn({ rpc: 'Audit.Export', reason: e.reason, err: e.details }, 'audit rpc refused');
-        call.destroy(Object.assign(new Error(e.details), { code: e.code, details: e.details }));
-      });
-    },
+    Export: rpc.serverStream('Audit.Export', async (call, _request, send) => {
+      await rpc.authorize(call, 'audit:read', 'auditor');
+      const doc = Buffer.from(
+        JSON.stringify(
+          await asRpcError(async () => exportAudit(db, { federation: d.federation, jwks: await d.jwks() })),
+        ),
+      );
+      for (let off = 0; off < doc.length; off += EXPORT_CHUNK_BYTES) {
+        await send({ data: doc.subarray(off, off + EXPORT_CHUNK_BYTES) });
+      }
+    }),
   };
 }

@@ -13,6 +13,15 @@ export type AnyCall =
   | grpc.ServerReadableStream<unknown, unknown>
   | grpc.ServerWritableStream<unknown, unknown>;
 
+/**
+ * The member id of the TLS client certificate (its CN), which the federation CA vouches for; undefined
+ * without mutual TLS. This is who is calling, before any token says so.
+ */
+export function peerSubject(call: AnyCall): string | undefined {
+  const cert = call.getAuthContext()?.sslPeerCertificate;
+  return cert?.raw ? certificateSubject(cert.raw) : undefined;
+}
+
 /** Only a capability of kpt's vocabulary can be required: a typo does not compile. */
 export type Authorize = (call: AnyCall, capability: Capability, role?: Role) => Promise<SessionClaims>;
 
@@ -47,8 +56,7 @@ export function createAuthorizer(o: {
       );
     }
     if (o.bindToCertificate) {
-      const cert = call.getAuthContext()?.sslPeerCertificate;
-      const cn = cert?.raw ? certificateSubject(cert.raw) : undefined;
+      const cn = peerSubject(call);
       if (cn !== claims.sub) {
         throw new RpcError(
           'PERMISSION_DENIED',

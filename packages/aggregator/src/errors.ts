@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { KpflError } from '@kpfl/common';
+import { clip, KpflError } from '@kpfl/common';
 import { HeInputError, isHeError } from '@kpfl/he';
 import { isKptError } from '@kpfl/kpt';
 import { RoundStateError } from '@kpfl/store';
@@ -60,13 +60,42 @@ export class RpcError extends KpflError<string> {
     readonly status: RpcCode,
     reason: string,
     message: string,
+    /** When to try again (RESOURCE_EXHAUSTED): sent as the `retry-after-ms` trailer. */
+    readonly retryAfterMs?: number,
   ) {
     super(reason, message);
   }
 }
 
-/** Maps any thrown value to a gRPC status; unknown errors become INTERNAL without leaking internals. */
-export function toServiceError(err: unknown): { code: status; details: string; reason: string } {
+/**
+ * Longest status message (and audited `details`) the aggregator sends. A message may echo what a
+ * client sent (an id, a claim a parser complained about): it is cut here, whatever the source.
+ */
+export const MAX_DETAILS_CHARS = 512;
+
+export interface ServiceError {
+  code: status;
+  /** At most MAX_DETAILS_CHARS characters, printable. */
+  details: string;
+  /** Stable: audit `reason`, metrics label. */
+  reason: string;
+  retryAfterMs?: number;
+}
+
+/**
+ * Maps any thrown value to a gRPC status; unknown errors become INTERNAL without leaking internals.
+ * The details are bounded (MAX_DETAILS_CHARS) and printable: they go to the client, the log and the
+ * audit log alike.
+ */
+export function toServiceError(err: unknown): ServiceError {
+  const e = classify(err);
+  const details = clip(e.details, MAX_DETAILS_CHARS);
+  return err instanceof RpcError && err.retryAfterMs !== undefined
+    ? { ...e, details, retryAfterMs: err.retryAfterMs }
+    : { ...e, details };
+}
+
+function classify(err: unknown): { code: status; details: string; reason: string } {
   if (err instanceof RpcError) return { code: status[err.status], details: err.message, reason: err.code };
   if (err instanceof RoundError)
     return { code: status[STATUS_OF[err.code]], details: err.message, reason: err.code };

@@ -32,6 +32,28 @@ export class Metrics {
     labelNames: ['state'],
     registers: [this.registry],
   });
+  private readonly refusals = new Counter({
+    name: 'kpfl_refusals_total',
+    help: 'Refused RPCs of every service, by method and reason',
+    labelNames: ['rpc', 'reason'],
+    registers: [this.registry],
+  });
+  /** Bytes reserved by SubmitUpdate streams still arriving (at most the budget). */
+  readonly inflightBytes = new Gauge({
+    name: 'kpfl_submission_inflight_bytes',
+    help: 'Update bytes reserved by SubmitUpdate streams still arriving',
+    registers: [this.registry],
+  });
+  readonly inflightBudget = new Gauge({
+    name: 'kpfl_submission_inflight_budget_bytes',
+    help: 'The most update bytes SubmitUpdate streams may hold at once (--max-inflight-mib)',
+    registers: [this.registry],
+  });
+  readonly submitStreams = new Gauge({
+    name: 'kpfl_submission_streams',
+    help: 'SubmitUpdate streams open (one per member at most)',
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({
     name: 'kpfl_queue_jobs',
     help: 'Round jobs in the BullMQ queue, by state',
@@ -48,6 +70,9 @@ export class Metrics {
   }
   submission(outcome: 'accepted' | 'refused', reason = ''): void {
     this.submissions.inc({ outcome, reason });
+  }
+  refusal(rpc: string, reason: string): void {
+    this.refusals.inc({ rpc, reason });
   }
   received(bytes: number): void {
     this.bytes.inc(bytes);

@@ -1,7 +1,7 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { buildJwks, type IdentityKey, type JSONWebKeySet, TokenVerifier } from '@kpfl/kpt';
-import { loadKpflProto } from '@kpfl/proto';
+import { loadKpflProto, MAX_METADATA_BYTES } from '@kpfl/proto';
 import {
   countRoundsByState,
   type Db,
@@ -12,13 +12,20 @@ import {
 } from '@kpfl/store';
 import type { Worker } from 'bullmq';
 import { createAuditHandlers } from './audit-service.js';
-import { createAuthorizer } from './auth.js';
 import { Certificates, federationJwks } from './certificates.js';
 import { startCheckpointer } from './checkpointer.js';
+import {
+  DEFAULT_MAX_INFLIGHT_MIB,
+  DEFAULT_SESSIONS_PER_MINUTE,
+  InflightBudget,
+  SessionRateLimiter,
+  StreamSlots,
+} from './limits.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { startReconciler } from './reconciler.js';
 import { RoundEngine, type RoundEngineHooks } from './round-engine.js';
+import { createRpcKit, guardService } from './rpc.js';
 import { RunningSums } from './running-sums.js';
 import { RoundQueue, redisConnection, startRoundWorker } from './scheduler.js';
 import { createHandlers } from './service.js';
@@ -48,6 +55,10 @@ export interface AggregatorOptions {
   /** Address the metrics endpoint binds; 127.0.0.1 unless a container publishes it. */
   metricsHost?: string;
   sessionTtlSeconds?: number;
+  /** Update bytes all SubmitUpdate streams of this process may hold at once; default 256 MiB. */
+  maxInflightBytes?: number;
+  /** Authenticate attempts per member and minute, counted in Redis across front ends; default 60. */
+  sessionsPerMinute?: number;
   log?: Logger;
   /** Fault-test hooks called after each committed round step (see RoundEngineHooks). */
   engineHooks?: RoundEngineHooks;
@@ -114,12 +125,19 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
     replay: 'allow',
     isRevoked: async (sub) => (await getMember(db, o.federation, sub))?.status !== 'active',
   });
+  const rpc = createRpcKit({
+    db,
+    federation: o.federation,
+    log,
+    metrics,
+    verifier,
+    bindToCertificate: Boolean(o.tls),
+  });
   const handlers = createHandlers({
     federation: o.federation,
     audience: `kpfl:${o.federation}:aggregator`,
     issuer: `kpfl:${o.federation}:coordinator`,
     coordinatorKey: o.coordinatorKey,
-    verifier,
     db,
     redis,
     engine,
@@ -127,21 +145,25 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
     log,
     metrics,
     sessionTtlSeconds: o.sessionTtlSeconds ?? 600,
-    bindToCertificate: Boolean(o.tls),
     redisPrefix: core.prefix,
+    rpc,
+    sessions: new SessionRateLimiter(redis, core.prefix, o.sessionsPerMinute ?? DEFAULT_SESSIONS_PER_MINUTE),
+    slots: new StreamSlots(metrics),
+    budget: new InflightBudget(o.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_MIB * 2 ** 20, metrics),
   });
   const server = new grpc.Server();
+  advertiseMetadataLimit(server);
+  const proto = loadKpflProto().kpfl.v1;
   server.addService(
-    loadKpflProto().kpfl.v1.Audit.service,
+    guardService(proto.Audit.service),
     createAuditHandlers({
       db,
       federation: o.federation,
-      authorize: createAuthorizer({ verifier, federation: o.federation, bindToCertificate: Boolean(o.tls) }),
+      rpc,
       jwks: () => federationJwks(db, o.federation, core.coordinatorJwks),
-      log,
     }),
   );
-  server.addService(loadKpflProto().kpfl.v1.Aggregator.service, handlers);
+  server.addService(guardService(proto.Aggregator.service), handlers);
   const creds = o.tls
     ? grpc.ServerCredentials.createSsl(
         Buffer.from(o.tls.caPem),
@@ -205,6 +227,25 @@ export async function startAggregator(o: AggregatorOptions): Promise<RunningAggr
       await db.close();
       log.info({ event: 'aggregator.stopped' }, 'aggregator stopped');
     },
+  };
+}
+
+/**
+ * The HTTP/2 header list size this server advertises (SETTINGS_MAX_HEADER_LIST_SIZE): twice the
+ * metadata it answers, so that a client which honours the setting sends an oversized token and gets
+ * RESOURCE_EXHAUSTED from the handler, rather than a local failure or a reset stream. grpc-js has no
+ * option for it; its http2 server options are set before bindAsync creates the server. (Node's
+ * HTTP/2 parser also refuses any single header field over 64 KiB as encoded, closing the
+ * connection: that is beyond what a gRPC handler can answer.)
+ */
+function advertiseMetadataLimit(server: grpc.Server): void {
+  const internal = server as unknown as { commonServerOptions?: { settings?: Record<string, number> } };
+  if (!internal.commonServerOptions) {
+    throw new Error('grpc-js no longer has commonServerOptions: set the HTTP/2 header list size another way');
+  }
+  internal.commonServerOptions.settings = {
+    ...internal.commonServerOptions.settings,
+    maxHeaderListSize: 2 * MAX_METADATA_BYTES,
   };
 }
 

@@ -18,7 +18,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { DEFAULT_REDIS_URL } from '@kpfl/aggregator';
+import { DEFAULT_MAX_INFLIGHT_MIB, DEFAULT_REDIS_URL, DEFAULT_SESSIONS_PER_MINUTE } from '@kpfl/aggregator';
 import { KpflError } from '@kpfl/common';
 import { BACKEND_ORDER, parsePartitionSpec } from '@kpfl/model';
 import { DEFAULT_DATABASE_URL } from '@kpfl/store';
@@ -96,6 +96,8 @@ const aggregatorSchema = z
     databaseUrl: databaseUrl.optional(),
     redisUrl: redisUrl.optional(),
     logLevel: logLevel.optional(),
+    maxInflightMib: intAtLeast(1),
+    sessionsPerMinute: intAtLeast(1),
   })
   .strict();
 
@@ -202,6 +204,18 @@ export const CONFIG_KEYS: { [R in Role]: { [K in keyof RoleConfigs[R]]-?: KeySpe
     databaseUrl: common.databaseUrl,
     redisUrl: common.redisUrl,
     logLevel: common.logLevel,
+    maxInflightMib: {
+      kind: 'int',
+      flag: '--max-inflight-mib',
+      env: 'KPFL_MAX_INFLIGHT_MIB',
+      default: DEFAULT_MAX_INFLIGHT_MIB,
+    },
+    sessionsPerMinute: {
+      kind: 'int',
+      flag: '--sessions-per-minute',
+      env: 'KPFL_SESSIONS_PER_MINUTE',
+      default: DEFAULT_SESSIONS_PER_MINUTE,
+    },
   },
   worker: {
     kit: common.kit,

@@ -19,6 +19,7 @@ import {
   outputFile,
   parseHostOption,
   parseHostPort,
+  parseIntOption,
   parsePortOption,
   parsePostgresUrl,
   parseRedisPrefix,
@@ -86,6 +87,18 @@ export function registerAggregator(program: Command): void {
     .addOption(
       new Option('--log-level <level>', `pino log level${env('aggregator', 'logLevel')}`).choices(LOG_LEVELS),
     )
+    .option(
+      '--max-inflight-mib <n>',
+      `update MiB all SubmitUpdate streams may hold at once; beyond it RESOURCE_EXHAUSTED${env('aggregator', 'maxInflightMib')}`,
+      parseIntOption('--max-inflight-mib', 1),
+      defaultOf('aggregator', 'maxInflightMib') as number,
+    )
+    .option(
+      '--sessions-per-minute <n>',
+      `session tokens a member may ask for in any minute, across front ends (Redis)${env('aggregator', 'sessionsPerMinute')}`,
+      parseIntOption('--sessions-per-minute', 1),
+      defaultOf('aggregator', 'sessionsPerMinute') as number,
+    )
     .action(async (o: RoleFlags<'aggregator'>, cmd: Command) => {
       const { config: c } = loadRoleConfig('aggregator', { file: o.config, cli: explicitOptions(cmd) });
       const kit = readCoordinatorKit(c.kit);
@@ -100,6 +113,8 @@ export function registerAggregator(program: Command): void {
         runWorker: c.worker,
         metricsPort: c.metricsPort,
         metricsHost: c.metricsHost,
+        maxInflightBytes: c.maxInflightMib * 2 ** 20,
+        sessionsPerMinute: c.sessionsPerMinute,
         log: createLogger('aggregator', { level: c.logLevel }),
       });
       process.stdout.write(

@@ -29,6 +29,8 @@ export interface BenchEnv {
   readMemberKit(dir: string): MemberKitLike;
   /** argv to run `kpfl <args>` in a child process with the same TypeScript loader. */
   cliCommand(args: string[]): { cmd: string; args: string[] };
+  /** The same for the kpfl checkout at `root` (another version, to compare under the same load). */
+  cliCommandAt?(root: string, args: string[]): { cmd: string; args: string[] };
   /**
    * Postgres (as the owner of the suites' throwaway schemas) and Redis the suites use (the CLI
    * passes --database-url/DATABASE_URL, --redis-url/REDIS_URL).

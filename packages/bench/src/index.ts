@@ -2,7 +2,8 @@
  * @kpfl/bench: the benchmark suites behind `kpfl bench` — he (CKKS codec vs the reference parameters),
  * convergence (FedAvg on MNIST against the FedAvg paper), overhead (one round: plain vs he vs local
  * training, split by stage, bytes on the wire) and scale (10 / 100 / 1,000 simulated participants against
- * an aggregator process) — and the accuracy-per-round HTML report.
+ * an aggregator process), streams (the aggregator's memory under many slow SubmitUpdate streams) — and
+ * the accuracy-per-round HTML report.
  */
 export {
   type ConvergenceOptions,
@@ -47,4 +48,11 @@ export {
   type ScaleResult,
   type ScaleRun,
 } from './scale.js';
+export {
+  formatStreams,
+  runStreams,
+  type StreamsOptions,
+  type StreamsResult,
+  type StreamsRun,
+} from './streams.js';
 export { formatTable, type MachineInfo, machineInfo, procMemory } from './util.js';

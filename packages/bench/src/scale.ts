@@ -441,7 +441,7 @@ function emptyRun(n: number, error: string): ScaleRun {
 }
 
 /** Resolves with the first stdout line parsed as JSON (the aggregator's {"event":"listening",...}). */
-function firstJsonLine(
+export function firstJsonLine(
   child: ChildProcess,
   timeoutMs: number,
   logFile: string,

@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { benchEnv } from '../../cli/src/commands/bench.js';
-import { formatOverhead, formatScale, runOverhead, runScale } from '../src/index.js';
+import {
+  formatOverhead,
+  formatScale,
+  formatStreams,
+  runOverhead,
+  runScale,
+  runStreams,
+} from '../src/index.js';
 
 const DATASET = fileURLToPath(new URL('../../../data/mnist', import.meta.url));
 
@@ -59,4 +66,25 @@ test('overhead: plain vs he vs local training for one small round', { timeout: 1
   assert.ok(r.summary.local!.stages.train > 0);
   assert.ok(Number.isFinite(r.ratios.heOverPlain));
   assert.match(formatOverhead(r), /round time he\/plain = /);
+});
+
+test('streams: 3 slow streams from one member, against an aggregator process', {
+  timeout: 120_000,
+}, async () => {
+  const r = await runStreams(
+    { streams: 3, members: [1], streamSeconds: 1, settleSeconds: 1, parameters: 3000 },
+    benchEnv,
+  );
+  const back = JSON.parse(JSON.stringify(r));
+  assert.equal(back.suite, 'streams');
+  const [run] = r.runs;
+  assert.equal(run?.completed, true, run?.error);
+  // One stream per member: the first is accepted, the two others are refused at once.
+  assert.deepEqual(run!.outcomes, { OK: 1, RESOURCE_EXHAUSTED: 2 });
+  assert.ok(
+    run!.baselineRssBytes > 0 && run!.peakRssBytes > 0 && run!.afterRssBytes > 0,
+    'RSS read from /proc',
+  );
+  assert.equal(run!.chunkCount, 1);
+  assert.match(formatStreams(r), /baseline RSS/);
 });

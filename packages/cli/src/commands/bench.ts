@@ -8,6 +8,7 @@ import {
   formatHeSuite,
   formatOverhead,
   formatScale,
+  formatStreams,
   type HeSuiteResult,
   type OverheadMode,
   type OverheadResult,
@@ -15,14 +16,16 @@ import {
   runHeSuite,
   runOverhead,
   runScale,
+  runStreams,
   type ScaleResult,
+  type StreamsResult,
   writeAccuracyReport,
 } from '@kpfl/bench';
 import { parsePartitionSpec, parseServerOptimizer } from '@kpfl/model';
 import { Argument, type Command, Option } from 'commander';
 import { databaseUrlOption, OPERATOR_DEFAULTS, redisUrlOption } from '../config.js';
 import { provisionKits, readMemberKit } from '../kits.js';
-import { cliCommand, DEFAULT_DATASET, REPO_ROOT } from '../paths.js';
+import { cliCommand, cliCommandAt, DEFAULT_DATASET, REPO_ROOT } from '../paths.js';
 import {
   existingPath,
   outputDir,
@@ -37,7 +40,7 @@ import {
   UserError,
 } from '../user-error.js';
 
-const SUITES = ['he', 'overhead', 'scale', 'convergence'] as const;
+const SUITES = ['he', 'overhead', 'scale', 'convergence', 'streams'] as const;
 type Suite = (typeof SUITES)[number];
 const OVERHEAD_MODES = ['plain', 'he', 'local'] as const satisfies readonly OverheadMode[];
 
@@ -84,6 +87,13 @@ interface BenchCliOptions {
   distinctUpdates: number;
   databaseUrl: string;
   redisUrl: string;
+  // streams
+  streams: number;
+  streamMembers: number[];
+  streamSeconds: number;
+  settle: number;
+  aggregatorRoot?: string;
+  maxInflightMib?: number;
 }
 
 export interface BenchOutput {
@@ -93,6 +103,7 @@ export interface BenchOutput {
     overhead?: OverheadResult;
     scale?: ScaleResult;
     convergence?: ConvergenceResult;
+    streams?: StreamsResult;
   };
   reports: { convergence?: string };
 }
@@ -102,6 +113,7 @@ export const benchEnv: BenchEnv = {
   provisionKits,
   readMemberKit,
   cliCommand,
+  cliCommandAt,
   databaseUrl: OPERATOR_DEFAULTS.databaseUrl,
   redisUrl: OPERATOR_DEFAULTS.redisUrl,
 };
@@ -111,7 +123,8 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description(
       'benchmarks: he (CKKS codec vs reference parameters), overhead (one round: plain vs he vs local training), ' +
-        'scale (10/100/1,000 simulated participants), convergence (FedAvg on MNIST vs the FedAvg paper); default: all four',
+        'scale (10/100/1,000 simulated participants), convergence (FedAvg on MNIST vs the FedAvg paper), ' +
+        'streams (aggregator memory under many slow SubmitUpdate streams); default: all five',
     )
     .addArgument(
       new Argument('[suite]', 'the suite to run, or all').choices([...SUITES, 'all']).default('all'),
@@ -145,8 +158,8 @@ export function registerBench(program: Command): void {
       'bound on each suite run (e.g. 900, 15m); defaults: convergence 15m shared by its settings, overhead 15m, scale 30m',
       parseDuration('--time-budget'),
     )
-    .option('--insecure', 'overhead/scale: plaintext gRPC instead of mutual TLS')
-    .option('--keep', 'scale: keep the work directories (aggregator logs) and Postgres schemas')
+    .option('--insecure', 'overhead/scale/streams: plaintext gRPC instead of mutual TLS')
+    .option('--keep', 'scale/streams: keep the work directories (aggregator logs) and Postgres schemas')
     .addOption(
       new Option('--sizes <list>', 'he: update sizes in parameters')
         .argParser(parseIntList('--sizes'))
@@ -262,8 +275,41 @@ export function registerBench(program: Command): void {
       parseIntOption('--distinct-updates', 1),
       4,
     )
-    .addOption(databaseUrlOption('overhead/scale: Postgres connection URL'))
-    .addOption(redisUrlOption('overhead/scale: Redis connection URL'))
+    .option(
+      '--streams <n>',
+      'streams: slow SubmitUpdate streams opened at once',
+      parseIntOption('--streams', 1, 1000),
+      50,
+    )
+    .addOption(
+      new Option('--stream-members <list>', 'streams: members the streams come from, one run per entry')
+        .argParser(parseIntList('--stream-members'))
+        .default([1], '1'),
+    )
+    .option(
+      '--stream-seconds <duration>',
+      'streams: how long each stream takes to send its chunks',
+      parseDuration('--stream-seconds'),
+      20,
+    )
+    .option(
+      '--settle <duration>',
+      'streams: wait after the load before the after-load reading',
+      parseDuration('--settle'),
+      15,
+    )
+    .option(
+      '--aggregator-root <dir>',
+      "streams: run this kpfl checkout's aggregator instead (to measure another version under the same load)",
+      existingPath('--aggregator-root'),
+    )
+    .option(
+      '--max-inflight-mib <n>',
+      "streams: the aggregator's --max-inflight-mib (default: its own)",
+      parseIntOption('--max-inflight-mib', 1),
+    )
+    .addOption(databaseUrlOption('overhead/scale/streams: Postgres connection URL'))
+    .addOption(redisUrlOption('overhead/scale/streams: Redis connection URL'))
     .action(async (suite: Suite | 'all', o: BenchCliOptions) => {
       const out = await runBench(suite, o);
       if (o.json === true || o.json === '-') process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
@@ -345,6 +391,23 @@ export async function runBench(suiteArg: string, o: BenchCliOptions): Promise<Be
       );
       output.suites.scale = r;
       show(formatScale(r));
+    } else if (suite === 'streams') {
+      const r = await runStreams(
+        {
+          streams: o.streams,
+          members: o.streamMembers,
+          streamSeconds: o.streamSeconds,
+          settleSeconds: o.settle,
+          tls: !o.insecure,
+          aggregatorRoot: o.aggregatorRoot,
+          maxInflightMib: o.maxInflightMib,
+          keep: o.keep,
+          onProgress: progress,
+        },
+        { ...benchEnv, databaseUrl: o.databaseUrl, redisUrl: o.redisUrl },
+      );
+      output.suites.streams = r;
+      show(formatStreams(r));
     } else {
       const settings: ConvergenceSetting[] = partitions.flatMap((partition) =>
         epochs.map((e) => ({ partition, epochs: e })),

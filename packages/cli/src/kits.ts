@@ -10,6 +10,7 @@ import {
 } from '@kpfl/he';
 import {
   createFederationKits,
+  type EncryptionKey,
   ID_PATTERN,
   type IdentityKey,
   importIdentity,
@@ -37,6 +38,8 @@ export interface CoordinatorKitFile {
     id: string;
     kid: string;
     publicJwk: unknown;
+    /** Public X25519 JWK; absent in kits made before member encryption keys. */
+    encryptionJwk?: unknown;
     roles: string[];
     status?: 'active' | 'revoked';
     revokedAt?: string;
@@ -50,6 +53,8 @@ export interface MemberKitFile {
   federation: string;
   memberId: string;
   identity: IdentityKey;
+  /** X25519 key the consortium HE key is delivered to; absent in kits made before it existed. */
+  encryption?: EncryptionKey;
   tls: { caPem: string; certPem: string; keyPem: string };
   coordinatorJwks: JSONWebKeySet;
 }
@@ -85,12 +90,14 @@ export async function provisionKits(o: {
         id: m.memberId,
         kid: m.identity.kid,
         publicJwk: m.identity.publicJwk,
+        encryptionJwk: m.encryption.publicJwk,
         roles: ['participant'],
       })),
       ...kits.auditors.map((a) => ({
         id: a.memberId,
         kid: a.identity.kid,
         publicJwk: a.identity.publicJwk,
+        encryptionJwk: a.encryption.publicJwk,
         roles: ['auditor'],
       })),
     ],
@@ -104,6 +111,7 @@ export async function provisionKits(o: {
       federation: o.federation,
       memberId: m.memberId,
       identity: m.identity,
+      encryption: m.encryption,
       tls: m.tls,
       coordinatorJwks: m.coordinatorJwks,
     };
@@ -118,6 +126,7 @@ export async function provisionKits(o: {
       federation: o.federation,
       memberId: a.memberId,
       identity: a.identity,
+      encryption: a.encryption,
       tls: a.tls,
       coordinatorJwks: a.coordinatorJwks,
     };
@@ -168,6 +177,24 @@ const publicJwk = z
   .passthrough();
 const privateJwk = publicJwk.extend({ d: base64url });
 const identityKey = z.object({ kid: z.string().min(1, 'required'), privateJwk, publicJwk }).passthrough();
+const x25519PublicJwk = z
+  .object({
+    kty: z.literal('OKP'),
+    crv: z.literal('X25519'),
+    x: base64url,
+    kid: z.string().min(1).optional(),
+  })
+  .passthrough()
+  .refine((j) => !('d' in j), { message: 'expected a public key (no "d")' });
+const encryptionKey = z
+  .object({
+    kid: z.string().min(1, 'required'),
+    privateJwk: z
+      .object({ kty: z.literal('OKP'), crv: z.literal('X25519'), x: base64url, d: base64url })
+      .passthrough(),
+    publicJwk: x25519PublicJwk,
+  })
+  .passthrough();
 const jwks = z.object({ keys: z.array(publicJwk).min(1, 'expected at least one key') }).passthrough();
 const keyPair = z.object({ certPem: pem('CERTIFICATE'), keyPem: pem('PRIVATE KEY') }).passthrough();
 
@@ -184,6 +211,7 @@ const coordinatorKitSchema = z
           id,
           kid: z.string().min(1, 'required'),
           publicJwk,
+          encryptionJwk: x25519PublicJwk.optional(),
           roles: z.array(z.enum(['participant', 'auditor'])).min(1, 'expected participant or auditor'),
           status: z.enum(['active', 'revoked']).optional(),
           revokedAt: z.string().optional(),
@@ -201,6 +229,7 @@ const memberKitSchema = z
     federation: id,
     memberId: id,
     identity: identityKey,
+    encryption: encryptionKey.optional(),
     tls: z
       .object({ caPem: pem('CERTIFICATE'), certPem: pem('CERTIFICATE'), keyPem: pem('PRIVATE KEY') })
       .passthrough(),

@@ -37,6 +37,14 @@ export {
 } from './challenge.js';
 export { ALG, type Clock, TYP } from './constants.js';
 export { DIGEST_PATTERN, DigestBuilder, digestOf, digestOfChunks } from './digest.js';
+export {
+  ENCRYPTION_ALG,
+  ENCRYPTION_ENC,
+  type EncryptionKey,
+  encryptionPublicKeyOf,
+  generateEncryptionKey,
+  importEncryptionKey,
+} from './encryption-key.js';
 export { GRPC_STATUS_OF, isKptError, KptError, type KptErrorCode, type KptGrpcStatus } from './errors.js';
 export { generateIdentity, type IdentityKey, importIdentity } from './identity.js';
 export {

@@ -1,4 +1,4 @@
-import type { JSONWebKeySet } from 'jose';
+import type { JSONWebKeySet, JWK } from 'jose';
 import {
   type CaKit,
   type CertificateKit,
@@ -7,13 +7,17 @@ import {
   issueMemberCertificate,
   issueServerCertificate,
 } from './certificates.js';
+import { type EncryptionKey, generateEncryptionKey } from './encryption-key.js';
 import { KptError } from './errors.js';
 import { generateIdentity, type IdentityKey } from './identity.js';
 import { COORDINATOR_ID, coordinatorJwksOf, type FederationParty, federationJwks } from './jwks.js';
 import { idSchema, parseWith } from './schemas.js';
 
-/** A party's public registration, as the coordinator keeps it. */
-export type RegisteredParty = FederationParty;
+/**
+ * A party's public registration, as the coordinator keeps it: its identity key (published in the
+ * JWKS) and the public half of its encryption key (never in the JWKS, which only verifies signatures).
+ */
+export type RegisteredParty = FederationParty & { encryptionJwk?: JWK };
 
 export interface CoordinatorKit {
   federation: string;
@@ -41,6 +45,8 @@ export interface MemberKit {
   memberId: string;
   role: 'participant';
   identity: IdentityKey;
+  /** Receives the consortium HE key from other members (JWE, ECDH-ES). */
+  encryption: EncryptionKey;
   tls: PartyTls;
   /** The coordinator key(s) only: what a member verifies receipts and certificates with. */
   coordinatorJwks: JSONWebKeySet;
@@ -51,6 +57,7 @@ export interface AuditorKit {
   memberId: string;
   role: 'auditor';
   identity: IdentityKey;
+  encryption: EncryptionKey;
   tls: PartyTls;
   coordinatorJwks: JSONWebKeySet;
   /** The full published JWKS at provisioning time, for offline verification of attestations. */
@@ -134,10 +141,17 @@ export async function provisionMember(
     throw new KptError('CLAIMS_INVALID', `member "${memberId}" is already registered`);
   const role = opts.role ?? 'participant';
   const identity = await generateIdentity();
+  const encryption = await generateEncryptionKey();
   const cert = await issueMemberCertificate(coordinator.ca, memberId, { validityDays: opts.validityDays });
   const registry: Record<string, RegisteredParty> = {
     ...coordinator.registry,
-    [memberId]: { memberId, role, kid: identity.kid, publicJwk: identity.publicJwk },
+    [memberId]: {
+      memberId,
+      role,
+      kid: identity.kid,
+      publicJwk: identity.publicJwk,
+      encryptionJwk: encryption.publicJwk,
+    },
   };
   const jwks = federationJwks(coordinator.signingKey, Object.values(registry));
   const next: CoordinatorKit = { ...coordinator, registry, jwks };
@@ -145,6 +159,7 @@ export async function provisionMember(
     federation: coordinator.federation,
     memberId,
     identity,
+    encryption,
     tls: { certPem: cert.certPem, keyPem: cert.keyPem, caPem: coordinator.ca.certPem },
     coordinatorJwks: coordinatorJwksOf(jwks),
   };

@@ -5,6 +5,8 @@ export interface MemberRow {
   id: string;
   kid: string;
   public_jwk: Record<string, unknown>;
+  /** Public X25519 JWK the member receives secrets with; null before it enrolled one. */
+  encryption_jwk: Record<string, unknown> | null;
   roles: string[];
   status: 'active' | 'revoked';
   last_seen_at: Date | null;
@@ -25,13 +27,28 @@ export async function getFederationJwks(db: Queryable, id: string): Promise<unkn
 /** Adds a member, or re-activates one with a new key. */
 export async function putMember(
   db: Queryable,
-  m: { federation: string; id: string; kid: string; publicJwk: unknown; roles?: string[] },
+  m: {
+    federation: string;
+    id: string;
+    kid: string;
+    publicJwk: unknown;
+    encryptionJwk?: unknown;
+    roles?: string[];
+  },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO members (federation, id, kid, public_jwk, roles) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO members (federation, id, kid, public_jwk, encryption_jwk, roles) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (federation, id) DO UPDATE
-       SET kid = EXCLUDED.kid, public_jwk = EXCLUDED.public_jwk, roles = EXCLUDED.roles, status = 'active', revoked_at = NULL`,
-    [m.federation, m.id, m.kid, JSON.stringify(m.publicJwk), m.roles ?? ['participant']],
+       SET kid = EXCLUDED.kid, public_jwk = EXCLUDED.public_jwk, encryption_jwk = EXCLUDED.encryption_jwk,
+           roles = EXCLUDED.roles, status = 'active', revoked_at = NULL`,
+    [
+      m.federation,
+      m.id,
+      m.kid,
+      JSON.stringify(m.publicJwk),
+      m.encryptionJwk === undefined ? null : JSON.stringify(m.encryptionJwk),
+      m.roles ?? ['participant'],
+    ],
   );
 }
 

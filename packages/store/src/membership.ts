@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { type AuditEntry, AuditError, appendAudit, canonicalJson } from './audit.js';
 import type { Db, Queryable } from './db.js';
-import { getMember, putMember } from './members.js';
+import { getMember, type MemberRow, putMember } from './members.js';
 
 /**
  * Operator actions on the membership, each one transaction holding the row change and its audit
@@ -19,6 +19,8 @@ export interface MemberKey {
   id: string;
   kid: string;
   publicJwk: unknown;
+  /** Public X25519 JWK for receiving the consortium HE key; absent in kits made before issue 13. */
+  encryptionJwk?: unknown;
   /** 'participant' and/or 'auditor'. */
   roles: string[];
 }
@@ -86,6 +88,9 @@ function checkMember(m: MemberKey): void {
   checkText(m.kid, `member ${m.id}: kid`);
   if (m.publicJwk === null || typeof m.publicJwk !== 'object' || Array.isArray(m.publicJwk))
     bad(`member ${m.id}: publicJwk must be a JWK object`);
+  const enc = m.encryptionJwk as { crv?: unknown; d?: unknown } | undefined;
+  if (enc !== undefined && (enc === null || typeof enc !== 'object' || enc.crv !== 'X25519' || 'd' in enc))
+    bad(`member ${m.id}: encryptionJwk must be a public X25519 JWK`);
   if (
     !Array.isArray(m.roles) ||
     m.roles.length === 0 ||
@@ -129,13 +134,24 @@ function registeredEvent(federation: string, change: JwksChange, jwks: unknown, 
   ];
 }
 
+function sameKeys(row: MemberRow, m: MemberKey): boolean {
+  const x = (j: unknown) => (j as { x?: unknown } | null | undefined)?.x;
+  return row.kid === m.kid && x(row.encryption_jwk) === x(m.encryptionJwk);
+}
+
 const addedEvent = (federation: string, m: MemberKey, actor: string): AuditEntry => ({
   federation,
   event: 'member.added',
   member: m.id,
   actor,
-  data: { kid: m.kid, roles: m.roles },
+  data: { kid: m.kid, roles: m.roles, ...encryptionKid(m) },
 });
+
+/** The encryption key's kid for audit data, when the member has one. */
+function encryptionKid(m: MemberKey): { encryptionKid?: string } {
+  const kid = (m.encryptionJwk as { kid?: unknown } | undefined)?.kid;
+  return typeof kid === 'string' ? { encryptionKid: kid } : {};
+}
 
 const revokedEvent = (
   federation: string,
@@ -249,7 +265,13 @@ export async function registerFederationAudited(
     const revoked: string[] = [];
     for (const m of a.members) {
       const existing = await getMember(tx, a.federation, m.id);
-      const key = { id: m.id, kid: m.kid, publicJwk: m.publicJwk, roles: m.roles };
+      const key = {
+        id: m.id,
+        kid: m.kid,
+        publicJwk: m.publicJwk,
+        encryptionJwk: m.encryptionJwk,
+        roles: m.roles,
+      };
       if (m.status === 'revoked') {
         if (!existing) {
           await putMember(tx, { federation: a.federation, ...key });
@@ -263,7 +285,7 @@ export async function registerFederationAudited(
         }
         continue;
       }
-      if (existing?.status === 'revoked' || (existing && existing.kid === m.kid)) continue;
+      if (existing?.status === 'revoked' || (existing && sameKeys(existing, m))) continue;
       await putMember(tx, { federation: a.federation, ...key });
       events.push(addedEvent(a.federation, key, a.actor));
       added.push(m.id);

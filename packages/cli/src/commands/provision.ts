@@ -298,6 +298,7 @@ export async function runMembersAdd(id: string, o: AddOptions, print: (line: str
           role: partyRole(m.roles),
           kid: m.kid,
           publicJwk: m.publicJwk as JWK,
+          encryptionJwk: m.encryptionJwk as JWK | undefined,
         },
       ]),
     ),
@@ -309,6 +310,7 @@ export async function runMembersAdd(id: string, o: AddOptions, print: (line: str
     federation: kit.federation,
     memberId: id,
     identity: party.identity,
+    encryption: party.encryption,
     tls: party.tls,
     coordinatorJwks: party.coordinatorJwks,
   };
@@ -319,6 +321,7 @@ export async function runMembersAdd(id: string, o: AddOptions, print: (line: str
     id,
     kid: party.identity.kid,
     publicJwk: party.identity.publicJwk,
+    encryptionJwk: party.encryption.publicJwk,
     roles: [role],
   };
   saveKit(file, root, { ...kit, members: [...kit.members, entry], jwks: next.jwks });
@@ -330,7 +333,13 @@ export async function runMembersAdd(id: string, o: AddOptions, print: (line: str
       // The JWKS row, the member and their audit events commit together.
       await addMemberAudited(db, {
         federation: kit.federation,
-        member: { id, kid: entry.kid, publicJwk: entry.publicJwk, roles: [role] },
+        member: {
+          id,
+          kid: entry.kid,
+          publicJwk: entry.publicJwk,
+          encryptionJwk: entry.encryptionJwk,
+          roles: [role],
+        },
         jwks: next.jwks,
         actor: operatorActor(),
       });

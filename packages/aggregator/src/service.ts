@@ -19,6 +19,7 @@ import {
   getModelDigest,
   getRound,
   hasContribution,
+  inSnapshot,
   isAccepting,
   isFinished,
   latestRound,
@@ -26,6 +27,7 @@ import {
   loadAggregate,
   type PlanRow,
   putEvaluation,
+  type Queryable,
   touchMember,
 } from '@kpfl/store';
 import type { Redis } from 'ioredis';
@@ -337,10 +339,19 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
     }),
   };
 
-  async function buildTask(member: string, appliedRound: number): Promise<Task> {
-    const plan = await activePlan(db, d.federation);
+  /**
+   * The task for `member`, read from one snapshot: a round rejected between two reads must not show as
+   * not failed in one and with its carried-over digest in the other (the member would take that digest
+   * for the contributors' agreement).
+   */
+  function buildTask(member: string, appliedRound: number): Promise<Task> {
+    return inSnapshot(db, (q) => taskFrom(q, member, appliedRound));
+  }
+
+  async function taskFrom(q: Queryable, member: string, appliedRound: number): Promise<Task> {
+    const plan = await activePlan(q, d.federation);
     if (!plan) return { kind: 'TASK_KIND_WAIT', federation: d.federation, retryAfterMs: 1000 };
-    const rounds = await listRounds(db, plan.id);
+    const rounds = await listRounds(q, plan.id);
     // The latest finished round with every earlier round finished too: participants apply them in order.
     let latestDone = 0;
     for (const r of rounds) if (r.round === latestDone + 1 && isFinished(r.state)) latestDone = r.round;
@@ -371,7 +382,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       initialModelDigest: plan.initial_model_digest ?? '',
       nextModelDigest:
         appliedRound >= 0 && appliedRound < latestDone
-          ? ((await getModelDigest(db, plan.id, appliedRound + 1)) ?? '')
+          ? ((await getModelDigest(q, plan.id, appliedRound + 1)) ?? '')
           : '',
     };
     if (
@@ -379,10 +390,10 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       isAccepting(current.state) &&
       current.sampled.includes(member) &&
       current.deadline_at.getTime() > Date.now() &&
-      !(await hasContribution(db, plan.id, current.round, member))
+      !(await hasContribution(q, plan.id, current.round, member))
     ) {
       const baseDigest =
-        current.base_model_digest ?? (await getModelDigest(db, plan.id, current.round - 1)) ?? '';
+        current.base_model_digest ?? (await getModelDigest(q, plan.id, current.round - 1)) ?? '';
       return {
         ...base,
         kind: 'TASK_KIND_TRAIN',

@@ -5,7 +5,7 @@ import {
   listAuditCheckpoints,
   queryAudit,
 } from './audit.js';
-import type { Db, Queryable } from './db.js';
+import { type Db, inSnapshot, type Queryable } from './db.js';
 import { getFederationJwks } from './members.js';
 
 /**
@@ -308,8 +308,7 @@ export async function readAuditSnapshot(
   federation: string,
   opts: { storedJwks?: boolean } = {},
 ): Promise<AuditSnapshot> {
-  return db.tx(async (client) => {
-    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+  return inSnapshot(db, async (client) => {
     const storedJwks = opts.storedJwks ? await getFederationJwks(client, federation) : undefined;
     const log: AuditRow[] = [];
     for (let afterSeq = 0; ; ) {

@@ -62,6 +62,17 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
+/**
+ * Runs `fn` on one consistent snapshot (REPEATABLE READ, READ ONLY): reads that must agree with each
+ * other (a round's state and the digest recorded for it) cannot straddle another transaction's commit.
+ */
+export function inSnapshot<T>(db: Db, fn: (q: pg.PoolClient) => Promise<T>): Promise<T> {
+  return db.tx(async (client) => {
+    await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    return fn(client);
+  });
+}
+
 export function assertSchemaName(schema: string): string {
   if (!SCHEMA_NAME.test(schema)) {
     throw new StoreError(

@@ -92,7 +92,7 @@ export async function listPlans(db: Db, federation?: string): Promise<PlanRow[]>
 }
 
 /** The most recently created running plan of a federation: the one participants work on. */
-export async function activePlan(db: Db, federation: string): Promise<PlanRow | undefined> {
+export async function activePlan(db: Queryable, federation: string): Promise<PlanRow | undefined> {
   const { rows } = await db.query<PlanRow>(
     `SELECT * FROM plans WHERE federation = $1 ORDER BY (state = 'running') DESC, created_at DESC LIMIT 1`,
     [federation],

@@ -195,7 +195,7 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
         await own.db.close();
       }
       await dropSchema(undefined, schema).catch(() => {});
-      rmSync(work, { recursive: true, force: true });
+      if (!process.env.KEEP_WORK) rmSync(work, { recursive: true, force: true });
     },
   };
   if (o.startAggregator !== false) {

@@ -3,7 +3,7 @@
  * aggregator cannot see under HE. Two honest members (alice, bob) run the real participant loop:
  * tfjs training on MNIST slices, CKKS-encrypted updates, mutual TLS. mallory sends, round by round:
  * an honest-sized (zero) update, an update of 1,000 per slot (within the CKKS range), one beyond
- * the CKKS range (its sum wraps), and ciphertexts under another key (they decrypt to noise).
+ * the parameter set's bound (encrypted with SEAL directly), and ciphertexts under another key (they decrypt to noise).
  * With the plan's bound the honest members reject each bad round: nothing is applied, the round
  * is failed with its reason and audited, the plan goes on from the model before it, and nobody
  * crashes. Without a bound the in-range attack is applied and accuracy collapses.
@@ -16,13 +16,15 @@ import { schedulePlan } from '../packages/aggregator/src/index.js';
 import { verifyAuditDb } from '../packages/audit/src/index.js';
 import { identityOf } from '../packages/cli/src/kits.js';
 import { DEFAULT_DATASET } from '../packages/cli/src/paths.js';
+import { HeCodec } from '../packages/he/src/he-codec.js';
 import {
-  createAccumulator,
   createEncoder,
   generateConsortiumKey,
+  getHeParams,
   sumBoundFor,
   type UpdateEncoder,
 } from '../packages/he/src/index.js';
+import { getHeContext } from '../packages/he/src/seal.js';
 import {
   initialWeights,
   parameterCount,
@@ -59,16 +61,15 @@ async function mallorysChunks(attack: Attack, f: TestFederation, enc: UpdateEnco
   }
   const key = f.memberKit('mallory').heKey!;
   if (attack === 'beyond-range') {
-    // encode() (and SEAL) refuse a value over the set's bound, but a member can add its own
-    // ciphertext to itself: three times 0.99 of the bound, a valid ciphertext whose sum wraps.
-    values.fill(0.99 * sumBoundFor('he', key.paramsName), 0, P);
-    const once = await enc.encode(values);
-    const acc = await createAccumulator({ mode: 'he', paramsName: key.paramsName, chunkCount: once.length });
+    // encode() refuses a value over the set's bound, but a member with its own client can encrypt
+    // with SEAL directly: one slot at 1.5 times the bound (SEAL cannot encode every slot so large),
+    // in a fresh, seeded ciphertext of the accepted size.
+    values[0] = 1.5 * sumBoundFor('he', key.paramsName);
+    const codec = HeCodec.create(await getHeContext(getHeParams(key.paramsName)), key);
     try {
-      for (let i = 0; i < 3; i++) await acc.add(once);
-      return acc.result();
+      return codec.encrypt(values);
     } finally {
-      acc.dispose();
+      codec.dispose();
     }
   }
   const foreign = await createEncoder({
@@ -121,6 +122,10 @@ async function federation(attacks: Attack[], maxUpdateNorm: number) {
       idleTimeoutMs: 240_000,
     });
   });
+  // Observed now, awaited below: an honest member failing early is then this test's failure, reported
+  // with its message, not an unhandled rejection that kills the test process.
+  const honestResults = Promise.all(honest);
+  honestResults.catch(() => {});
   const mallory = await f.participant('mallory');
   const enc = await createEncoder({ mode: 'he', key: f.memberKit('mallory').heKey!, workers: 1 });
   try {
@@ -128,7 +133,7 @@ async function federation(attacks: Attack[], maxUpdateNorm: number) {
       const task = await mallory.waitForTrainTask(240_000);
       await mallory.submitChunks(task, await mallorysChunks(attack, f, enc), EXAMPLES);
     }
-    const results = await Promise.all(honest);
+    const results = await honestResults;
     return { f, db, plan, results };
   } finally {
     await enc.close();

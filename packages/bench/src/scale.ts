@@ -1,35 +1,9 @@
-/**
- * Scale suite: one round with 10, 100 and 1,000 lightweight simulated participants against an aggregator
- * running as its own process (`kpfl aggregator`), so that its peak memory can be read from
- * /proc/<pid>/status (VmHWM) without the bench's own memory in it.
- *
- * Real: mutual TLS gRPC on loopback, provisioned identities, challenge-response authentication and
- * session tokens, signed attestations, CKKS ciphertexts of a 200k-parameter update (with the count in the
- * trailing slot), Postgres storage and the BullMQ round jobs. Simulated: no training. A handful of distinct
- * updates are encrypted once and their ciphertext bytes reused by every participant (participant i sends
- * update i mod K); each submission still carries its own attestation over those bytes. At the end the
- * published aggregate is decrypted and compared with the exact float64 sum of what was sent.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { RoundQueue, redisConnection, schedulePlan } from '@kpfl/aggregator';
 import { createEncoder, DEFAULT_HE_PARAMS, mulberry32 } from '@kpfl/he';
-import { type IdentityKey, importIdentity } from '@kpfl/kpt';
-import { SIMULATED_TRAINING, SimulatedParticipant } from '@kpfl/participant';
-import {
-  DEFAULT_DATABASE_URL,
-  dropSchema,
-  getRound,
-  migrateSchema,
-  openDb,
-  storageFigures,
-} from '@kpfl/store';
-import { deleteRedisPrefix } from './cleanup.js';
-import type { BenchEnv, MemberKitLike } from './env.js';
+import { SimulatedParticipant } from '@kpfl/participant';
+import { getRound, storageFigures } from '@kpfl/store';
+import { type BenchFederation, startBenchFederation } from './bench-federation.js';
+import type { BenchEnv } from './env.js';
 import {
   describeMachine,
   finishMachineInfo,
@@ -175,82 +149,29 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
 
   async function runOne(n: number): Promise<ScaleRun> {
     const t0 = performance.now();
-    const id = randomBytes(4).toString('hex');
-    const federation = `scale-${id}`;
-    const schema = `bench_scale_${id}`;
-    const prefix = `kpfl-bench-scale:${id}`;
-    const work = mkdtempSync(join(tmpdir(), 'kpfl-bench-scale-'));
     const members = Array.from({ length: n }, (_, i) => `p${String(i + 1).padStart(4, '0')}`);
-    let child: ChildProcess | undefined;
+    let fed: BenchFederation | undefined;
     let sampler: NodeJS.Timeout | undefined;
     let maxRss = 0;
     let startRss = 0;
     const handles: { close(): Promise<void> }[] = [];
     try {
-      progress(`scale: ${n} participants: provisioning kits`);
-      await env.provisionKits({ federation, members, out: work, heParams });
-      const kits: MemberKitLike[] = members.map((m) => env.readMemberKit(join(work, 'members', m)));
-      const identities: IdentityKey[] = await Promise.all(
-        kits.map(async (k) => (await importIdentity(k.identity.privateJwk)) as IdentityKey),
-      );
-
-      // The aggregator, as its own process, on a schema migrated by its owner first (as `kpfl migrate` does).
-      await migrateSchema(env.databaseUrl ?? DEFAULT_DATABASE_URL, schema);
-      const logFile = join(work, 'aggregator.log');
-      const logFd = openSync(logFile, 'a');
-      const { cmd, args } = env.cliCommand([
-        'aggregator',
-        '--kit',
-        join(work, 'coordinator'),
-        '--listen',
-        '127.0.0.1:0',
-        '--schema',
-        schema,
-        '--redis-prefix',
-        prefix,
-        '--metrics-port',
-        '0',
-        ...(env.databaseUrl ? ['--database-url', env.databaseUrl] : []),
-        ...(env.redisUrl ? ['--redis-url', env.redisUrl] : []),
-        ...(tls ? [] : ['--insecure']),
-      ]);
-      child = spawn(cmd, args, { stdio: ['ignore', 'pipe', logFd] }); // inherits this environment
-      closeSync(logFd);
-      const ready = await firstJsonLine(child, 120_000, logFile);
-      const port = Number(ready.port);
-      const metricsPort = Number(ready.metricsPort);
-      const pid = child.pid!;
+      progress(`scale: ${n} participants: provisioning kits, starting the aggregator`);
+      fed = await startBenchFederation(env, { bench: 'scale', members, heParams, tls, progress });
+      const { federation, kits, identities, db } = fed;
+      const { pid, port, metricsPort } = fed.aggregator;
       startRss = procMemory(pid)?.rss ?? 0;
       maxRss = startRss;
       sampler = setInterval(() => {
         const m = procMemory(pid);
         if (m && m.rss > maxRss) maxRss = m.rss;
       }, o.sampleMs ?? 100);
-
-      const db = await openDb({ databaseUrl: env.databaseUrl, schema });
-      handles.push({ close: () => db.close() });
-      const redis = redisConnection(env.redisUrl);
-      const queue = new RoundQueue('rounds', redis, prefix);
-      handles.push({
-        close: async () => {
-          await queue.close();
-          await redis.quit();
-        },
-      });
-      const plan = await schedulePlan(db, queue, {
-        id: `${federation}-plan`,
-        federation,
-        rounds: 1,
+      const plan = await fed.scheduleRound({
         minParticipants: n,
-        fraction: 1,
         deadlineSeconds: Math.max(600, Math.ceil(budget)),
         mode,
         heParams,
         parameterCount: P,
-        training: SIMULATED_TRAINING,
-        seed: 1,
-        // Simulated participants train nothing: any fixed digest names the model round 1 starts from.
-        initialModelDigest: `sha256:${'0'.repeat(64)}`,
       });
 
       // K distinct updates (pre-weighted, count in the trailing slot), encrypted once with the consortium key.
@@ -393,26 +314,14 @@ export async function runScale(o: ScaleOptions, env: BenchEnv): Promise<ScaleRes
       const message = (err as Error)?.message ?? String(err);
       progress(`scale: ${n} participants FAILED: ${message}`);
       const r = emptyRun(n, message);
-      r.aggregatorPeakRssBytes = child?.pid ? (procMemory(child.pid)?.peakRss ?? 0) : 0;
+      r.aggregatorPeakRssBytes = fed ? (procMemory(fed.aggregator.pid)?.peakRss ?? 0) : 0;
       r.aggregatorStartRssBytes = startRss;
       r.aggregatorMaxSampledRssBytes = maxRss;
       return r;
     } finally {
       if (sampler) clearInterval(sampler);
       for (const h of handles.reverse()) await h.close().catch(() => {});
-      if (child && child.exitCode === null) {
-        const exited = new Promise((r) => child!.once('exit', r));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child?.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      if (o.keep) progress(`scale: ${n} participants: kept ${work} (aggregator.log) and schema ${schema}`);
-      else {
-        await dropSchema(env.databaseUrl, schema).catch(() => {});
-        await deleteRedisPrefix(prefix, env.redisUrl).catch(() => {});
-        rmSync(work, { recursive: true, force: true });
-      }
+      await fed?.close(o.keep ?? false);
     }
   }
 }
@@ -438,44 +347,6 @@ function emptyRun(n: number, error: string): ScaleRun {
     maxAbsError: null,
     setupSeconds: 0,
   };
-}
-
-/** Resolves with the first stdout line parsed as JSON (the aggregator's {"event":"listening",...}). */
-export function firstJsonLine(
-  child: ChildProcess,
-  timeoutMs: number,
-  logFile: string,
-): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const tail = () => {
-      try {
-        return readFileSync(logFile, 'utf8').trim().split('\n').slice(-10).join('\n');
-      } catch {
-        return '';
-      }
-    };
-    const timer = setTimeout(
-      () => reject(new Error(`aggregator not ready within ${timeoutMs} ms:\n${tail()}`)),
-      timeoutMs,
-    );
-    child.stdout!.on('data', (b) => {
-      out += b;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        try {
-          resolve(JSON.parse(out.slice(0, nl)));
-        } catch (err) {
-          reject(err);
-        }
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`aggregator exited with ${code} before it was ready:\n${tail()}`));
-    });
-  });
 }
 
 function scrapeAggregationSeconds(port: number): Promise<number | null> {

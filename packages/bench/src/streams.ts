@@ -1,32 +1,11 @@
-/**
- * Streams suite (issue 19): the aggregator's memory under many slow SubmitUpdate streams. The
- * aggregator runs as its own process (`kpfl aggregator`, front end and round worker), so that its
- * resident set can be read from /proc/<pid>/status. A round is open; the streams' members have each
- * authenticated once per stream beforehand (so one member may hold many valid tokens). Then every
- * stream at once sends its header and then its chunks slowly, spread over `streamSeconds`, and waits
- * for the answer. The aggregator's RSS is sampled before (the baseline), during (the peak) and after
- * the load (once `settleSeconds` have passed since the last stream ended).
- *
- * Real: mutual TLS gRPC on loopback, provisioned identities, session tokens, signed attestations,
- * CKKS ciphertexts of a 2NN-sized update (199,210 parameters, 49 chunks, 3.2 MB), Postgres and
- * Redis. Bounded: `streams` calls, each at most `streamSeconds` plus its answer, to 127.0.0.1 only.
- * `aggregatorRoot` runs another kpfl checkout's aggregator under the same load (to compare versions).
- */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { RoundQueue, redisConnection, schedulePlan } from '@kpfl/aggregator';
 import { createEncoder, DEFAULT_HE_PARAMS, mulberry32 } from '@kpfl/he';
-import { digestOf, type IdentityKey, importIdentity, signAttestation } from '@kpfl/kpt';
-import { concat, SIMULATED_TRAINING, SimulatedParticipant } from '@kpfl/participant';
+import { digestOf, signAttestation } from '@kpfl/kpt';
+import { concat, SimulatedParticipant } from '@kpfl/participant';
 import { type AggregatorClient, loadKpflProto, type SubmitUpdateMessage } from '@kpfl/proto';
-import { DEFAULT_DATABASE_URL, dropSchema, getRound, migrateSchema, openDb } from '@kpfl/store';
-import { deleteRedisPrefix } from './cleanup.js';
-import type { BenchEnv, MemberKitLike } from './env.js';
-import { firstJsonLine } from './scale.js';
+import { getRound } from '@kpfl/store';
+import { type BenchFederation, startBenchFederation } from './bench-federation.js';
+import type { BenchEnv } from './env.js';
 import {
   describeMachine,
   finishMachineInfo,
@@ -138,11 +117,6 @@ export async function runStreams(o: StreamsOptions, env: BenchEnv): Promise<Stre
   };
 
   async function runOne(n: number): Promise<StreamsRun> {
-    const id = randomBytes(4).toString('hex');
-    const federation = `streams-${id}`;
-    const schema = `bench_streams_${id}`;
-    const prefix = `kpfl-bench-streams:${id}`;
-    const work = mkdtempSync(join(tmpdir(), 'kpfl-bench-streams-'));
     // n members stream; one more submits an honest update before the baseline (the running sum and
     // the CKKS context exist, as in any round under way), and one more never submits, so that no
     // quorum closes the round.
@@ -162,69 +136,29 @@ export async function runStreams(o: StreamsOptions, env: BenchEnv): Promise<Stre
       updateBytes: 0,
       chunkCount: 0,
     };
-    let child: ChildProcess | undefined;
+    let fed: BenchFederation | undefined;
     let sampler: NodeJS.Timeout | undefined;
     const closers: { close(): unknown }[] = [];
     try {
-      progress(`streams: ${n} member(s): provisioning`);
-      await env.provisionKits({ federation, members, out: work, heParams: DEFAULT_HE_PARAMS });
-      const kits: MemberKitLike[] = members.map((m) => env.readMemberKit(join(work, 'members', m)));
-      const identities: IdentityKey[] = await Promise.all(
-        kits.map(async (k) => (await importIdentity(k.identity.privateJwk)) as IdentityKey),
-      );
-      const logFile = join(work, 'aggregator.log');
-      // The schema is migrated by its owner first, as `kpfl migrate` does.
-      await migrateSchema(env.databaseUrl ?? DEFAULT_DATABASE_URL, schema);
-      const logFd = openSync(logFile, 'a');
-      const args = [
-        'aggregator',
-        '--kit',
-        join(work, 'coordinator'),
-        '--listen',
-        '127.0.0.1:0',
-        '--schema',
-        schema,
-        '--redis-prefix',
-        prefix,
-        ...(env.databaseUrl ? ['--database-url', env.databaseUrl] : []),
-        ...(env.redisUrl ? ['--redis-url', env.redisUrl] : []),
-        ...(tls ? [] : ['--insecure']),
-        ...(o.maxInflightMib !== undefined ? ['--max-inflight-mib', String(o.maxInflightMib)] : []),
-      ];
-      const { cmd, args: argv } =
-        o.aggregatorRoot && env.cliCommandAt
-          ? env.cliCommandAt(o.aggregatorRoot, args)
-          : env.cliCommand(args);
-      child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', logFd] }); // inherits this environment
-      closeSync(logFd);
-      const ready = await firstJsonLine(child, 120_000, logFile);
-      const port = Number(ready.port);
-      const pid = child.pid!;
-
-      const db = await openDb({ databaseUrl: env.databaseUrl, schema });
-      closers.push({ close: () => db.close() });
-      const redis = redisConnection(env.redisUrl);
-      const queue = new RoundQueue('rounds', redis, prefix);
-      closers.push({
-        close: async () => {
-          await queue.close();
-          await redis.quit();
-        },
+      progress(`streams: ${n} member(s): provisioning, starting the aggregator`);
+      fed = await startBenchFederation(env, {
+        bench: 'streams',
+        members,
+        heParams: DEFAULT_HE_PARAMS,
+        tls,
+        aggregatorArgs:
+          o.maxInflightMib !== undefined ? ['--max-inflight-mib', String(o.maxInflightMib)] : [],
+        aggregatorRoot: o.aggregatorRoot,
+        progress,
       });
-      const plan = await schedulePlan(db, queue, {
-        id: `${federation}-plan`,
-        federation,
-        rounds: 1,
+      const { federation, kits, identities, db } = fed;
+      const { pid, port } = fed.aggregator;
+      const plan = await fed.scheduleRound({
         minParticipants: members.length,
-        fraction: 1,
         deadlineSeconds: 3600,
         mode: 'he',
         heParams: DEFAULT_HE_PARAMS,
         parameterCount: P,
-        training: SIMULATED_TRAINING,
-        seed: 1,
-        // Nothing trains here: any fixed digest names the initial model.
-        initialModelDigest: `sha256:${'0'.repeat(64)}`,
       });
       const encoder = await createEncoder({ mode: 'he', key: kits[0]!.heKey! });
       closers.push({ close: () => encoder.close() });
@@ -339,19 +273,7 @@ export async function runStreams(o: StreamsOptions, env: BenchEnv): Promise<Stre
     } finally {
       if (sampler) clearInterval(sampler);
       for (const c of closers.reverse()) await Promise.resolve(c.close()).catch(() => {});
-      if (child && child.exitCode === null) {
-        const exited = new Promise((r) => child!.once('exit', r));
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child?.kill('SIGKILL'), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      if (o.keep) progress(`streams: kept ${work} (aggregator.log) and schema ${schema}`);
-      else {
-        await dropSchema(env.databaseUrl, schema).catch(() => {});
-        await deleteRedisPrefix(prefix, env.redisUrl).catch(() => {});
-        rmSync(work, { recursive: true, force: true });
-      }
+      await fed?.close(o.keep ?? false);
     }
   }
 }

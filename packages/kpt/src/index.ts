@@ -61,6 +61,15 @@ export {
   partyRole,
 } from './jwks.js';
 export {
+  type EnvelopeRecipient,
+  type KeyEnvelopeClaims,
+  type KeyEnvelopeExpectation,
+  type KeyEnvelopeHeader,
+  keyEnvelopeHeader,
+  openKeyEnvelope,
+  sealKeyEnvelope,
+} from './key-envelope.js';
+export {
   type AuditorKit,
   type CoordinatorKit,
   type CreateFederationArgs,

@@ -62,6 +62,7 @@ export {
 } from './jwks.js';
 export {
   type EnvelopeRecipient,
+  HE_KEY_ID_PATTERN,
   type KeyEnvelopeClaims,
   type KeyEnvelopeExpectation,
   type KeyEnvelopeHeader,

@@ -36,7 +36,8 @@ import { idSchema, parseJsonPayload, parseWith, unixSecondsSchema } from './sche
 /** A serialized consortium key is a few hundred KiB of base64 at most (N=8192 secret key: ~180 KiB). */
 export const MAX_ENVELOPE_KEY_CHARS = 4 * 1024 * 1024;
 
-const KEY_ID_PATTERN = /^[0-9a-f]{32}$/;
+/** What a consortium keyId looks like (@kpfl/he's consortiumKeyId: 32 hex digits). */
+export const HE_KEY_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 export const keyEnvelopeClaimsSchema = z
   .object({
@@ -44,7 +45,7 @@ export const keyEnvelopeClaimsSchema = z
     recipient: idSchema,
     federation: idSchema,
     epoch: z.number().int().positive(),
-    keyId: z.string().regex(KEY_ID_PATTERN, 'must be 32 lowercase hex digits'),
+    keyId: z.string().regex(HE_KEY_ID_PATTERN, 'must be 32 lowercase hex digits'),
     /** The serialized consortium key (opaque here: @kpfl/he parses it and checks its keyId). */
     key: z.string().min(1).max(MAX_ENVELOPE_KEY_CHARS),
     iat: unixSecondsSchema,

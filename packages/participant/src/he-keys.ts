@@ -241,7 +241,8 @@ export class MemberKeys {
   /** What a participant does between rounds: make a pending key, fetch the current one, deliver to newcomers. */
   async sync(): Promise<void> {
     const { epoch } = await this.createIfPending();
-    if (epoch.state === 'ready' && !epoch.haveKey) await this.keyFor(epoch.epoch);
+    // keyFor: the stored key (checked against the epoch's keyId), else this member's envelope, fetched.
+    if (epoch.state === 'ready') await this.keyFor(epoch.epoch);
     await this.deliverToMissing();
   }
 

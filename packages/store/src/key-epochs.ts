@@ -188,6 +188,10 @@ export async function requestKeyEpoch(
   a: { federation: string; heParams: string; actor: string; rotate: boolean },
 ): Promise<{ epoch: KeyEpochRow; started: boolean }> {
   return db.tx(async (tx) => {
+    // Serialized with revocations (which hold this row from their start): a rotation and a
+    // revocation never both start an epoch from the same current one, and no envelope of an epoch
+    // started before a revocation commits reaches the revoked member unretired.
+    await tx.query('SELECT 1 FROM federations WHERE id = $1 FOR NO KEY UPDATE', [a.federation]);
     const current = await currentKeyEpoch(tx, a.federation);
     if (current && !a.rotate) return { epoch: current, started: false };
     // A pending epoch is already what a rotation asks for: nobody holds its key yet.

@@ -125,6 +125,13 @@ export async function runParticipant(
       await keys.sync();
     } catch (err) {
       if (isRetryable(err)) throw err;
+      // No epoch yet (a plain-mode federation, or nobody ran `kpfl he-key create`): nothing to sync.
+      if (
+        err instanceof AggregatorError &&
+        err.codeName === 'NOT_FOUND' &&
+        /no HE key epoch yet/.test(err.message)
+      )
+        return;
       log.warn({ err: (err as Error).message, event: 'key.sync_failed' }, 'could not sync the HE key');
     }
   };

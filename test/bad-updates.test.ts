@@ -155,6 +155,7 @@ describe('issue 4: malformed updates are refused and leave the round intact', ()
       dataCommitment: digestOf('mallory'),
       chunkCount,
       mode: 'he',
+      keyEpoch: t.keyEpoch,
       training: { model: 'mlp', epochs: 1, batchSize: 10, lr: 0.1 },
     });
   }

@@ -295,6 +295,18 @@ export async function agreeRound(
   digest: string,
 ) {
   let last: Awaited<ReturnType<SimulatedParticipant['countersign']>> | undefined;
+  // The coordinator signs the certificate just after publishing: a countersignature waits for it.
+  const first = signers[0]?.p;
+  if (first)
+    await waitFor(`round ${round}'s certificate`, () =>
+      first.conn.getRoundCertificate(round).then(
+        () => true,
+        (err) => {
+          if (err instanceof AggregatorError && err.codeName === 'NOT_FOUND') return false;
+          throw err;
+        },
+      ),
+    );
   for (const s of signers) last = await s.p.countersign(round, s.attestationDigest, { modelDigest: digest });
   return last;
 }

@@ -85,11 +85,16 @@ test('members add, members revoke and start-up registration are each audited, an
   const db = await openDb({ schema, max: 2 });
   t.after(() => db.close());
   const kidOf = (m: string) => kit.members.find((x) => x.id === m)!.kid;
+  const encOf = (m: string) => (kit.members.find((x) => x.id === m)!.encryptionJwk as { kid: string }).kid;
+  const heEpoch = kit.heEpoch!;
   assert.deepEqual(described(await rowsAfter(db, 0)), [
     ['federation.registered', null, { change: 'created', jwksDigest: jwksDigest(kit.jwks), keys: 4 }],
-    ['member.added', 'alice', { kid: kidOf('alice'), roles: ['participant'] }],
-    ['member.added', 'bob', { kid: kidOf('bob'), roles: ['participant'] }],
-    ['member.added', 'aud-1', { kid: kidOf('aud-1'), roles: ['auditor'] }],
+    ['member.added', 'alice', { kid: kidOf('alice'), roles: ['participant'], encryptionKid: encOf('alice') }],
+    ['member.added', 'bob', { kid: kidOf('bob'), roles: ['participant'], encryptionKid: encOf('bob') }],
+    ['member.added', 'aud-1', { kid: kidOf('aud-1'), roles: ['auditor'], encryptionKid: encOf('aud-1') }],
+    // provision's epoch 1: its keyId only, registered as ready.
+    ['key.epoch_started', null, { epoch: 1, reason: 'initial', heParams: heEpoch.heParams }],
+    ['key.created', null, { epoch: 1, keyId: heEpoch.keyId, createdBy: 'provision' }],
   ]);
   let head = (await rowsAfter(db, 0)).at(-1)!.seq;
 
@@ -101,7 +106,11 @@ test('members add, members revoke and start-up registration are each audited, an
   const carol = afterAdd.members.find((m) => m.id === 'carol')!;
   assert.deepEqual(described(await rowsAfter(db, head)), [
     ['federation.registered', null, { change: 'changed', jwksDigest: jwksDigest(afterAdd.jwks), keys: 5 }],
-    ['member.added', 'carol', { kid: carol.kid, roles: ['participant'] }],
+    [
+      'member.added',
+      'carol',
+      { kid: carol.kid, roles: ['participant'], encryptionKid: (carol.encryptionJwk as { kid: string }).kid },
+    ],
   ]);
   assert.equal((await getMember(db, federation, 'carol'))?.kid, carol.kid);
   head = (await rowsAfter(db, 0)).at(-1)!.seq;
@@ -113,7 +122,20 @@ test('members add, members revoke and start-up registration are each audited, an
   const again = await runKpfl(['members', 'revoke', 'bob', '--kit', kitDir, '--schema', schema, '--json']);
   assert.equal(again.code, 0, again.err);
   assert.equal(JSON.parse(again.out).postgres, 'already revoked');
+  // bob held the HE key: his revocation starts epoch 2 in the same transaction.
   assert.deepEqual(described(await rowsAfter(db, head)), [
+    [
+      'key.epoch_started',
+      null,
+      {
+        epoch: 2,
+        reason: 'revocation',
+        heParams: heEpoch.heParams,
+        retiredEpoch: 1,
+        failedRounds: [],
+        why: 'revoked bob',
+      },
+    ],
     ['member.revoked', 'bob', { kid: kidOf('bob'), roles: ['participant'] }],
   ]);
   assert.equal((await getMember(db, federation, 'bob'))?.status, 'revoked');

@@ -425,6 +425,7 @@ describe('issue 5: tokens, identities and mutual TLS refuse every bad party', ()
       dataCommitment: digestOf('bob'),
       chunkCount: chunks.length,
       mode: 'he',
+      keyEpoch: task.bob!.keyEpoch,
       training: { model: 'mlp', epochs: 1, batchSize: 10, lr: 0.1 },
     });
     await refused(

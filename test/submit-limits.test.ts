@@ -111,6 +111,7 @@ describe('issue 19: SubmitUpdate is checked as it arrives, one stream per member
       dataCommitment: digestOf(member),
       chunkCount: plan.chunk_count,
       mode: 'he',
+      keyEpoch: task[member]!.keyEpoch,
       training: { model: 'mlp', epochs: 1, batchSize: 10, lr: 0.1 },
     });
 

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { clip, KpflError } from '@kpfl/common';
 import { HeInputError, isHeError } from '@kpfl/he';
 import { isKptError } from '@kpfl/kpt';
-import { RoundStateError } from '@kpfl/store';
+import { KeyEpochError, type KeyEpochErrorCode, RoundStateError } from '@kpfl/store';
 
 export type RpcCode =
   | 'INVALID_ARGUMENT'
@@ -31,7 +31,8 @@ export type RoundErrorCode =
   | 'certificate_changed'
   | 'not_signed'
   | 'not_included'
-  | 'no_verdict';
+  | 'no_verdict'
+  | 'no_key';
 
 export class RoundError extends KpflError<RoundErrorCode> {}
 
@@ -48,6 +49,19 @@ const STATUS_OF: Readonly<Record<RoundErrorCode, RpcCode>> = {
   not_signed: 'INVALID_ARGUMENT',
   not_included: 'PERMISSION_DENIED',
   no_verdict: 'INVALID_ARGUMENT',
+  no_key: 'FAILED_PRECONDITION',
+};
+
+const KEY_STATUS_OF: Readonly<Record<KeyEpochErrorCode, RpcCode>> = {
+  no_epoch: 'NOT_FOUND',
+  // An envelope of a retired epoch: not relayed.
+  not_current: 'FAILED_PRECONDITION',
+  // Another member made this epoch's key first (the database settles the race).
+  already_made: 'ALREADY_EXISTS',
+  not_made: 'FAILED_PRECONDITION',
+  key_mismatch: 'INVALID_ARGUMENT',
+  not_holder: 'PERMISSION_DENIED',
+  no_envelope: 'NOT_FOUND',
 };
 
 /**
@@ -99,6 +113,8 @@ function classify(err: unknown): { code: status; details: string; reason: string
   if (err instanceof RpcError) return { code: status[err.status], details: err.message, reason: err.code };
   if (err instanceof RoundError)
     return { code: status[STATUS_OF[err.code]], details: err.message, reason: err.code };
+  if (err instanceof KeyEpochError)
+    return { code: status[KEY_STATUS_OF[err.code]], details: err.message, reason: err.code };
   // A move the state machine refused is a request that came too late or too early (a race).
   if (err instanceof RoundStateError)
     return { code: status.FAILED_PRECONDITION, details: err.message, reason: err.code };

@@ -11,6 +11,8 @@ export interface CoordinatorKitLike {
   /** The kit's registry, with revocations; registered in Postgres when the front end starts. */
   members: KitMember[];
   jwks: JSONWebKeySet;
+  /** `kpfl provision`'s convenience path: epoch 1's keyId (the kits hold the key; this never does). */
+  heEpoch?: { epoch: 1; keyId: string; heParams: string };
 }
 
 /**
@@ -28,7 +30,12 @@ export async function kitOptions(
     tls: o.insecure
       ? undefined
       : { caPem: kit.ca.certPem, certPem: kit.server.certPem, keyPem: kit.server.keyPem },
-    registry: { jwks: kit.jwks, members: kit.members, actor: o.actor },
+    registry: {
+      jwks: kit.jwks,
+      members: kit.members,
+      actor: o.actor,
+      ...(kit.heEpoch ? { heEpoch: kit.heEpoch } : {}),
+    },
   };
 }
 

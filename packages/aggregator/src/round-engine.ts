@@ -3,6 +3,7 @@ import { digestOf } from '@kpfl/kpt';
 import {
   appendAudit,
   countContributions,
+  currentKeyEpoch,
   type Db,
   deleteRoundPayloads,
   finishPlan,
@@ -112,6 +113,19 @@ export class RoundEngine {
       plan.seed,
       round,
     );
+    let keyEpoch: number | undefined;
+    if (plan.mode === 'he') {
+      const epoch = await currentKeyEpoch(db, plan.federation);
+      if (epoch?.state !== 'ready') {
+        const why = epoch
+          ? `HE key epoch ${epoch.epoch} is pending: no member has made its key yet`
+          : 'the federation has no HE key epoch: a member creates one (kpfl he-key create)';
+        log.warn({ plan: planId, round, epoch: epoch?.epoch, event: 'round.waiting_for_key' }, why);
+        // The open job fails and is retried (with backoff, then by the reconciler) until a key is ready.
+        throw new RoundError('no_key', `round ${round} of plan ${planId} cannot open yet: ${why}`);
+      }
+      keyEpoch = epoch.epoch;
+    }
     const { round: row, created } = await db.tx((tx) =>
       openRound(
         tx,
@@ -123,6 +137,7 @@ export class RoundEngine {
           minParticipants: plan.min_participants,
           samplingSeed,
           deadlineAt: new Date(Date.now() + plan.deadline_seconds * 1000),
+          keyEpoch,
         },
         COORDINATOR,
       ),

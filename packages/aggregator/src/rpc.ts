@@ -28,6 +28,8 @@ export const MAX_REQUEST_BYTES = 64 * 1024;
 export const REQUEST_LIMITS: Readonly<Record<string, number>> = {
   SubmitUpdate: MAX_CHUNK_BYTES + MAX_REQUEST_BYTES,
   CountersignRoundCertificate: 4 * 1024 * 1024 - 5,
+  // Envelopes of a few hundred KiB each (a wrapped CKKS secret key); members batch them under this.
+  PutKeyEnvelopes: 4 * 1024 * 1024 - 5,
 };
 
 /** Name of the trailer that tells a refused client when to try again (RESOURCE_EXHAUSTED). */

@@ -9,6 +9,7 @@ import {
   type KitMember,
   openDb,
   registerFederationAudited,
+  registerProvisionedEpoch,
 } from '@kpfl/store';
 import type { Worker } from 'bullmq';
 import { createAuditHandlers } from './audit-service.js';
@@ -66,7 +67,13 @@ export interface AggregatorOptions {
    * The coordinator kit's registry: the front end makes Postgres match it before it serves
    * (start-up registration, audited with `actor`; see registerFederationAudited).
    */
-  registry?: { jwks: JSONWebKeySet; members: KitMember[]; actor: string };
+  registry?: {
+    jwks: JSONWebKeySet;
+    members: KitMember[];
+    actor: string;
+    /** `kpfl provision`'s epoch 1: its keyId (never the key), registered as ready if no epoch exists. */
+    heEpoch?: { epoch: 1; keyId: string; heParams: string };
+  };
 }
 
 export interface RunningAggregator {
@@ -117,7 +124,20 @@ export async function createCore(o: AggregatorOptions) {
 export async function startAggregator(o: AggregatorOptions): Promise<RunningAggregator> {
   const core = await createCore(o);
   const { log, db, redis, queue, metrics, engine } = core;
-  if (o.registry) await registerFederationAudited(db, { federation: o.federation, ...o.registry });
+  if (o.registry) {
+    const { heEpoch, ...registry } = o.registry;
+    await registerFederationAudited(db, { federation: o.federation, ...registry });
+    if (heEpoch)
+      await registerProvisionedEpoch(db, {
+        federation: o.federation,
+        heParams: heEpoch.heParams,
+        keyId: heEpoch.keyId,
+        actor: registry.actor,
+        revoked: registry.members
+          .filter((m) => m.status === 'revoked' && m.roles.includes('participant'))
+          .map((m) => m.id),
+      });
+  }
   const verifier = new TokenVerifier({
     jwks: core.coordinatorJwks as JSONWebKeySet,
     issuer: `kpfl:${o.federation}:coordinator`,

@@ -33,6 +33,7 @@ import {
 import type { Redis } from 'ioredis';
 import type { Certificates } from './certificates.js';
 import { RpcError } from './errors.js';
+import { createKeyHandlers } from './key-service.js';
 import type { InflightBudget, SessionRateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -120,6 +121,8 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
   }
 
   return {
+    ...createKeyHandlers({ federation: d.federation, db, log, rpc }),
+
     GetChallenge: rpc.unary('GetChallenge', async (call, req) => {
       const memberId = requestedMember(req.memberId);
       assertOwnIdentity(call, memberId, 'a challenge');
@@ -239,6 +242,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
           data: chunks[i],
           aggregateDigest: i === 0 ? (round.aggregate_digest ?? '') : '',
           contributions: round.contributions,
+          keyEpoch: i === 0 ? (round.key_epoch ?? 0) : 0,
         });
       }
     }),
@@ -401,6 +405,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         baseModelDigest: baseDigest,
         deadlineMs: current.deadline_at.getTime(),
         parties: current.sampled,
+        keyEpoch: current.key_epoch ?? 0,
       };
     }
     if (plan.state !== 'running' && appliedRound >= latestDone) return { ...base, kind: 'TASK_KIND_DONE' };

@@ -332,6 +332,15 @@ async function checkHeader(
   if (att.chunkCount !== header.chunkCount)
     refuse('attestation chunk count differs from the stream', 'attestation_chunks');
   if (att.mode !== plan.mode) refuse(`update is in ${att.mode} mode, the plan runs ${plan.mode}`, 'mode');
+  // A ciphertext under another key epoch than the round's (an old key, e.g. one a revoked member
+  // holds) would decrypt to garbage in the sum, or be readable by whoever holds that key: refused.
+  if (plan.mode === 'he' && round.key_epoch !== null && att.keyEpoch !== round.key_epoch) {
+    ctx.data = { ...ctx.data, keyEpoch: att.keyEpoch ?? 0, roundKeyEpoch: round.key_epoch };
+    refuse(
+      `the update is encrypted under key epoch ${att.keyEpoch ?? 'none'}, round ${header.round} runs under key epoch ${round.key_epoch}: fetch the current key (kpfl he-key status) and encrypt again`,
+      'key_epoch',
+    );
+  }
   if (!expectDigest)
     refuse(
       `round ${header.round} has no agreed base model yet; report the evaluation of round ${header.round - 1} first`,

@@ -68,6 +68,12 @@ export async function simulateFederation(
   const f = await federationKits();
   const coordinator = f.coordinator.signingKey;
   await upsertFederation(db, FEDERATION, f.jwks);
+  // Epoch 1 of the HE key, as `kpfl provision` registers it (a keyId, never a key).
+  await db.query(
+    `INSERT INTO key_epochs (federation, epoch, state, he_params, key_id, created_by, reason, started_by, ready_at)
+     VALUES ($1, 1, 'ready', 'n8192-60-40', $2, 'provision', 'initial', 'operator', now()) ON CONFLICT DO NOTHING`,
+    [FEDERATION, 'a'.repeat(32)],
+  );
   for (const m of [...f.members, ...f.auditors]) {
     const role = m.role;
     await putMember(db, {
@@ -120,6 +126,22 @@ export async function simulateFederation(
     await opts.beforeRound?.(round);
     const base = digestOf(round === 1 ? 'initial model' : `global model after round ${round - 1}`);
     const sampled = f.members.map((m) => m.memberId);
+    // A revocation in beforeRound starts a new key epoch: a remaining member makes its key.
+    const epoch = (
+      await db.query<{ epoch: number }>(
+        `UPDATE key_epochs SET state = 'ready', key_id = $2, created_by = 'alice', ready_at = now()
+         WHERE federation = $1 AND state = 'pending' RETURNING epoch`,
+        [FEDERATION, 'b'.repeat(32)],
+      )
+    ).rows[0]?.epoch;
+    const keyEpoch =
+      epoch ??
+      (
+        await db.query<{ epoch: number }>(
+          `SELECT epoch FROM key_epochs WHERE federation = $1 AND state = 'ready'`,
+          [FEDERATION],
+        )
+      ).rows[0]!.epoch;
     await db.tx((tx) =>
       openRound(
         tx,
@@ -131,6 +153,7 @@ export async function simulateFederation(
           minParticipants: 2,
           samplingSeed: `seed-${round}`,
           deadlineAt: new Date(Date.now() + 600_000),
+          keyEpoch,
         },
         'coordinator',
       ),
@@ -148,6 +171,7 @@ export async function simulateFederation(
         dataCommitment: digestOf(`data of ${m.memberId}`),
         chunkCount: 1,
         mode: 'he',
+        keyEpoch,
         training: { model: 'mnist-2nn', epochs: 1, batchSize: 10, lr: 0.1 },
       });
       const attestationDigest = digestOf(attestation);

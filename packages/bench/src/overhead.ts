@@ -576,6 +576,7 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
           dataCommitment: p.data.commitment,
           chunkCount: chunks.length,
           mode,
+          ...(mode === 'he' && task.keyEpoch ? { keyEpoch: task.keyEpoch } : {}),
           training: { model, epochs, batchSize, lr, proxMu: 0 },
           metrics: { loss: trained.loss },
         });

@@ -207,6 +207,7 @@ export async function runStreams(o: StreamsOptions, env: BenchEnv): Promise<Stre
             dataCommitment: digestOf(members[i]!),
             chunkCount: chunks.length,
             mode: 'he',
+            keyEpoch: task.keyEpoch,
             training: { model: 'mlp', epochs: 1, batchSize: 10, lr: 0.1 },
           }),
         ),

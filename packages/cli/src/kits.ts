@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   type ConsortiumKey,
+  consortiumKeyId,
   generateConsortiumKey,
   HE_PARAM_SETS,
   HeError,
@@ -46,6 +47,11 @@ export interface CoordinatorKitFile {
   }[];
   jwks: JSONWebKeySet;
   heParams: string;
+  /**
+   * `kpfl provision` only: the keyId of the HE key it wrote into the member kits, which the
+   * aggregator registers as epoch 1 (ready). Never the key.
+   */
+  heEpoch?: { epoch: 1; keyId: string; heParams: string };
 }
 
 export interface MemberKitFile {
@@ -57,6 +63,8 @@ export interface MemberKitFile {
   encryption?: EncryptionKey;
   tls: { caPem: string; certPem: string; keyPem: string };
   coordinatorJwks: JSONWebKeySet;
+  /** The federation's JWKS at provisioning: the senders of HE key envelopes are verified against it. */
+  federationJwks?: JSONWebKeySet;
 }
 
 export async function provisionKits(o: {
@@ -103,6 +111,7 @@ export async function provisionKits(o: {
     ],
     jwks: kits.jwks,
     heParams: o.heParams,
+    heEpoch: { epoch: 1, keyId: consortiumKeyId(heKey), heParams: o.heParams },
   };
   write(join(out, 'coordinator', 'coordinator.json'), coordinator);
   for (const m of kits.members) {
@@ -114,6 +123,7 @@ export async function provisionKits(o: {
       encryption: m.encryption,
       tls: m.tls,
       coordinatorJwks: m.coordinatorJwks,
+      federationJwks: kits.jwks,
     };
     write(join(out, 'members', m.memberId, 'member.json'), kit);
     writeFileSync(join(out, 'members', m.memberId, 'he-key.json'), serializeConsortiumKey(heKey), {

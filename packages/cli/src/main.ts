@@ -8,6 +8,7 @@ import { registerAudit } from './commands/audit.js';
 import { registerBench } from './commands/bench.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
+import { registerHeKey } from './commands/he-key.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerParticipant } from './commands/participant.js';
 import { registerProvision } from './commands/provision.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerAggregator(program);
   registerParticipant(program);
+  registerHeKey(program);
   registerProvision(program);
   registerMigrate(program);
   registerRounds(program);

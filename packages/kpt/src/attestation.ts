@@ -30,6 +30,8 @@ export const attestationClaimsSchema = z
     dataCommitment: z.string().min(1).max(256),
     chunkCount: z.number().int().positive(),
     mode: z.enum(['he', 'plain']),
+    /** HE mode: the consortium key epoch the update is encrypted under (the round's). */
+    keyEpoch: z.number().int().positive().optional(),
     training: z
       .object({
         model: z.string().min(1).max(128),

@@ -20,6 +20,10 @@ export const CAPABILITIES = Object.freeze({
   signCertificate: 'certificate:sign',
   /** The kpfl.v1.Audit service: read-only audit queries and export. */
   readAudit: 'audit:read',
+  /** GetKeyEpoch, GetKeyRecipients, GetKeyEnvelope: read the HE key epoch and one's own envelope. */
+  readKey: 'key:read',
+  /** PutKeyEnvelopes: deliver the consortium HE key of an epoch to other members, as JWEs. */
+  deliverKey: 'key:deliver',
   /** Schedule and cancel training plans. */
   writePlan: 'plan:write',
 } as const);
@@ -34,6 +38,8 @@ export const ROLE_CAPABILITIES: Readonly<Record<Role, readonly Capability[]>> = 
     CAPABILITIES.submitRound,
     CAPABILITIES.reportEvaluation,
     CAPABILITIES.signCertificate,
+    CAPABILITIES.readKey,
+    CAPABILITIES.deliverKey,
   ]),
   auditor: Object.freeze([CAPABILITIES.readAudit]),
   operator: Object.freeze([CAPABILITIES.writePlan, CAPABILITIES.readAudit]),

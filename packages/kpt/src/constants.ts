@@ -8,6 +8,7 @@ export const TYP = Object.freeze({
   attestation: 'kpfl-attestation+jwt',
   receipt: 'kpfl-receipt+jwt',
   roundCertificate: 'kpfl-round-certificate+json',
+  keyEnvelope: 'kpfl-he-key+jwt',
 });
 
 /** Default clock tolerance for time claims, in seconds. */

@@ -61,6 +61,16 @@ export {
   partyRole,
 } from './jwks.js';
 export {
+  type EnvelopeRecipient,
+  HE_KEY_ID_PATTERN,
+  type KeyEnvelopeClaims,
+  type KeyEnvelopeExpectation,
+  type KeyEnvelopeHeader,
+  keyEnvelopeHeader,
+  openKeyEnvelope,
+  sealKeyEnvelope,
+} from './key-envelope.js';
+export {
   type AuditorKit,
   type CoordinatorKit,
   type CreateFederationArgs,

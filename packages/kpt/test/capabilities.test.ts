@@ -9,6 +9,8 @@ describe('capabilities: one vocabulary for the issuer and the authorization chec
       'audit:read',
       'certificate:sign',
       'evaluation:report',
+      'key:deliver',
+      'key:read',
       'model:download',
       'plan:write',
       'submit:round',
@@ -20,6 +22,8 @@ describe('capabilities: one vocabulary for the issuer and the authorization chec
     assert.deepEqual([...ROLE_CAPABILITIES.participant].sort(), [
       'certificate:sign',
       'evaluation:report',
+      'key:deliver',
+      'key:read',
       'model:download',
       'submit:round',
       'task:read',

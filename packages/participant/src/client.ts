@@ -6,8 +6,13 @@ import {
   type AggregatorClient,
   type AuthenticateResponse__Output,
   type GetChallengeResponse__Output,
+  type KeyEnvelope__Output,
+  type KeyEpoch__Output,
+  type KeyRecipients__Output,
   loadKpflProto,
   MAX_METADATA_BYTES,
+  type PutKeyEnvelopesRequest,
+  type PutKeyEnvelopesResponse__Output,
   type Receipt__Output,
   type ReportEvaluationResponse__Output,
   type RoundCertificate__Output,
@@ -184,14 +189,55 @@ export class AggregatorConnection {
     );
   }
 
+  /** The federation's current HE key epoch (epoch 0), or epoch `epoch`. */
+  getKeyEpoch(epoch = 0): Promise<KeyEpoch__Output> {
+    return this.authed((md) =>
+      unary<KeyEpoch__Output>((cb) => this.client.GetKeyEpoch({ epoch }, md, callOptions(), cb)),
+    );
+  }
+
+  /** Starts the first key epoch, or with `rotate` a new one (idempotent while one is pending). */
+  startKeyEpoch(rotate: boolean, heParams: string): Promise<KeyEpoch__Output> {
+    return this.authed((md) =>
+      unary<KeyEpoch__Output>((cb) => this.client.StartKeyEpoch({ rotate, heParams }, md, callOptions(), cb)),
+    );
+  }
+
+  getKeyRecipients(epoch: number): Promise<KeyRecipients__Output> {
+    return this.authed((md) =>
+      unary<KeyRecipients__Output>((cb) => this.client.GetKeyRecipients({ epoch }, md, callOptions(), cb)),
+    );
+  }
+
+  putKeyEnvelopes(req: PutKeyEnvelopesRequest): Promise<PutKeyEnvelopesResponse__Output> {
+    return this.authed((md) =>
+      unary<PutKeyEnvelopesResponse__Output>((cb) => this.client.PutKeyEnvelopes(req, md, callOptions(), cb)),
+    );
+  }
+
+  getKeyEnvelope(epoch: number): Promise<KeyEnvelope__Output> {
+    return this.authed((md) =>
+      unary<KeyEnvelope__Output>((cb) => this.client.GetKeyEnvelope({ epoch }, md, callOptions(), cb)),
+    );
+  }
+
+  reportKeyEnvelope(r: { epoch: number; sender: string; code: string; reason: string }): Promise<void> {
+    return this.authed((md) =>
+      unary<object>((cb) => this.client.ReportKeyEnvelope(r, md, callOptions(), cb)),
+    ).then(() => undefined);
+  }
+
   /** Downloads a published aggregate: returns its chunks in order and the digest the aggregator states. */
-  downloadAggregate(round: number): Promise<{ chunks: Uint8Array[]; digest: string; contributions: number }> {
+  downloadAggregate(
+    round: number,
+  ): Promise<{ chunks: Uint8Array[]; digest: string; contributions: number; keyEpoch: number }> {
     return this.authed(
       (md) =>
         new Promise((resolve, reject) => {
           const chunks: Uint8Array[] = [];
           let digest = '';
           let contributions = 0;
+          let keyEpoch = 0;
           const call = this.client.DownloadAggregate({ round }, md, this.streamOptions());
           call.on('data', (c: AggregateChunk__Output) => {
             if (c.index !== chunks.length) {
@@ -204,11 +250,12 @@ export class AggregatorConnection {
             if (c.index === 0) {
               digest = c.aggregateDigest;
               contributions = c.contributions;
+              keyEpoch = c.keyEpoch;
             }
             chunks.push(new Uint8Array(c.data));
           });
           call.on('error', (e: grpc.ServiceError) => reject(wrap(e)));
-          call.on('end', () => resolve({ chunks, digest, contributions }));
+          call.on('end', () => resolve({ chunks, digest, contributions, keyEpoch }));
         }),
     );
   }

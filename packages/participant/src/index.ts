@@ -6,5 +6,6 @@ export {
   type GrpcStatusName,
 } from './client.js';
 export { type LocalData, type LocalDataOptions, loadLocalData } from './data.js';
+export { HeKeyStore, MemberKeys, type MemberKeysOptions } from './he-keys.js';
 export { type ParticipantOptions, type RoundReport, runParticipant } from './participant.js';
 export { concat, SIMULATED_TRAINING, SimulatedParticipant, simulatedEncoder } from './simulated.js';

@@ -27,6 +27,7 @@ import type { Task__Output } from '@kpfl/proto';
 import type pino from 'pino';
 import { AggregatorConnection, AggregatorError, type ClientTls, isRetryable } from './client.js';
 import type { LocalData } from './data.js';
+import type { MemberKeys } from './he-keys.js';
 import { concat } from './simulated.js';
 
 export interface ParticipantOptions {
@@ -37,8 +38,14 @@ export interface ParticipantOptions {
   coordinatorJwks: JSONWebKeySet;
   address: string;
   tls?: ClientTls;
-  /** Members only; required for plans in he mode. */
+  /** Members only: the key for plans in he mode when no `heKeys` is given (epoch 1, `kpfl provision`). */
   consortiumKey?: ConsortiumKey;
+  /**
+   * The member's keys per epoch: made when the federation's epoch is pending, fetched when this
+   * member lacks the round's epoch, delivered to members that lack one. Needs `conn`-compatible
+   * options; built by the caller (see `kpfl participant`).
+   */
+  heKeys?: (conn: AggregatorConnection) => MemberKeys;
   data: LocalData;
   backend?: BackendPreference;
   log: pino.Logger;
@@ -108,21 +115,45 @@ export async function runParticipant(
   let lastProgress = Date.now();
   let failures = 0;
 
-  const ensureEncoder = async (task: Task__Output) => {
-    const key = `${task.mode}:${task.heParams}`;
+  const keys = o.heKeys?.(conn);
+  let lastKeySync = 0;
+  /** Between rounds: make a pending epoch's key, fetch the current one, deliver it to newcomers. */
+  const syncKeys = async () => {
+    if (!keys || Date.now() - lastKeySync < 2000) return;
+    lastKeySync = Date.now();
+    try {
+      await keys.sync();
+    } catch (err) {
+      if (isRetryable(err)) throw err;
+      // No epoch yet (a plain-mode federation, or nobody ran `kpfl he-key create`): nothing to sync.
+      if (
+        err instanceof AggregatorError &&
+        err.codeName === 'NOT_FOUND' &&
+        /no HE key epoch yet/.test(err.message)
+      )
+        return;
+      log.warn({ err: (err as Error).message, event: 'key.sync_failed' }, 'could not sync the HE key');
+    }
+  };
+
+  /** The encoder of a round: in he mode, with the key of the round's epoch (0: a round before epochs). */
+  const ensureEncoder = async (task: Task__Output, keyEpoch: number) => {
+    const key = `${task.mode}:${task.heParams}:${task.mode === 'he' ? keyEpoch : 0}`;
     if (encoder && encoderKey === key) return encoder;
     await encoder?.close();
+    encoder = undefined;
     if (task.mode === 'he') {
-      if (!o.consortiumKey)
+      const consortiumKey = keys ? await keys.keyFor(keyEpoch || 1) : o.consortiumKey;
+      if (!consortiumKey)
         throw new Error(
           'this plan runs in he mode but no consortium key was given (--he-key from your member kit)',
         );
-      if (o.consortiumKey.paramsName !== task.heParams) {
+      if (consortiumKey.paramsName !== task.heParams) {
         throw new Error(
-          `the consortium key is for ${o.consortiumKey.paramsName}, the plan uses ${task.heParams}`,
+          `the consortium key is for ${consortiumKey.paramsName}, the plan uses ${task.heParams}`,
         );
       }
-      encoder = await createEncoder({ mode: 'he', key: o.consortiumKey });
+      encoder = await createEncoder({ mode: 'he', key: consortiumKey });
     } else {
       encoder = await createEncoder({ mode: 'plain' });
     }
@@ -209,8 +240,8 @@ export async function runParticipant(
    */
   const candidateOf = async (task: Task__Output, round: number): Promise<Candidate> => {
     const s = state!;
-    const enc = await ensureEncoder(task);
-    const { chunks } = await conn.downloadAggregate(round);
+    const { chunks, keyEpoch } = await conn.downloadAggregate(round);
+    const enc = await ensureEncoder(task, keyEpoch);
     const length = s.weights.length + 1;
     let sum: Float64Array;
     try {
@@ -415,7 +446,7 @@ export async function runParticipant(
     const values = new Float64Array(s.weights.length + 1);
     for (let i = 0; i < delta.length; i++) values[i] = n * delta[i]! * clip;
     values[s.weights.length] = n;
-    const enc = await ensureEncoder(task);
+    const enc = await ensureEncoder(task, task.keyEpoch);
     const encStart = performance.now();
     const chunks = await enc.encode(values);
     const encodeSeconds = (performance.now() - encStart) / 1000;
@@ -431,6 +462,7 @@ export async function runParticipant(
       dataCommitment: o.data.commitment,
       chunkCount: chunks.length,
       mode: task.mode as 'he' | 'plain',
+      ...(task.mode === 'he' && task.keyEpoch ? { keyEpoch: task.keyEpoch } : {}),
       training: {
         model: s.model,
         epochs: t.localEpochs,
@@ -464,6 +496,7 @@ export async function runParticipant(
       try {
         const task = await conn.getTask(state?.applied ?? 0);
         failures = 0;
+        if (task.mode === 'he' || !task.planId) await syncKeys();
         if (task.planId && (!state || state.planId !== task.planId)) {
           await startPlan(task);
           lastProgress = Date.now();

@@ -88,6 +88,8 @@ export class SimulatedParticipant {
       dataCommitment: digestOf(`simulated:${this.o.memberId}`),
       chunkCount: chunks.length,
       mode: task.mode as 'he' | 'plain',
+      // HE: the key epoch the round runs under (what the update is encrypted with).
+      ...(task.mode === 'he' && task.keyEpoch ? { keyEpoch: task.keyEpoch } : {}),
       // The plan's training configuration: the attestation schema requires positive values.
       training: {
         model: task.training?.model || 'mlp',

@@ -46,6 +46,11 @@ export const AUDIT_EVENTS = [
   'certificate.signed',
   'certificate.countersigned',
   'checkpoint.signed',
+  'key.epoch_started',
+  'key.created',
+  'key.delivered',
+  'key.fetched',
+  'key.refused',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 

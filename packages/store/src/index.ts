@@ -4,6 +4,7 @@ export * from './audit-views.js';
 export * from './contributions.js';
 export * from './db.js';
 export * from './evaluations.js';
+export * from './key-epochs.js';
 export * from './members.js';
 export * from './membership.js';
 export * from './reports.js';

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { type AuditEntry, AuditError, appendAudit, canonicalJson } from './audit.js';
 import type { Db, Queryable } from './db.js';
+import { startKeyEpoch } from './key-epochs.js';
 import { getMember, type MemberRow, putMember } from './members.js';
+import type { Tx } from './round-machine.js';
 
 /**
  * Operator actions on the membership, each one transaction holding the row change and its audit
@@ -179,6 +181,26 @@ async function markRevoked(
   return rows[0] ? { id, ...rows[0] } : undefined;
 }
 
+/**
+ * A revoked participant holds the current HE key: start a new key epoch in the revocation's
+ * transaction (rounds in flight under the old one fail, ADR 0008). Auditors never held it.
+ */
+async function rotateAfterRevocation(
+  tx: Queryable,
+  federation: string,
+  revoked: { id: string; roles: string[] }[],
+  actor: string,
+): Promise<void> {
+  const who = revoked.filter((r) => r.roles.includes('participant')).map((r) => r.id);
+  if (who.length === 0) return;
+  await startKeyEpoch(tx as Tx, {
+    federation,
+    reason: 'revocation',
+    actor,
+    why: `revoked ${who.join(', ')}`,
+  });
+}
+
 async function appendAll(tx: Queryable, entries: AuditEntry[]): Promise<void> {
   for (const e of entries) await appendAudit(tx, e);
 }
@@ -227,6 +249,7 @@ export async function revokeMemberAudited(
     if (fed.rowCount === 0) return 'not registered';
     const revoked = await markRevoked(tx, a.federation, a.id);
     if (!revoked) return (await getMember(tx, a.federation, a.id)) ? 'already revoked' : 'not registered';
+    await rotateAfterRevocation(tx, a.federation, [revoked], a.actor);
     await appendAudit(tx, revokedEvent(a.federation, revoked, a.actor));
     return 'revoked';
   });
@@ -290,6 +313,10 @@ export async function registerFederationAudited(
       events.push(addedEvent(a.federation, key, a.actor));
       added.push(m.id);
     }
+    const revokedRows = events.flatMap((e) =>
+      e.event === 'member.revoked' ? [{ id: e.member!, roles: (e.data as { roles: string[] }).roles }] : [],
+    );
+    await rotateAfterRevocation(tx, a.federation, revokedRows, a.actor);
     await appendAll(tx, events);
     return { jwks: change, added, revoked };
   });

@@ -30,6 +30,9 @@ export const AGGREGATOR_PRIVILEGES: Readonly<Record<string, readonly Privilege[]
   aggregates: ['SELECT', 'INSERT', 'DELETE'],
   evaluations: ['SELECT', 'INSERT', 'UPDATE'],
   certificates: ['SELECT', 'INSERT', 'UPDATE'],
+  // Key epochs move pending -> ready -> retired; envelopes are relayed as stored, never changed.
+  key_epochs: ['SELECT', 'INSERT', 'UPDATE'],
+  key_envelopes: ['SELECT', 'INSERT'],
   // Append-only: the triggers refuse UPDATE/DELETE/TRUNCATE for everyone; the role cannot even ask.
   audit_log: ['SELECT', 'INSERT'],
   audit_checkpoints: ['SELECT', 'INSERT'],

@@ -213,6 +213,8 @@ export interface NewRound {
   minParticipants: number;
   samplingSeed: string;
   deadlineAt: Date;
+  /** HE rounds: the federation's ready key epoch the round runs under (checked under its lock). */
+  keyEpoch?: number;
 }
 
 /**
@@ -249,13 +251,35 @@ export async function openRound(
       );
     }
   }
+  if (plan.mode === 'he') {
+    // Lock order: plan, round, then the key epoch row (shared: a rotation waits for this open).
+    const epoch = await tx.query<{ state: string }>(
+      'SELECT state FROM key_epochs WHERE federation = $1 AND epoch = $2 FOR SHARE',
+      [plan.federation, r.keyEpoch ?? 0],
+    );
+    if (epoch.rows[0]?.state !== 'ready') {
+      throw new RoundStateError(
+        'ILLEGAL_TRANSITION',
+        `${where} cannot open: ${r.keyEpoch === undefined ? 'no HE key epoch is ready' : `HE key epoch ${r.keyEpoch} is ${epoch.rows[0]?.state ?? 'unknown'}`}`,
+      );
+    }
+  }
   const event = roundEvent(null, 'open', where);
   const { rows } = await tx.query<RoundRow>(
-    `INSERT INTO rounds (plan_id, round, state, sampled, quorum, min_participants, sampling_seed, deadline_at, base_model_digest)
+    `INSERT INTO rounds (plan_id, round, state, sampled, quorum, min_participants, sampling_seed, deadline_at, base_model_digest, key_epoch)
      VALUES ($1, $2, 'open', $3, $4, $5, $6, $7,
-             (SELECT digest FROM model_digests WHERE plan_id = $1 AND round = $2 - 1))
+             (SELECT digest FROM model_digests WHERE plan_id = $1 AND round = $2 - 1), $8)
      RETURNING *`,
-    [r.planId, r.round, r.sampled, r.quorum, r.minParticipants, r.samplingSeed, r.deadlineAt],
+    [
+      r.planId,
+      r.round,
+      r.sampled,
+      r.quorum,
+      r.minParticipants,
+      r.samplingSeed,
+      r.deadlineAt,
+      plan.mode === 'he' ? r.keyEpoch : null,
+    ],
   );
   const round = rows[0]!;
   await appendAudit(tx, {
@@ -271,9 +295,62 @@ export async function openRound(
       samplingSeed: round.sampling_seed,
       deadlineAt: round.deadline_at.toISOString(),
       baseModelDigest: round.base_model_digest,
+      ...(round.key_epoch !== null ? { keyEpoch: round.key_epoch } : {}),
     },
   });
   return { round, created: true };
+}
+
+/** A round still accepting updates, locked by lockAcceptingHeRounds. */
+export interface InflightRound {
+  planId: string;
+  round: number;
+  keyEpoch: number | null;
+}
+
+/**
+ * Locks every running HE plan of a federation and its latest round when that round still accepts
+ * updates (plans in id order: the lock order), and returns those rounds. What a key rotation does
+ * first, before it locks the key epoch row.
+ */
+export async function lockAcceptingHeRounds(tx: Tx, federation: string): Promise<InflightRound[]> {
+  const plans = await tx.query<{ id: string }>(
+    `SELECT id FROM plans WHERE federation = $1 AND state = 'running' AND mode = 'he' ORDER BY id`,
+    [federation],
+  );
+  const out: InflightRound[] = [];
+  for (const p of plans.rows) {
+    await lockPlan(tx, p.id);
+    const { rows } = await tx.query<RoundRow>(
+      'SELECT * FROM rounds WHERE plan_id = $1 ORDER BY round DESC LIMIT 1 FOR UPDATE',
+      [p.id],
+    );
+    const r = rows[0];
+    if (r && isAccepting(r.state)) out.push({ planId: p.id, round: r.round, keyEpoch: r.key_epoch });
+  }
+  return out;
+}
+
+/** Fails rounds locked by lockAcceptingHeRounds, each with `reason` (audited as round.failed). */
+export async function failRounds(
+  tx: Tx,
+  rounds: readonly InflightRound[],
+  reason: string,
+  actor: string,
+): Promise<void> {
+  for (const r of rounds) {
+    const n = await tx.query<{ n: string }>(
+      'SELECT count(*) AS n FROM contributions WHERE plan_id = $1 AND round = $2',
+      [r.planId, r.round],
+    );
+    await transitionRound(
+      tx,
+      r.planId,
+      r.round,
+      { to: 'failed', reason, contributions: Number(n.rows[0]!.n) },
+      actor,
+    );
+  }
 }
 
 /** A move of an existing round, with what the move records. */

@@ -76,6 +76,8 @@ export interface RoundRow {
   aggregate_digest: string | null;
   contributions: number;
   failure_reason: string | null;
+  /** The HE key epoch the round runs under (null: plain mode, or opened before epochs existed). */
+  key_epoch: number | null;
 }
 
 export async function getPlan(db: Queryable, id: string): Promise<PlanRow | undefined> {

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createLogger } from '@kpfl/aggregator';
+import { importEncryptionKey } from '@kpfl/kpt';
 import {
   type BackendPreference,
   dataCommitment,
@@ -13,7 +14,14 @@ import {
   selectBackend,
   weightsToBytes,
 } from '@kpfl/model';
-import { type LocalData, type LocalDataOptions, loadLocalData, runParticipant } from '@kpfl/participant';
+import {
+  HeKeyStore,
+  type LocalData,
+  type LocalDataOptions,
+  loadLocalData,
+  MemberKeys,
+  runParticipant,
+} from '@kpfl/participant';
 import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
@@ -38,6 +46,7 @@ import {
   parsePartitionOption,
   UserError,
 } from '../user-error.js';
+import { kitDirOf } from './he-key.js';
 
 export interface ParticipantCliOptions {
   kit: string;
@@ -312,14 +321,30 @@ export async function participantMain(o: ParticipantCliOptions) {
   const stop = () => abort.abort();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  const identity = await identityOf(kit);
+  const encryption = kit.encryption ? await importEncryptionKey(kit.encryption.privateJwk) : undefined;
   const result = await runParticipant({
     federation: kit.federation,
     memberId: kit.memberId,
-    identity: await identityOf(kit),
+    identity,
     coordinatorJwks: kit.coordinatorJwks,
     address: o.aggregator,
     tls: o.insecure ? undefined : kit.tls,
     consortiumKey: kit.heKey,
+    // Keys per epoch in the kit directory: made, fetched and delivered among the members.
+    heKeys: encryption
+      ? (conn) =>
+          new MemberKeys({
+            federation: kit.federation,
+            memberId: kit.memberId,
+            identity,
+            encryption,
+            conn,
+            store: new HeKeyStore(kitDirOf(o.kit)),
+            trustedJwks: kit.federationJwks,
+            log,
+          })
+      : undefined,
     data,
     backend: o.backend,
     log,

@@ -8,6 +8,7 @@ export interface AggregateChunk {
   'data'?: (Buffer | Uint8Array | string);
   'aggregateDigest'?: (string);
   'contributions'?: (number);
+  'keyEpoch'?: (number);
 }
 
 export interface AggregateChunk__Output {
@@ -17,4 +18,5 @@ export interface AggregateChunk__Output {
   'data': (Buffer);
   'aggregateDigest': (string);
   'contributions': (number);
+  'keyEpoch': (number);
 }

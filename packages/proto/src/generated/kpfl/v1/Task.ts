@@ -26,6 +26,7 @@ export interface Task {
   'maxUpdateNorm'?: (number | string);
   'initialModelDigest'?: (string);
   'nextModelDigest'?: (string);
+  'keyEpoch'?: (number);
 }
 
 export interface Task__Output {
@@ -50,4 +51,5 @@ export interface Task__Output {
   'maxUpdateNorm': (number);
   'initialModelDigest': (string);
   'nextModelDigest': (string);
+  'keyEpoch': (number);
 }

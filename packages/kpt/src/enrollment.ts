@@ -4,6 +4,7 @@ import { base64url, CompactSign, calculateJwkThumbprint, compactVerify, type JSO
 import { z } from 'zod';
 import { issueMemberCertificateForKey } from './certificates.js';
 import { ALG, type Clock, nowSeconds } from './constants.js';
+import { digestOf } from './digest.js';
 import { verifyCoordinatorCompact } from './coordinator-jws.js';
 import { ENCRYPTION_ALG, type EncryptionKey, generateEncryptionKey } from './encryption-key.js';
 import { classifyJoseError, KptError } from './errors.js';
@@ -454,10 +455,12 @@ export async function answerEnrollment(
 // ---------------------------------------------------------------------------------------------------
 // Member side: the response
 
-/** SHA-256 of a certificate's DER, hex with colons (what `openssl x509 -fingerprint -sha256` prints). */
+/**
+ * 'sha256:' + hex of a certificate's DER: what the coordinator reads out with the fingerprint, so
+ * the member can pin the CA (`openssl x509 -noout -fingerprint -sha256` prints the same digits).
+ */
 export function certificateSha256(pem: string): string {
-  const der = Buffer.from(new x509.X509Certificate(pem).rawData);
-  return createHash('sha256').update(der).digest('hex').toUpperCase().match(/../g)!.join(':');
+  return digestOf(new Uint8Array(new x509.X509Certificate(pem).rawData));
 }
 
 export interface CompletedEnrollment {
@@ -554,14 +557,9 @@ export async function completeEnrollment(
   return { kit, aggregator: claims.aggregator, caSha256, coordinatorKid: kid };
 }
 
+/** 'sha256:…' or bare hex, with or without colons (openssl's form), as 'sha256:' + lowercase hex. */
 function normalizeSha256(s: string): string {
-  return (
-    s
-      .replace(/[^0-9a-fA-F]/g, '')
-      .toUpperCase()
-      .match(/../g)
-      ?.join(':') ?? ''
-  );
+  return `sha256:${s.replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase()}`;
 }
 
 async function checkIssuedCertificate(

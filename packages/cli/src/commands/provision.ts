@@ -5,17 +5,8 @@
  * in Postgres is audited (member.added, member.revoked, federation.registered) in its own
  * transaction, naming the operator (`operator:<os user>@<host>`).
  */
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   DEFAULT_HE_PARAMS,
   getHeParams,
@@ -31,18 +22,11 @@ import {
   partyRole,
   provisionMember,
 } from '@kpfl/kpt';
-import {
-  addMemberAudited,
-  assertSchemaName,
-  type Db,
-  listMembers,
-  openDb,
-  revokeMemberAudited,
-  schemaExists,
-} from '@kpfl/store';
+import { addMemberAudited, listMembers, revokeMemberAudited } from '@kpfl/store';
 import { type Command, Option } from 'commander';
-import { databaseUrlOption, OPERATOR_DEFAULTS, schemaOption } from '../config.js';
-import { type CoordinatorKitFile, type MemberKitFile, provisionKits, readCoordinatorKit } from '../kits.js';
+import { databaseUrlOption, schemaOption } from '../config.js';
+import { connect, type DbOptions, json, readKit, saveKit, writePrivate } from '../kit-store.js';
+import { type CoordinatorKitFile, type MemberKitFile, provisionKits } from '../kits.js';
 import { operatorActor } from '../operator.js';
 import {
   existingPath,
@@ -92,17 +76,6 @@ function checkHeParams(name: string): string {
 function existingKits(out: string): string[] {
   return ['coordinator', 'members', 'auditors', 'federation.json'].filter((p) => existsSync(join(out, p)));
 }
-
-function writePrivate(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  // Write then rename: a reader never sees half a kit, and an interrupted write leaves the old one.
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
-}
-
-const json = (data: unknown) => `${JSON.stringify(data, null, 2)}\n`;
 
 interface ProvisionOptions {
   federation: string;
@@ -174,55 +147,6 @@ export async function runProvision(o: ProvisionOptions, print: (line: string) =>
 
 // ---------------------------------------------------------------------------------------------------
 // members add | revoke | list
-
-interface DbOptions {
-  schema: string;
-  /** The CLI always passes one (--database-url, DATABASE_URL or the default). */
-  databaseUrl?: string;
-  kitOnly?: boolean;
-}
-
-function kitPaths(kitOption: string) {
-  const file = kitOption.endsWith('.json') ? resolve(kitOption) : resolve(kitOption, 'coordinator.json');
-  return { file, root: dirname(dirname(file)) };
-}
-
-function readKit(kitOption: string) {
-  const { file, root } = kitPaths(kitOption);
-  const kit: CoordinatorKitFile = readCoordinatorKit(file);
-  return { kit, file, root };
-}
-
-function saveKit(file: string, root: string, kit: CoordinatorKitFile) {
-  writePrivate(file, json(kit));
-  const pub = join(root, 'federation.json');
-  if (existsSync(pub)) writePrivate(pub, json({ federation: kit.federation, jwks: kit.jwks }));
-}
-
-/**
- * Opens the aggregator's database, or says why not. An absent schema is not created (a mistyped
- * --schema must not leave an empty deployment behind): `missing` is set instead.
- */
-async function connect(o: DbOptions): Promise<{ db?: Db; why?: string; missing?: boolean }> {
-  if (o.kitOnly) return { why: '--kit-only' };
-  try {
-    assertSchemaName(o.schema);
-  } catch (err) {
-    throw new UserError(`--schema: ${(err as Error).message}`);
-  }
-  const url = o.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl;
-  try {
-    if (!(await schemaExists(url, o.schema)))
-      return { why: `schema ${o.schema} does not exist`, missing: true };
-  } catch (err) {
-    return { why: (err as Error).message };
-  }
-  try {
-    return { db: await openDb({ databaseUrl: url, schema: o.schema, max: 2, connectRetries: 2 }) };
-  } catch (err) {
-    return { why: (err as Error).message };
-  }
-}
 
 function findHeKey(root: string, heKeyOption: string | undefined, heParams: string) {
   let path = heKeyOption ? resolve(heKeyOption) : undefined;

@@ -85,6 +85,7 @@ export {
   type AuditorKit,
   type CoordinatorKit,
   type CreateFederationArgs,
+  createCoordinatorKit,
   createFederationKits,
   type FederationKits,
   type MemberKit,

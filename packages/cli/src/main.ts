@@ -8,6 +8,7 @@ import { registerAudit } from './commands/audit.js';
 import { registerBench } from './commands/bench.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
+import { registerMember } from './commands/member.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerParticipant } from './commands/participant.js';
 import { registerProvision } from './commands/provision.js';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerAggregator(program);
   registerParticipant(program);
   registerProvision(program);
+  registerMember(program);
   registerMigrate(program);
   registerRounds(program);
   registerAudit(program);

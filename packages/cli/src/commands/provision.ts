@@ -31,11 +31,14 @@ import { operatorActor } from '../operator.js';
 import {
   existingPath,
   outputDir,
+  outputFile,
   parseHostListOption,
+  parseHostPort,
   parseIdListOption,
   parseIdOption,
   UserError,
 } from '../user-error.js';
+import { runMembersEnroll } from './member.js';
 
 const ID_RULE = 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters';
 const ROLES = ['participant', 'auditor'] as const;
@@ -181,6 +184,13 @@ function findHeKey(root: string, heKeyOption: string | undefined, heParams: stri
     );
   }
   return { key, path };
+}
+
+/** The enrollment flags of `members add` (commands/member.ts does the work). */
+interface EnrollFlags {
+  request?: string;
+  responseOut?: string;
+  aggregator?: string;
 }
 
 interface AddOptions extends DbOptions {
@@ -393,7 +403,7 @@ export function registerProvision(program: Command): void {
   program
     .command('provision')
     .description(
-      'create a federation: identity keys, CA and TLS certificates, the coordinator kit and one kit per member and auditor (members also get the consortium HE key)',
+      'one-machine convenience for demos and tests: create a federation with every key made here (identity keys, CA and TLS certificates, the coordinator kit, one kit per member and auditor; members also get the consortium HE key). A deployment enrolls members with `kpfl member init` / `kpfl members add --request` instead',
     )
     .requiredOption('--federation <name>', 'federation name', parseIdOption('--federation'))
     .requiredOption(
@@ -439,9 +449,35 @@ export function registerProvision(program: Command): void {
       .option('--json', 'print JSON');
   const memberId = (c: Command) => c.argument('<id>', 'member or auditor id', parseIdOption('member id'));
   common(
-    memberId(members.command('add'))
-      .description('issue a kit for a new member (or auditor) and register it')
-      .addOption(new Option('--role <role>', 'participant or auditor').choices(ROLES).default('participant'))
+    members
+      .command('add')
+      .argument('[id]', 'member or auditor id (the convenience path only)', parseIdOption('member id'))
+      .description(
+        "enroll a member from its request (--request FILE: its keys were made on its own machine), or, with an id, the one-machine convenience for demos and tests: make the member's keys here and write its kit",
+      )
+      .option(
+        '--request <file>',
+        'an enrollment request from `kpfl member init`: verify it, issue the certificate, register, write the response',
+        existingPath('--request'),
+      )
+      .option(
+        '--response-out <file>',
+        'with --request: where to write the response bundle (default: enrollment-response.json next to the request)',
+        outputFile('--response-out'),
+      )
+      .option(
+        '--aggregator <host:port>',
+        'with --request: the aggregator address to tell the member',
+        parseHostPort('--aggregator', 'fl.example.org:50051'),
+      )
+      .addOption(
+        new Option(
+          '--role <role>',
+          'participant or auditor (with --request: the role the request must ask for)',
+        )
+          .choices(ROLES)
+          .default('participant'),
+      )
       .option(
         '--out <dir>',
         'kit root to write into (default: the directory holding coordinator/)',
@@ -452,7 +488,18 @@ export function registerProvision(program: Command): void {
         "the consortium HE key (default: an existing member's he-key.json)",
         existingPath('--he-key'),
       ),
-  ).action(async (id: string, o: AddOptions) => {
+  ).action(async (id: string | undefined, o: AddOptions & EnrollFlags, cmd: Command) => {
+    if (o.request !== undefined) {
+      if (id !== undefined)
+        throw new UserError(`give either an id or --request, not both (the request names the member)`);
+      const role = cmd.getOptionValueSource('role') === 'cli' ? o.role : undefined;
+      await runMembersEnroll({ ...o, request: o.request, role });
+      return;
+    }
+    if (id === undefined)
+      throw new UserError('members add: give --request FILE (enrollment), or a member id (convenience path)');
+    if (o.responseOut !== undefined || o.aggregator !== undefined)
+      throw new UserError('--response-out and --aggregator go with --request');
     await runMembersAdd(id, o);
   });
   common(

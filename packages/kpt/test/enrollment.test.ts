@@ -77,6 +77,25 @@ describe('enrollment (member-made keys, CSR style)', () => {
     );
   });
 
+  it('what one enrollment costs in kpt itself (no process start, no Postgres)', async (t) => {
+    const f = await federation();
+    const runs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      const e = await createEnrollment({ federation: 'test', memberId: `m-${i}` });
+      const a = await answerEnrollment(f.coordinator, await verifyEnrollmentRequest(e.request));
+      const done = await completeEnrollment(a.response, {
+        secrets: e.secrets,
+        requestFingerprint: e.fingerprint,
+      });
+      runs.push(performance.now() - started);
+      assert.equal(done.kit.memberId, `m-${i}`);
+    }
+    t.diagnostic(
+      `createEnrollment + verify + answer + complete: ${runs.map((ms) => ms.toFixed(1)).join(', ')} ms`,
+    );
+  });
+
   it('an auditor gets the federation JWKS, holding its own key', async () => {
     const f = await federation();
     const e = await createEnrollment({ federation: 'test', memberId: 'aud-2', role: 'auditor' });

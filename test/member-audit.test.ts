@@ -85,11 +85,16 @@ test('members add, members revoke and start-up registration are each audited, an
   const db = await openDb({ schema, max: 2 });
   t.after(() => db.close());
   const kidOf = (m: string) => kit.members.find((x) => x.id === m)!.kid;
+  const encKidOf = (m: string) => (kit.members.find((x) => x.id === m)!.encryptionJwk as { kid: string }).kid;
   assert.deepEqual(described(await rowsAfter(db, 0)), [
     ['federation.registered', null, { change: 'created', jwksDigest: jwksDigest(kit.jwks), keys: 4 }],
-    ['member.added', 'alice', { kid: kidOf('alice'), roles: ['participant'] }],
-    ['member.added', 'bob', { kid: kidOf('bob'), roles: ['participant'] }],
-    ['member.added', 'aud-1', { kid: kidOf('aud-1'), roles: ['auditor'] }],
+    [
+      'member.added',
+      'alice',
+      { kid: kidOf('alice'), roles: ['participant'], encryptionKid: encKidOf('alice') },
+    ],
+    ['member.added', 'bob', { kid: kidOf('bob'), roles: ['participant'], encryptionKid: encKidOf('bob') }],
+    ['member.added', 'aud-1', { kid: kidOf('aud-1'), roles: ['auditor'], encryptionKid: encKidOf('aud-1') }],
   ]);
   let head = (await rowsAfter(db, 0)).at(-1)!.seq;
 
@@ -101,7 +106,11 @@ test('members add, members revoke and start-up registration are each audited, an
   const carol = afterAdd.members.find((m) => m.id === 'carol')!;
   assert.deepEqual(described(await rowsAfter(db, head)), [
     ['federation.registered', null, { change: 'changed', jwksDigest: jwksDigest(afterAdd.jwks), keys: 5 }],
-    ['member.added', 'carol', { kid: carol.kid, roles: ['participant'] }],
+    [
+      'member.added',
+      'carol',
+      { kid: carol.kid, roles: ['participant'], encryptionKid: (carol.encryptionJwk as { kid: string }).kid },
+    ],
   ]);
   assert.equal((await getMember(db, federation, 'carol'))?.kid, carol.kid);
   head = (await rowsAfter(db, 0)).at(-1)!.seq;

@@ -14,6 +14,7 @@
  *
  * The member side has no audit log: a response it refuses is reported to its operator only.
  */
+import { createPrivateKey } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { clip } from '@kpfl/common';
@@ -29,6 +30,8 @@ import {
   type EnrollmentRole,
   type EnrollmentSecrets,
   type IdentityKey,
+  importEncryptionKey,
+  importIdentity,
   isKptError,
   type JWK,
   parseStrictJson,
@@ -414,6 +417,18 @@ export async function runMemberJoin(o: JoinOptions, print: (line: string) => voi
     tlsKeyPem: s.tls.keyPem,
   };
   const { response } = readJsonFile(resolve(o.response), 'enrollment response', responseFileSchema);
+  try {
+    // The secrets file is the member's own, but it may have been copied or edited: check its keys.
+    await importIdentity(s.identity.privateJwk);
+    await importEncryptionKey(s.encryption.privateJwk);
+    createPrivateKey(s.tls.keyPem);
+  } catch (err) {
+    throw new UserError(
+      `${secretsPath}: ${isKptError(err) ? err.message : 'tls.keyPem is not a PEM private key'}; run \`kpfl member init\` again`,
+      undefined,
+      { cause: err },
+    );
+  }
   let done: Awaited<ReturnType<typeof completeEnrollment>>;
   try {
     done = await completeEnrollment(

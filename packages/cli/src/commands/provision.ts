@@ -492,6 +492,10 @@ export function registerProvision(program: Command): void {
     if (o.request !== undefined) {
       if (id !== undefined)
         throw new UserError(`give either an id or --request, not both (the request names the member)`);
+      if (o.out !== undefined || o.heKey !== undefined)
+        throw new UserError(
+          '--out and --he-key go with a member id, not with --request (the member keeps its kit)',
+        );
       const role = cmd.getOptionValueSource('role') === 'cli' ? o.role : undefined;
       await runMembersEnroll({ ...o, request: o.request, role });
       return;

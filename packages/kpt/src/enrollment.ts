@@ -4,8 +4,8 @@ import { base64url, CompactSign, calculateJwkThumbprint, compactVerify, type JSO
 import { z } from 'zod';
 import { issueMemberCertificateForKey } from './certificates.js';
 import { ALG, type Clock, nowSeconds } from './constants.js';
-import { digestOf } from './digest.js';
 import { verifyCoordinatorCompact } from './coordinator-jws.js';
+import { digestOf } from './digest.js';
 import { ENCRYPTION_ALG, type EncryptionKey, generateEncryptionKey } from './encryption-key.js';
 import { classifyJoseError, KptError } from './errors.js';
 import { generateIdentity, type IdentityKey, publicKeyOf, signingKeyOf } from './identity.js';
@@ -559,7 +559,10 @@ export async function completeEnrollment(
 
 /** 'sha256:…' or bare hex, with or without colons (openssl's form), as 'sha256:' + lowercase hex. */
 function normalizeSha256(s: string): string {
-  return `sha256:${s.replace(/^sha256:/i, '').replace(/:/g, '').toLowerCase()}`;
+  return `sha256:${s
+    .replace(/^sha256:/i, '')
+    .replace(/:/g, '')
+    .toLowerCase()}`;
 }
 
 async function checkIssuedCertificate(

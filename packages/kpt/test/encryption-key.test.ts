@@ -23,7 +23,11 @@ test('bad encryption keys are refused with KEY_INVALID', async () => {
   const identity = await generateIdentity();
   const invalid = (e: unknown) => e instanceof KptError && e.code === 'KEY_INVALID';
   await assert.rejects(importEncryptionKey(identity.privateJwk), invalid, 'an Ed25519 key');
-  await assert.rejects(importEncryptionKey({ ...k.privateJwk, x: other.publicJwk.x }), invalid, 'x of another');
+  await assert.rejects(
+    importEncryptionKey({ ...k.privateJwk, x: other.publicJwk.x }),
+    invalid,
+    'x of another',
+  );
   await assert.rejects(importEncryptionKey({ ...k.privateJwk, kid: other.kid }), invalid, 'kid of another');
   assert.throws(() => encryptionPublicKeyOf(k.privateJwk), /private material/);
   assert.throws(() => encryptionPublicKeyOf(identity.publicJwk), /X25519 public JWK/);

@@ -677,13 +677,27 @@ async function checkAgreement(
   }
 }
 
-/** Names a member's admission has had: `member.added`, and `member.provisioned` in chains written before. */
-const MEMBER_ADDED_EVENTS: ReadonlySet<string> = new Set(['member.added', ...LEGACY_AUDIT_EVENTS]);
+/**
+ * Names a member's admission has had: `member.added` (keys the coordinator made, or start-up
+ * registration), `member.enrolled` (keys the member made; its data names one `role`, not `roles`),
+ * and `member.provisioned` in chains written before.
+ */
+const MEMBER_ADDED_EVENTS: ReadonlySet<string> = new Set([
+  'member.added',
+  'member.enrolled',
+  ...LEGACY_AUDIT_EVENTS,
+]);
+
+/** The roles an admission event gave: `data.roles`, or `[data.role]` for `member.enrolled`. */
+function admittedRoles(row: AuditRow): unknown {
+  const d = row.data as { roles?: unknown; role?: unknown };
+  return d.roles ?? (typeof d.role === 'string' ? [d.role] : undefined);
+}
 
 /**
  * The membership, as far as the JWKS and the log can tell offline:
  * - every member key of the JWKS (the coordinator's are not members) has, as its kid, the RFC 7638
- *   thumbprint of its key material, and a `member.added` event of this federation for that member
+ *   thumbprint of its key material, and a `member.added` (or `member.enrolled`) event of this federation for that member
  *   and that kid, whose roles agree with the key's `kpfl_role`: no key entered the federation
  *   without an audited operator action (members add, start-up registration);
  * - every `member.revoked` event revokes a member the log added before;
@@ -753,7 +767,7 @@ async function checkMembership(doc: AuditExport, jwks: JSONWebKeySet, issues: Au
       });
       continue;
     }
-    const roles = added.data.roles;
+    const roles = admittedRoles(added);
     if (Array.isArray(roles) && roles.every((x) => typeof x === 'string')) {
       const role = partyRole(roles as string[]);
       if (k.kpfl_role !== role) {

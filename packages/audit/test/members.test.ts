@@ -6,6 +6,7 @@ import {
   auditHead,
   auditNow,
   computeAuditHash,
+  enrollMemberAudited,
   listMembers,
   revokeMemberAudited,
 } from '@kpfl/store';
@@ -166,6 +167,44 @@ describe('membership in the audit log', () => {
       assert.equal(v.ok, true, formatVerdict(v));
     } finally {
       await ok.cleanup();
+    }
+  });
+
+  it('a member enrolled with its own keys (member.enrolled, one role) counts as added', async () => {
+    const d = await freshDb('audit_members_enrolled');
+    try {
+      await simulateFederation(d.db, { rounds: 1 });
+      const erin = await party('erin');
+      const aud = { ...(await party('aud-9')), role: 'auditor' as const };
+      const jwks = await jwksWith([erin, aud]);
+      assertMembershipIssue(
+        await verifyAuditDb(d.db, { federation: FEDERATION, jwks }),
+        /key \S+ of member erin, but the log has no member.added event/,
+      );
+      for (const p of [erin, aud]) {
+        const r = await enrollMemberAudited(d.db, {
+          federation: FEDERATION,
+          member: { id: p.memberId, kid: p.kid, publicJwk: p.publicJwk, roles: [p.role] },
+          jwks,
+          actor: OPERATOR,
+          fingerprint: 'AAAA-BBBB-CCCC-DDDD-EEEE',
+        });
+        assert.equal(r.enrolled, true);
+      }
+      const v = await verifyAuditDb(d.db, { federation: FEDERATION, jwks });
+      assert.equal(v.ok, true, formatVerdict(v));
+      // Its role is checked from data.role: the auditor's key marked participant is named.
+      const relabelled = {
+        keys: jwks.keys.map((k) => (k.kid === aud.kid ? { ...k, kpfl_role: 'participant' } : k)),
+      };
+      assertMembershipIssue(
+        await verifyAuditDb(d.db, { federation: FEDERATION, jwks: relabelled }),
+        new RegExp(
+          `marks key ${aud.kid} of member aud-9 as kpfl_role participant, but row \\d+ added it with roles auditor`,
+        ),
+      );
+    } finally {
+      await d.cleanup();
     }
   });
 

@@ -9,6 +9,7 @@ import { registerBench } from './commands/bench.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHeKey } from './commands/he-key.js';
+import { registerMember } from './commands/member.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerParticipant } from './commands/participant.js';
 import { registerProvision } from './commands/provision.js';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerParticipant(program);
   registerHeKey(program);
   registerProvision(program);
+  registerMember(program);
   registerMigrate(program);
   registerRounds(program);
   registerAudit(program);

@@ -1,4 +1,4 @@
-import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { KptError } from './errors.js';
@@ -99,20 +99,21 @@ async function loadCa(ca: CaKit): Promise<{ cert: x509.X509Certificate; key: Cry
   return { cert, key };
 }
 
-async function issue(
+/** A certificate for `publicKey` signed by the CA: the one place end-entity extensions are chosen. */
+async function certify(
   ca: CaKit,
+  publicKey: CryptoKey,
   subjectCn: string,
   usage: x509.ExtendedKeyUsage,
   validityDays: number,
   altNames?: x509.JsonGeneralNames,
-): Promise<CertificateKit> {
+): Promise<string> {
   const { cert: caCert, key: caKey } = await loadCa(ca);
-  const keys = await newKeyPair();
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension([usage], false),
-    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+    await x509.SubjectKeyIdentifierExtension.create(publicKey, false, crypto),
     await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey, false, crypto),
   ];
   if (altNames) extensions.push(new x509.SubjectAlternativeNameExtension(altNames, false));
@@ -122,14 +123,27 @@ async function issue(
       subject: [{ CN: [subjectCn] }, { O: ['kpfl'] }],
       issuer: caCert.subject,
       ...validity(validityDays),
-      publicKey: keys.publicKey,
+      publicKey,
       signingKey: caKey,
       signingAlgorithm: SIGN_ALG,
       extensions,
     },
     crypto,
   );
-  return { certPem: cert.toString('pem'), keyPem: await keyPem(keys.privateKey) };
+  return cert.toString('pem');
+}
+
+/** A new key pair and its certificate (the coordinator-generated, one-machine path). */
+async function issue(
+  ca: CaKit,
+  subjectCn: string,
+  usage: x509.ExtendedKeyUsage,
+  validityDays: number,
+  altNames?: x509.JsonGeneralNames,
+): Promise<CertificateKit> {
+  const keys = await newKeyPair();
+  const certPem = await certify(ca, keys.publicKey, subjectCn, usage, validityDays, altNames);
+  return { certPem, keyPem: await keyPem(keys.privateKey) };
 }
 
 /** The aggregator's TLS server certificate; SAN = the host names / IP addresses it is reached at. */
@@ -156,6 +170,40 @@ export async function issueMemberCertificate(
   if (memberId === COORDINATOR_ID)
     throw new KptError('CLAIMS_INVALID', `"${COORDINATOR_ID}" is a reserved id`);
   return issue(caKit, memberId, x509.ExtendedKeyUsage.clientAuth, opts.validityDays ?? DEFAULT_VALIDITY_DAYS);
+}
+
+/**
+ * A member's TLS client certificate for a public key the member made (enrollment: the key of its
+ * CSR, whose self-signature the caller has checked). Same subject and extensions as
+ * issueMemberCertificate; the private key never reaches the CA. `spkiPem` is a PEM "PUBLIC KEY"
+ * (SubjectPublicKeyInfo), ECDSA P-256.
+ */
+export async function issueMemberCertificateForKey(
+  caKit: CaKit,
+  memberId: string,
+  spkiPem: string,
+  opts: { validityDays?: number } = {},
+): Promise<{ certPem: string }> {
+  parseWith(idSchema, memberId, 'CLAIMS_INVALID', 'member id');
+  if (memberId === COORDINATOR_ID)
+    throw new KptError('CLAIMS_INVALID', `"${COORDINATOR_ID}" is a reserved id`);
+  let publicKey: CryptoKey;
+  try {
+    const der = createPublicKey(spkiPem).export({ format: 'der', type: 'spki' });
+    publicKey = await crypto.subtle.importKey('spki', der, KEY_ALG, true, ['verify']);
+  } catch (cause) {
+    throw new KptError('KEY_INVALID', 'the TLS public key is not an ECDSA P-256 public key (PEM SPKI)', {
+      cause,
+    });
+  }
+  const certPem = await certify(
+    caKit,
+    publicKey,
+    memberId,
+    x509.ExtendedKeyUsage.clientAuth,
+    opts.validityDays ?? DEFAULT_VALIDITY_DAYS,
+  );
+  return { certPem };
 }
 
 /**

@@ -25,6 +25,7 @@ export {
   certificateSubject,
   createCertificateAuthority,
   issueMemberCertificate,
+  issueMemberCertificateForKey,
   issueServerCertificate,
 } from './certificates.js';
 export {
@@ -45,6 +46,26 @@ export {
   generateEncryptionKey,
   importEncryptionKey,
 } from './encryption-key.js';
+export {
+  answerEnrollment,
+  type CompletedEnrollment,
+  certificateSha256,
+  completeEnrollment,
+  createEnrollment,
+  createTlsKeyAndCsr,
+  ENROLLMENT_TYP,
+  type EnrollmentRequestClaims,
+  type EnrollmentResponseClaims,
+  type EnrollmentRole,
+  type EnrollmentSecrets,
+  enrollmentRequestClaimsSchema,
+  enrollmentResponseClaimsSchema,
+  fingerprintOf,
+  signEnrollmentRequest,
+  unverifiedEnrollmentRequest,
+  type VerifiedEnrollmentRequest,
+  verifyEnrollmentRequest,
+} from './enrollment.js';
 export { GRPC_STATUS_OF, isKptError, KptError, type KptErrorCode, type KptGrpcStatus } from './errors.js';
 export { generateIdentity, type IdentityKey, importIdentity } from './identity.js';
 export {
@@ -74,6 +95,7 @@ export {
   type AuditorKit,
   type CoordinatorKit,
   type CreateFederationArgs,
+  createCoordinatorKit,
   createFederationKits,
   type FederationKits,
   type MemberKit,

@@ -95,18 +95,7 @@ export async function createFederationKits(args: CreateFederationArgs): Promise<
   if (args.members.length === 0)
     throw new KptError('CLAIMS_INVALID', 'a federation needs at least one member');
 
-  const ca = await createCertificateAuthority(federation, validityDays);
-  const hosts = args.serverHosts ?? ['localhost', '127.0.0.1'];
-  const server = { ...(await issueServerCertificate(ca, hosts, validityDays)), hosts: [...hosts] };
-  let coordinator: CoordinatorKit = {
-    federation,
-    signingKey: await generateIdentity(),
-    ca,
-    server,
-    registry: {},
-    jwks: { keys: [] },
-  };
-  coordinator.jwks = federationJwks(coordinator.signingKey, Object.values(coordinator.registry));
+  let coordinator = await createCoordinatorKit({ federation, serverHosts: args.serverHosts, validityDays });
 
   const members: MemberKit[] = [];
   for (const id of args.members) {
@@ -122,6 +111,24 @@ export async function createFederationKits(args: CreateFederationArgs): Promise<
   }
   for (const a of auditors) a.jwks = coordinator.jwks;
   return { coordinator, members, auditors, jwks: coordinator.jwks };
+}
+
+/**
+ * The coordinator's half of a federation, with nobody registered yet: its signing key, the CA and
+ * the aggregator's server certificate. Members then enroll with keys they make (enrollment.ts).
+ */
+export async function createCoordinatorKit(args: {
+  federation: string;
+  serverHosts?: string[];
+  validityDays?: number;
+}): Promise<CoordinatorKit> {
+  const federation = parseWith(idSchema, args.federation, 'CLAIMS_INVALID', 'federation id');
+  const validityDays = args.validityDays ?? DEFAULT_VALIDITY_DAYS;
+  const ca = await createCertificateAuthority(federation, validityDays);
+  const hosts = args.serverHosts ?? ['localhost', '127.0.0.1'];
+  const server = { ...(await issueServerCertificate(ca, hosts, validityDays)), hosts: [...hosts] };
+  const signingKey = await generateIdentity();
+  return { federation, signingKey, ca, server, registry: {}, jwks: federationJwks(signingKey, []) };
 }
 
 /**

@@ -26,6 +26,8 @@ export const AUDIT_EVENTS = [
   'member.added',
   'member.revoked',
   'federation.registered',
+  'member.enrolled',
+  'member.enrollment_refused',
   'token.issued',
   'rpc.refused',
   'contribution.received',

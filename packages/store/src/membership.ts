@@ -229,6 +229,83 @@ export async function addMemberAudited(
   });
 }
 
+/**
+ * `kpfl members add --request`: a member that made its own keys (packages/kpt enrollment.ts). Like
+ * addMemberAudited, but refuses an id the federation already has (active or revoked: an enrolled id
+ * is never re-keyed by a request), and audits `member.enrolled` `{ fingerprint, kid, encryptionKid,
+ * role }`. `beforeCommit` runs inside the transaction after the rows and events are written (the CLI
+ * writes the coordinator kit there); if it throws, nothing is stored. Returns `{ enrolled: false,
+ * status }` without changing anything when the id exists.
+ */
+export async function enrollMemberAudited(
+  q: Queryable,
+  a: {
+    federation: string;
+    member: MemberKey;
+    jwks: unknown;
+    actor: string;
+    fingerprint: string;
+    beforeCommit?: () => Promise<void> | void;
+  },
+): Promise<{ enrolled: true; jwks: JwksChange } | { enrolled: false; status: MemberRow['status'] }> {
+  checkText(a.federation, 'federation');
+  checkText(a.actor, 'audit actor');
+  checkText(a.fingerprint, 'enrollment fingerprint');
+  checkMember(a.member);
+  checkJwks(a.jwks);
+  if (a.member.roles.length !== 1) bad(`member ${a.member.id}: an enrollment names exactly one role`);
+  return inTransaction(q, async (tx) => {
+    // Lock the federation first, so that two enrollments of one id cannot both pass the check.
+    await tx.query('SELECT 1 FROM federations WHERE id = $1 FOR NO KEY UPDATE', [a.federation]);
+    const existing = await getMember(tx, a.federation, a.member.id);
+    if (existing) return { enrolled: false as const, status: existing.status };
+    const change = await putFederationJwks(tx, a.federation, a.jwks);
+    await putMember(tx, { federation: a.federation, ...a.member });
+    await appendAll(tx, [
+      ...registeredEvent(a.federation, change, a.jwks, a.actor),
+      {
+        federation: a.federation,
+        event: 'member.enrolled',
+        member: a.member.id,
+        actor: a.actor,
+        data: {
+          fingerprint: a.fingerprint,
+          kid: a.member.kid,
+          ...encryptionKid(a.member),
+          role: a.member.roles[0],
+        },
+      },
+    ]);
+    await a.beforeCommit?.();
+    return { enrolled: true as const, jwks: change };
+  });
+}
+
+/**
+ * An enrollment request the coordinator refused, audited on its own (`member.enrollment_refused`
+ * `{ claimedMember, fingerprint, reason }`; the row's member is null: nobody was enrolled). The
+ * values come from the request's sender: the caller bounds them (clip) before they get here.
+ */
+export async function recordEnrollmentRefusal(
+  q: Queryable,
+  a: {
+    federation: string;
+    actor: string;
+    claimedMember: string | null;
+    fingerprint: string | null;
+    reason: string;
+  },
+): Promise<void> {
+  checkText(a.federation, 'federation');
+  checkText(a.actor, 'audit actor');
+  await appendAudit(q, {
+    federation: a.federation,
+    event: 'member.enrollment_refused',
+    actor: a.actor,
+    data: { claimedMember: a.claimedMember, fingerprint: a.fingerprint, reason: a.reason },
+  });
+}
+
 /** Outcome of a revocation in Postgres. */
 export type RevokeOutcome = 'revoked' | 'already revoked' | 'not registered';
 

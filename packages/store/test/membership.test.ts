@@ -8,6 +8,7 @@ import {
   appendAudit,
   type Db,
   dropSchema,
+  enrollMemberAudited,
   getFederationJwks,
   getMember,
   jwksDigest,
@@ -15,6 +16,7 @@ import {
   listMembers,
   openDb,
   queryAudit,
+  recordEnrollmentRefusal,
   registerFederationAudited,
   revokeMemberAudited,
 } from '../src/index.js';
@@ -289,5 +291,80 @@ describe('audited membership actions', () => {
       () => appendAudit(db, { federation: 'f1', event: 'member.provisioned' as never, member: 'x' }),
       /unknown audit event "member.provisioned"/,
     );
+  });
+
+  it('an enrollment: member.enrolled with its fingerprint; an existing id and a failed kit write change nothing', async () => {
+    const erin = {
+      ...member('erin'),
+      encryptionJwk: { kty: 'OKP', crv: 'X25519', x: 'eA', kid: 'enc-erin' },
+    };
+    const jwks = jwksOf(erin);
+    const mark = await head(db);
+    const r = await enrollMemberAudited(db, {
+      federation: 'f9',
+      member: erin,
+      jwks,
+      actor: ACTOR,
+      fingerprint: 'AAAA-BBBB-CCCC-DDDD-EEEE',
+    });
+    assert.deepEqual(r, { enrolled: true, jwks: 'created' });
+    assert.deepEqual(await eventsAfter(db, mark), [
+      ['federation.registered', null, { change: 'created', jwksDigest: jwksDigest(jwks), keys: 2 }],
+      [
+        'member.enrolled',
+        'erin',
+        {
+          fingerprint: 'AAAA-BBBB-CCCC-DDDD-EEEE',
+          kid: 'kid-erin',
+          encryptionKid: 'enc-erin',
+          role: 'participant',
+        },
+      ],
+    ]);
+    // The same id again (other keys): refused, nothing changed or appended.
+    const mark2 = await head(db);
+    const again = await enrollMemberAudited(db, {
+      federation: 'f9',
+      member: { ...member('erin', 'participant', 'erin-2') },
+      jwks: jwksOf(member('erin', 'participant', 'erin-2')),
+      actor: ACTOR,
+      fingerprint: 'FFFF-BBBB-CCCC-DDDD-EEEE',
+    });
+    assert.deepEqual(again, { enrolled: false, status: 'active' });
+    assert.equal(await head(db), mark2);
+    assert.equal((await getMember(db, 'f9', 'erin'))?.kid, 'kid-erin');
+    assert.deepEqual(await getFederationJwks(db, 'f9'), jwks);
+    // The kit write (beforeCommit) fails: the member, the JWKS and the events roll back.
+    const fred = member('fred');
+    await assert.rejects(
+      enrollMemberAudited(db, {
+        federation: 'f9',
+        member: fred,
+        jwks: jwksOf(erin, fred),
+        actor: ACTOR,
+        fingerprint: 'GGGG-BBBB-CCCC-DDDD-EEEE',
+        beforeCommit: () => {
+          throw new Error('disk full');
+        },
+      }),
+      /disk full/,
+    );
+    assert.equal(await getMember(db, 'f9', 'fred'), undefined);
+    assert.deepEqual(await getFederationJwks(db, 'f9'), jwks);
+    assert.equal(await head(db), mark2);
+    await recordEnrollmentRefusal(db, {
+      federation: 'f9',
+      actor: ACTOR,
+      claimedMember: 'erin',
+      fingerprint: 'FFFF-BBBB-CCCC-DDDD-EEEE',
+      reason: 'already enrolled',
+    });
+    assert.deepEqual(await eventsAfter(db, mark2), [
+      [
+        'member.enrollment_refused',
+        null,
+        { claimedMember: 'erin', fingerprint: 'FFFF-BBBB-CCCC-DDDD-EEEE', reason: 'already enrolled' },
+      ],
+    ]);
   });
 });

@@ -5,17 +5,8 @@
  * in Postgres is audited (member.added, member.revoked, federation.registered) in its own
  * transaction, naming the operator (`operator:<os user>@<host>`).
  */
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   DEFAULT_HE_PARAMS,
   getHeParams,
@@ -31,27 +22,23 @@ import {
   partyRole,
   provisionMember,
 } from '@kpfl/kpt';
-import {
-  addMemberAudited,
-  assertSchemaName,
-  type Db,
-  listMembers,
-  openDb,
-  revokeMemberAudited,
-  schemaExists,
-} from '@kpfl/store';
+import { addMemberAudited, listMembers, revokeMemberAudited } from '@kpfl/store';
 import { type Command, Option } from 'commander';
-import { databaseUrlOption, OPERATOR_DEFAULTS, schemaOption } from '../config.js';
-import { type CoordinatorKitFile, type MemberKitFile, provisionKits, readCoordinatorKit } from '../kits.js';
+import { databaseUrlOption, schemaOption } from '../config.js';
+import { connect, type DbOptions, json, readKit, saveKit, writePrivate } from '../kit-store.js';
+import { type CoordinatorKitFile, type MemberKitFile, provisionKits } from '../kits.js';
 import { operatorActor } from '../operator.js';
 import {
   existingPath,
   outputDir,
+  outputFile,
   parseHostListOption,
+  parseHostPort,
   parseIdListOption,
   parseIdOption,
   UserError,
 } from '../user-error.js';
+import { runMembersEnroll } from './member.js';
 
 const ID_RULE = 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters';
 const ROLES = ['participant', 'auditor'] as const;
@@ -92,17 +79,6 @@ function checkHeParams(name: string): string {
 function existingKits(out: string): string[] {
   return ['coordinator', 'members', 'auditors', 'federation.json'].filter((p) => existsSync(join(out, p)));
 }
-
-function writePrivate(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  // Write then rename: a reader never sees half a kit, and an interrupted write leaves the old one.
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
-}
-
-const json = (data: unknown) => `${JSON.stringify(data, null, 2)}\n`;
 
 interface ProvisionOptions {
   federation: string;
@@ -175,55 +151,6 @@ export async function runProvision(o: ProvisionOptions, print: (line: string) =>
 // ---------------------------------------------------------------------------------------------------
 // members add | revoke | list
 
-interface DbOptions {
-  schema: string;
-  /** The CLI always passes one (--database-url, DATABASE_URL or the default). */
-  databaseUrl?: string;
-  kitOnly?: boolean;
-}
-
-function kitPaths(kitOption: string) {
-  const file = kitOption.endsWith('.json') ? resolve(kitOption) : resolve(kitOption, 'coordinator.json');
-  return { file, root: dirname(dirname(file)) };
-}
-
-function readKit(kitOption: string) {
-  const { file, root } = kitPaths(kitOption);
-  const kit: CoordinatorKitFile = readCoordinatorKit(file);
-  return { kit, file, root };
-}
-
-function saveKit(file: string, root: string, kit: CoordinatorKitFile) {
-  writePrivate(file, json(kit));
-  const pub = join(root, 'federation.json');
-  if (existsSync(pub)) writePrivate(pub, json({ federation: kit.federation, jwks: kit.jwks }));
-}
-
-/**
- * Opens the aggregator's database, or says why not. An absent schema is not created (a mistyped
- * --schema must not leave an empty deployment behind): `missing` is set instead.
- */
-async function connect(o: DbOptions): Promise<{ db?: Db; why?: string; missing?: boolean }> {
-  if (o.kitOnly) return { why: '--kit-only' };
-  try {
-    assertSchemaName(o.schema);
-  } catch (err) {
-    throw new UserError(`--schema: ${(err as Error).message}`);
-  }
-  const url = o.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl;
-  try {
-    if (!(await schemaExists(url, o.schema)))
-      return { why: `schema ${o.schema} does not exist`, missing: true };
-  } catch (err) {
-    return { why: (err as Error).message };
-  }
-  try {
-    return { db: await openDb({ databaseUrl: url, schema: o.schema, max: 2, connectRetries: 2 }) };
-  } catch (err) {
-    return { why: (err as Error).message };
-  }
-}
-
 function findHeKey(root: string, heKeyOption: string | undefined, heParams: string) {
   let path = heKeyOption ? resolve(heKeyOption) : undefined;
   if (!path) {
@@ -257,6 +184,13 @@ function findHeKey(root: string, heKeyOption: string | undefined, heParams: stri
     );
   }
   return { key, path };
+}
+
+/** The enrollment flags of `members add` (commands/member.ts does the work). */
+interface EnrollFlags {
+  request?: string;
+  responseOut?: string;
+  aggregator?: string;
 }
 
 interface AddOptions extends DbOptions {
@@ -469,7 +403,7 @@ export function registerProvision(program: Command): void {
   program
     .command('provision')
     .description(
-      'create a federation: identity keys, CA and TLS certificates, the coordinator kit and one kit per member and auditor (members also get the consortium HE key)',
+      'one-machine convenience for demos and tests: create a federation with every key made here (identity keys, CA and TLS certificates, the coordinator kit, one kit per member and auditor; members also get the consortium HE key). A deployment enrolls members with `kpfl member init` / `kpfl members add --request` instead',
     )
     .requiredOption('--federation <name>', 'federation name', parseIdOption('--federation'))
     .requiredOption(
@@ -515,9 +449,35 @@ export function registerProvision(program: Command): void {
       .option('--json', 'print JSON');
   const memberId = (c: Command) => c.argument('<id>', 'member or auditor id', parseIdOption('member id'));
   common(
-    memberId(members.command('add'))
-      .description('issue a kit for a new member (or auditor) and register it')
-      .addOption(new Option('--role <role>', 'participant or auditor').choices(ROLES).default('participant'))
+    members
+      .command('add')
+      .argument('[id]', 'member or auditor id (the convenience path only)', parseIdOption('member id'))
+      .description(
+        "enroll a member from its request (--request FILE: its keys were made on its own machine), or, with an id, the one-machine convenience for demos and tests: make the member's keys here and write its kit",
+      )
+      .option(
+        '--request <file>',
+        'an enrollment request from `kpfl member init`: verify it, issue the certificate, register, write the response',
+        existingPath('--request'),
+      )
+      .option(
+        '--response-out <file>',
+        'with --request: where to write the response bundle (default: enrollment-response.json next to the request)',
+        outputFile('--response-out'),
+      )
+      .option(
+        '--aggregator <host:port>',
+        'with --request: the aggregator address to tell the member',
+        parseHostPort('--aggregator', 'fl.example.org:50051'),
+      )
+      .addOption(
+        new Option(
+          '--role <role>',
+          'participant or auditor (with --request: the role the request must ask for)',
+        )
+          .choices(ROLES)
+          .default('participant'),
+      )
       .option(
         '--out <dir>',
         'kit root to write into (default: the directory holding coordinator/)',
@@ -528,7 +488,22 @@ export function registerProvision(program: Command): void {
         "the consortium HE key (default: an existing member's he-key.json)",
         existingPath('--he-key'),
       ),
-  ).action(async (id: string, o: AddOptions) => {
+  ).action(async (id: string | undefined, o: AddOptions & EnrollFlags, cmd: Command) => {
+    if (o.request !== undefined) {
+      if (id !== undefined)
+        throw new UserError(`give either an id or --request, not both (the request names the member)`);
+      if (o.out !== undefined || o.heKey !== undefined)
+        throw new UserError(
+          '--out and --he-key go with a member id, not with --request (the member keeps its kit)',
+        );
+      const role = cmd.getOptionValueSource('role') === 'cli' ? o.role : undefined;
+      await runMembersEnroll({ ...o, request: o.request, role });
+      return;
+    }
+    if (id === undefined)
+      throw new UserError('members add: give --request FILE (enrollment), or a member id (convenience path)');
+    if (o.responseOut !== undefined || o.aggregator !== undefined)
+      throw new UserError('--response-out and --aggregator go with --request');
     await runMembersAdd(id, o);
   });
   common(

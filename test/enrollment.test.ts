@@ -1,6 +1,6 @@
 /**
- * Issue 13, first half: members enroll with keys they make, and nothing the coordinator writes,
- * stores or logs holds a member's private key.
+ * Issue 13: members enroll with keys they make and make the consortium HE key among themselves, and
+ * nothing the coordinator writes, stores or logs holds a member's private key or the HE key.
  *
  * Every step runs as the real CLI (child processes, each member's keys made by its own `kpfl member
  * init` in its own directory); the aggregator runs from the coordinator kit on real Postgres, Redis
@@ -30,7 +30,12 @@ import {
   startLocalAggregator,
 } from '../packages/aggregator/src/index.js';
 import { identityOf, readCoordinatorKit, readMemberKit } from '../packages/cli/src/kits.js';
-import { createEncoder, DEFAULT_HE_PARAMS } from '../packages/he/src/index.js';
+import {
+  consortiumKeyId,
+  createEncoder,
+  DEFAULT_HE_PARAMS,
+  serializeConsortiumKey,
+} from '../packages/he/src/index.js';
 import {
   createEnrollment,
   createTlsKeyAndCsr,
@@ -39,7 +44,7 @@ import {
   generateIdentity,
   signEnrollmentRequest,
 } from '../packages/kpt/src/index.js';
-import { SIMULATED_TRAINING, SimulatedParticipant } from '../packages/participant/src/index.js';
+import { HeKeyStore, SIMULATED_TRAINING, SimulatedParticipant } from '../packages/participant/src/index.js';
 import { type Db, DEFAULT_DATABASE_URL, dropSchema, getRound, openDb } from '../packages/store/src/index.js';
 import {
   agreeRound,
@@ -457,8 +462,24 @@ describe('enrollment with member-made keys (issue 13)', () => {
     });
     const address = `localhost:${agg.port}`;
 
-    // Two rounds in mode 'plain': the consortium HE key is the other half of issue 13 (members make
-    // and share it among themselves); once it lands this federation runs in mode 'he' instead.
+    // The consortium HE key is the members' own: alice makes epoch 1's key with `kpfl he-key create`
+    // and delivers it to bob and carol, who fetch theirs the same way; the aggregator relays envelopes.
+    const heKeyCreate = async (m: string) => {
+      const r = await runKpfl(['he-key', 'create', '--kit', memberDir(m), '--aggregator', address, '--json']);
+      assert.equal(r.code, 0, r.out + r.err);
+      return JSON.parse(r.out.trim().split('\n').at(-1)!) as { epoch: number; keyId: string; made: boolean };
+    };
+    const made = await heKeyCreate('alice');
+    assert.deepEqual([made.epoch, made.made], [1, true]);
+    for (const m of ['bob', 'carol']) {
+      const fetched = await heKeyCreate(m);
+      assert.deepEqual([fetched.epoch, fetched.keyId, fetched.made], [1, made.keyId, false]);
+    }
+    const heKeys = Object.fromEntries(
+      ['alice', 'bob', 'carol'].map((m) => [m, new HeKeyStore(memberDir(m)).get(1)!]),
+    );
+    for (const m of ['alice', 'bob', 'carol']) assert.equal(consortiumKeyId(heKeys[m]!), made.keyId, m);
+
     const plan = await schedulePlan(agg.db, agg.queue, {
       id: `${federation}-plan`,
       federation,
@@ -466,13 +487,14 @@ describe('enrollment with member-made keys (issue 13)', () => {
       minParticipants: 3,
       fraction: 1,
       deadlineSeconds: 120,
-      mode: 'plain',
+      mode: 'he',
       heParams: DEFAULT_HE_PARAMS,
       parameterCount: LENGTH,
       training: SIMULATED_TRAINING,
       seed: 1,
       initialModelDigest: INITIAL_DIGEST,
     });
+    const encoders = [];
     for (const m of ['alice', 'bob', 'carol']) {
       const kit = readMemberKit(memberDir(m));
       participants.push(
@@ -485,9 +507,10 @@ describe('enrollment with member-made keys (issue 13)', () => {
           tls: kit.tls,
         }),
       );
+      const enc = await createEncoder({ mode: 'he', key: heKeys[m]!, workers: 0 });
+      t.after(() => enc.close());
+      encoders.push(enc);
     }
-    const enc = await createEncoder({ mode: 'plain' });
-    t.after(() => enc.close());
     await reportInitialModel(participants[0]!);
     for (const round of [1, 2]) {
       const receipts = [];
@@ -496,7 +519,7 @@ describe('enrollment with member-made keys (issue 13)', () => {
         assert.equal(task.round, round);
         receipts.push({
           p,
-          attestationDigest: (await p.submitValues(task, syntheticUpdate(LENGTH, k, 10), enc, 10))
+          attestationDigest: (await p.submitValues(task, syntheticUpdate(LENGTH, k, 10), encoders[k]!, 10))
             .attestationDigest,
         });
       }
@@ -566,6 +589,20 @@ describe('enrollment with member-made keys (issue 13)', () => {
       });
     }
     assert.equal(needles.length, parties.length * 19);
+    // The consortium HE secret key the members made: whole, and any 48 bytes of it.
+    const heSecret = Buffer.from(heKeys.alice!.secretKey);
+    for (const [what, bytes] of [
+      ['HE secret key', heSecret],
+      [
+        'HE secret key, 48 bytes from its middle',
+        heSecret.subarray(heSecret.length >> 1, (heSecret.length >> 1) + 48),
+      ],
+    ] as const) {
+      needles.push({ what: `${what} (base64)`, text: bytes.toString('base64') });
+      needles.push({ what: `${what} (base64url)`, text: bytes.toString('base64url') });
+      needles.push({ what: `${what} (hex)`, text: bytes.toString('hex') });
+    }
+    needles.push({ what: 'HE key file', text: serializeConsortiumKey(heKeys.alice!) });
     const find = (haystack: Buffer) => needles.filter((n) => haystack.includes(n.text)).map((n) => n.what);
 
     function filesUnder(dir: string): string[] {

@@ -6,6 +6,7 @@
  * of the epoch named.
  */
 import { clip } from '@kpfl/common';
+import { HE_PARAM_SETS } from '@kpfl/he';
 import { CAPABILITIES, type Capability, HE_KEY_ID_PATTERN, ID_PATTERN, keyEnvelopeHeader } from '@kpfl/kpt';
 import type { AggregatorHandlers, KeyEpoch } from '@kpfl/proto';
 import {
@@ -106,6 +107,14 @@ export function createKeyHandlers(d: KeyServiceDeps): KeyHandlers {
 
     StartKeyEpoch: rpc.unary('StartKeyEpoch', async (call, req) => {
       const member = await activeCaller(call, CAPABILITIES.deliverKey, 'starting an HE key epoch');
+      // Only the first epoch takes its parameters from the caller (later ones keep the current set):
+      // a made-up name would leave every member unable to make the key.
+      if (!Object.hasOwn(HE_PARAM_SETS, req.heParams))
+        throw new RpcError(
+          'INVALID_ARGUMENT',
+          'bad_he_params',
+          `HE parameter set "${clip(req.heParams, 64)}" is not one of ${Object.keys(HE_PARAM_SETS).join(', ')}`,
+        );
       const { epoch, started } = await requestKeyEpoch(db, {
         federation: d.federation,
         heParams: req.heParams,

@@ -239,8 +239,12 @@ export class MemberKeys {
   }
 
   /** What a participant does between rounds: make a pending key, fetch the current one, deliver to newcomers. */
-  async sync(): Promise<void> {
-    const { epoch } = await this.createIfPending();
+  /**
+   * `heParams`: a plan in he mode needs a key; when the federation has no epoch yet (an enrolled
+   * federation), the first member to get here starts epoch 1 with the plan's parameters.
+   */
+  async sync(heParams?: string): Promise<void> {
+    const { epoch } = await this.createIfPending(heParams);
     // keyFor: the stored key (checked against the epoch's keyId), else this member's envelope, fetched.
     if (epoch.state === 'ready') await this.keyFor(epoch.epoch);
     await this.deliverToMissing();

@@ -118,14 +118,14 @@ export async function runParticipant(
   const keys = o.heKeys?.(conn);
   let lastKeySync = 0;
   /** Between rounds: make a pending epoch's key, fetch the current one, deliver it to newcomers. */
-  const syncKeys = async () => {
+  const syncKeys = async (heParams?: string) => {
     if (!keys || Date.now() - lastKeySync < 2000) return;
     lastKeySync = Date.now();
     try {
-      await keys.sync();
+      await keys.sync(heParams);
     } catch (err) {
       if (isRetryable(err)) throw err;
-      // No epoch yet (a plain-mode federation, or nobody ran `kpfl he-key create`): nothing to sync.
+      // No epoch yet and no he plan to start one for: nothing to sync.
       if (
         err instanceof AggregatorError &&
         err.codeName === 'NOT_FOUND' &&
@@ -496,7 +496,7 @@ export async function runParticipant(
       try {
         const task = await conn.getTask(state?.applied ?? 0);
         failures = 0;
-        if (task.mode === 'he' || !task.planId) await syncKeys();
+        if (task.mode === 'he' || !task.planId) await syncKeys(task.mode === 'he' ? task.heParams : undefined);
         if (task.planId && (!state || state.planId !== task.planId)) {
           await startPlan(task);
           lastProgress = Date.now();

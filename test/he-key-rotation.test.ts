@@ -328,6 +328,18 @@ describe('issue 13: members make, deliver and rotate the HE key', () => {
     t.diagnostic(`second creation: ALREADY_EXISTS: ${twice.message}`);
   });
 
+  it('an epoch of an unknown parameter set is refused, audited, and none is started', async (t) => {
+    const epochs = () => count('SELECT count(*) AS n FROM key_epochs WHERE federation = $1', [f.federation]);
+    const r = await assertRefused(
+      f.agg!.db,
+      epochs,
+      () => p.alice!.conn.startKeyEpoch(true, 'made-up'),
+      grpc.status.INVALID_ARGUMENT,
+      /^HE parameter set "made-up" is not one of /,
+    );
+    t.diagnostic(`StartKeyEpoch with heParams "made-up": INVALID_ARGUMENT: ${r.message}`);
+  });
+
   it('the revoked member cannot fetch the new envelope: refused and audited', async (t) => {
     // carol's session token was issued before her revocation: it is refused all the same.
     const r = await assertRefused(

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -53,6 +53,30 @@ test('the same seeded federation in plain and he modes ends with the same model'
     }
   } finally {
     await db.close();
+  }
+  // The demo enrolls its members: their keys, and the HE key a participant made, are in the members'
+  // directories only, never in what the coordinator's process wrote (its kit, the exchange, its log).
+  const work = he.result.workDir!;
+  const coordinatorSide = ['coordinator/coordinator.json', 'aggregator.log', 'federation.json']
+    .map((f) => readFileSync(join(work, f), 'utf8'))
+    .concat(readdirSync(join(work, 'exchange')).map((f) => readFileSync(join(work, 'exchange', f), 'utf8')))
+    .join('\n');
+  for (const m of ['member-1', 'member-2']) {
+    const kit = JSON.parse(readFileSync(join(work, 'members', m, 'member.json'), 'utf8'));
+    const heKey = JSON.parse(readFileSync(join(work, 'members', m, 'he-keys', 'epoch-1.json'), 'utf8'));
+    for (const secret of [kit.identity.privateJwk.d, kit.encryption.privateJwk.d, heKey.secretKey])
+      assert.equal(coordinatorSide.includes(secret), false, `${m}: a private key on the coordinator's side`);
+  }
+  const db2 = await openDb({ schema });
+  try {
+    const made = await db2.query(`SELECT actor FROM audit_log WHERE event = 'key.created'`);
+    assert.deepEqual(
+      made.rows.map((r) => r.actor).filter((a) => a.startsWith('member-')).length,
+      1,
+      'one participant made the HE key',
+    );
+  } finally {
+    await db2.close();
   }
   // The demo's HTML report carries the accuracy curve.
   assert.equal(he.result.report, reportFile);

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkRedis, createLogger, schedulePlan, startLocalAggregator } from '@kpfl/aggregator';
@@ -14,7 +14,15 @@ import {
   parsePartitionSpec,
   parseServerOptimizer,
 } from '@kpfl/model';
-import { checkPostgres, dropSchema, getPlan, listRounds, planSummary, roundEvaluations } from '@kpfl/store';
+import {
+  checkPostgres,
+  dropSchema,
+  getPlan,
+  listRounds,
+  migrateSchema,
+  planSummary,
+  roundEvaluations,
+} from '@kpfl/store';
 import { type Command, Option } from 'commander';
 import {
   BACKENDS,
@@ -23,7 +31,7 @@ import {
   OPERATOR_DEFAULTS,
   redisUrlOption,
 } from '../config.js';
-import { provisionKits } from '../kits.js';
+import { type CoordinatorKitFile, readCoordinatorKit } from '../kits.js';
 import { operatorActor } from '../operator.js';
 import { cliCommand, DEFAULT_DATASET } from '../paths.js';
 import {
@@ -40,6 +48,7 @@ import {
   requireService,
   UserError,
 } from '../user-error.js';
+import { REQUEST_FILE, runCoordinatorInit, runMembersEnroll } from './member.js';
 
 const MODELS = ['mlp', 'cnn'] as const satisfies readonly ModelName[];
 const MODES = ['he', 'plain'] as const;
@@ -181,12 +190,14 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
     print(
       `kpfl demo: ${o.participants} participants, ${o.rounds} rounds, ${o.model}, ${o.partition}, mode ${o.mode}${o.insecure ? ' (insecure gRPC)' : ', mutual TLS'}`,
     );
-    const { coordinator } = await provisionKits({
+    const coordinator = await enrollFederation({
       federation,
       members,
       auditors: ['auditor-1'],
-      out: work,
-      heParams: DEFAULT_HE_PARAMS,
+      work,
+      schema,
+      databaseUrl,
+      print,
     });
     agg = await startLocalAggregator(coordinator, {
       schema,
@@ -344,6 +355,94 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       rmSync(work, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * The federation as a consortium would make it (README, "Deploying"): the coordinator kit here, and
+ * each member's keys made by its own `kpfl member init` process in its own directory, so that this
+ * process, which runs the aggregator, never holds a member's private key. The requests and responses
+ * pass through work/exchange; the consortium HE key is made by the participants once they run.
+ */
+async function enrollFederation(o: {
+  federation: string;
+  members: string[];
+  auditors: string[];
+  work: string;
+  schema: string;
+  databaseUrl: string;
+  print: (line: string) => void;
+}): Promise<CoordinatorKitFile> {
+  const started = performance.now();
+  const quiet = () => {};
+  await runCoordinatorInit(
+    { federation: o.federation, out: o.work, heParams: DEFAULT_HE_PARAMS, json: true },
+    quiet,
+  );
+  await migrateSchema(o.databaseUrl, o.schema);
+  const parties = [
+    ...o.members.map((id) => ({ id, role: 'participant', dir: join(o.work, 'members', id) })),
+    ...o.auditors.map((id) => ({ id, role: 'auditor', dir: join(o.work, 'auditors', id) })),
+  ];
+  const exchange = join(o.work, 'exchange');
+  mkdirSync(exchange, { recursive: true });
+  await Promise.all(
+    parties.map((p) =>
+      runKpflStep([
+        'member',
+        'init',
+        '--federation',
+        o.federation,
+        '--member',
+        p.id,
+        '--role',
+        p.role,
+        '--out',
+        p.dir,
+      ]),
+    ),
+  );
+  const kit = join(o.work, 'coordinator');
+  for (const p of parties) {
+    copyFileSync(join(p.dir, REQUEST_FILE), join(exchange, `${p.id}.request.json`));
+    await runMembersEnroll(
+      {
+        request: join(exchange, `${p.id}.request.json`),
+        kit,
+        responseOut: join(exchange, `${p.id}.response.json`),
+        schema: o.schema,
+        databaseUrl: o.databaseUrl,
+        json: true,
+      },
+      quiet,
+    );
+  }
+  await Promise.all(
+    parties.map((p) =>
+      runKpflStep(['member', 'join', '--response', join(exchange, `${p.id}.response.json`), '--kit', p.dir]),
+    ),
+  );
+  o.print(
+    `enrolled ${o.members.length} members and ${o.auditors.length} auditor with keys they made themselves (${((performance.now() - started) / 1000).toFixed(1)} s); the participants will make the HE key`,
+  );
+  return readCoordinatorKit(kit);
+}
+
+/** Runs one `kpfl` command as a member would, in its own process; its output only when it fails. */
+function runKpflStep(args: string[]): Promise<void> {
+  const { cmd, args: argv } = cliCommand(args);
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnvironment() });
+  let out = '';
+  child.stdout!.on('data', (b) => (out += b));
+  child.stderr!.on('data', (b) => (out += b));
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code, signal) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(`kpfl ${args.slice(0, 2).join(' ')} exited with ${code ?? signal}: ${out.trim()}`),
+          ),
+    ),
+  );
 }
 
 function tail(file: string, n: number): string {

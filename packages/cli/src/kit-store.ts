@@ -1,10 +1,11 @@
 /**
  * Reading and writing the coordinator kit for the commands that change the membership (`kpfl
  * members add|revoke|list`, and enrollment in commands/member.ts), and opening the aggregator's
- * database for them. Moved out of commands/provision.ts unchanged so both command modules use it.
+ * database for them, and the kit as kpt's CoordinatorKit: one copy for both command modules.
  */
 import { chmodSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { type CoordinatorKit, type JWK, partyRole } from '@kpfl/kpt';
 import { assertSchemaName, type Db, openDb, schemaExists } from '@kpfl/store';
 import { OPERATOR_DEFAULTS } from './config.js';
 import { type CoordinatorKitFile, readCoordinatorKit } from './kits.js';
@@ -68,4 +69,27 @@ export async function connect(o: DbOptions): Promise<{ db?: Db; why?: string; mi
   } catch (err) {
     return { why: (err as Error).message };
   }
+}
+
+/** The coordinator kit as kpt's CoordinatorKit (the registry from coordinator.json's members). */
+export function coordinatorOf(kit: CoordinatorKitFile): CoordinatorKit {
+  return {
+    federation: kit.federation,
+    signingKey: kit.signingKey,
+    ca: kit.ca,
+    server: { ...kit.server, hosts: [] },
+    registry: Object.fromEntries(
+      kit.members.map((m) => [
+        m.id,
+        {
+          memberId: m.id,
+          role: partyRole(m.roles),
+          kid: m.kid,
+          publicJwk: m.publicJwk as JWK,
+          encryptionJwk: m.encryptionJwk as JWK | undefined,
+        },
+      ]),
+    ),
+    jwks: kit.jwks,
+  };
 }

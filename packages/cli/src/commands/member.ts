@@ -21,7 +21,6 @@ import { clip } from '@kpfl/common';
 import { DEFAULT_HE_PARAMS, HE_PARAM_SETS } from '@kpfl/he';
 import {
   answerEnrollment,
-  type CoordinatorKit,
   certificateSha256,
   completeEnrollment,
   createCoordinatorKit,
@@ -33,16 +32,22 @@ import {
   importEncryptionKey,
   importIdentity,
   isKptError,
-  type JWK,
   parseStrictJson,
-  partyRole,
   unverifiedEnrollmentRequest,
   verifyEnrollmentRequest,
 } from '@kpfl/kpt';
 import { enrollMemberAudited, recordEnrollmentRefusal } from '@kpfl/store';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
-import { connect, type DbOptions, json, readKit, saveKit, writePrivate } from '../kit-store.js';
+import {
+  connect,
+  coordinatorOf,
+  type DbOptions,
+  json,
+  readKit,
+  saveKit,
+  writePrivate,
+} from '../kit-store.js';
 import type { CoordinatorKitFile, MemberKitFile } from '../kits.js';
 import { operatorActor } from '../operator.js';
 import {
@@ -226,29 +231,6 @@ export interface EnrollOptions extends DbOptions {
   /** Set only when given on the command line: then the request must ask for this role. */
   role?: EnrollmentRole;
   json?: boolean;
-}
-
-/** The coordinator kit as kpt's CoordinatorKit (the registry from coordinator.json's members). */
-function coordinatorOf(kit: CoordinatorKitFile): CoordinatorKit {
-  return {
-    federation: kit.federation,
-    signingKey: kit.signingKey,
-    ca: kit.ca,
-    server: { ...kit.server, hosts: [] },
-    registry: Object.fromEntries(
-      kit.members.map((m) => [
-        m.id,
-        {
-          memberId: m.id,
-          role: partyRole(m.roles),
-          kid: m.kid,
-          publicJwk: m.publicJwk as JWK,
-          encryptionJwk: m.encryptionJwk as JWK | undefined,
-        },
-      ]),
-    ),
-    jwks: kit.jwks,
-  };
 }
 
 export async function runMembersEnroll(o: EnrollOptions, print: (line: string) => void = console.log) {

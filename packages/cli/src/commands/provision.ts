@@ -14,18 +14,19 @@ import {
   parseConsortiumKey,
   serializeConsortiumKey,
 } from '@kpfl/he';
-import {
-  COORDINATOR_ID,
-  type CoordinatorKit,
-  ID_PATTERN,
-  type JWK,
-  partyRole,
-  provisionMember,
-} from '@kpfl/kpt';
+import { COORDINATOR_ID, ID_PATTERN, provisionMember } from '@kpfl/kpt';
 import { addMemberAudited, listMembers, revokeMemberAudited } from '@kpfl/store';
 import { type Command, Option } from 'commander';
 import { databaseUrlOption, schemaOption } from '../config.js';
-import { connect, type DbOptions, json, readKit, saveKit, writePrivate } from '../kit-store.js';
+import {
+  connect,
+  coordinatorOf,
+  type DbOptions,
+  json,
+  readKit,
+  saveKit,
+  writePrivate,
+} from '../kit-store.js';
 import { type CoordinatorKitFile, type MemberKitFile, provisionKits } from '../kits.js';
 import { operatorActor } from '../operator.js';
 import {
@@ -219,25 +220,7 @@ export async function runMembersAdd(id: string, o: AddOptions, print: (line: str
     throw new UserError(`${dir} already exists and is not empty; refusing to overwrite a kit`);
   const heKey = role === 'participant' ? findHeKey(root, o.heKey, kit.heParams) : undefined;
 
-  const coordinator: CoordinatorKit = {
-    federation: kit.federation,
-    signingKey: kit.signingKey,
-    ca: kit.ca,
-    server: { ...kit.server, hosts: [] },
-    registry: Object.fromEntries(
-      kit.members.map((m) => [
-        m.id,
-        {
-          memberId: m.id,
-          role: partyRole(m.roles),
-          kid: m.kid,
-          publicJwk: m.publicJwk as JWK,
-          encryptionJwk: m.encryptionJwk as JWK | undefined,
-        },
-      ]),
-    ),
-    jwks: kit.jwks,
-  };
+  const coordinator = coordinatorOf(kit);
   const { coordinator: next, kit: party } = await provisionMember(coordinator, id, { role });
   const memberKit: MemberKitFile = {
     kind: role === 'auditor' ? 'kpfl-auditor-kit' : 'kpfl-member-kit',

@@ -496,7 +496,8 @@ export async function runParticipant(
       try {
         const task = await conn.getTask(state?.applied ?? 0);
         failures = 0;
-        if (task.mode === 'he' || !task.planId) await syncKeys(task.mode === 'he' ? task.heParams : undefined);
+        if (task.mode === 'he' || !task.planId)
+          await syncKeys(task.mode === 'he' ? task.heParams : undefined);
         if (task.planId && (!state || state.planId !== task.planId)) {
           await startPlan(task);
           lastProgress = Date.now();

@@ -3,7 +3,7 @@
 # kpfl coordinator image. One image, several roles (the command picks one):
 #   kpfl aggregator --config /etc/kpfl/aggregator.yaml   gRPC front end (default command)
 #   kpfl worker --config /etc/kpfl/worker.yaml           round worker (opening rounds, deadlines, aggregation)
-#   kpfl provision | rounds | audit ...                   operator commands
+#   kpfl coordinator init | members | rounds | audit ...  operator commands
 #
 # Build from the repository root:
 #   docker build -f docker/aggregator.Dockerfile -t kpfl-aggregator .

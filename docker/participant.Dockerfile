@@ -6,8 +6,9 @@
 # Build from the repository root:
 #   docker build -f docker/participant.Dockerfile -t kpfl-participant .
 #
-# No secret and no data is baked in: the member kit (identity key, certificate, consortium HE key)
-# is mounted read-only at /kit and the member's data at /data.
+# No secret and no data is baked in: the member kit (identity key, certificate; the consortium HE
+# key the participant makes or is sent lands in /kit/he-keys) is mounted at /kit, the member's data
+# read-only at /data.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 # Full Debian image for the build: python3, make and g++ in case the tfjs-node binding has to be

@@ -4,15 +4,19 @@
  * environment and its config file. Only what cannot be the same on one machine is changed, and it
  * is changed the way a container runtime would change it:
  *   - bind mounts and tmpfs become path rewrites (/kit -> <tmp>/kits/members/alice, /tmp -> <tmp>/alice/tmp);
+ *     the kit directories are made first, 0700, as docs/deploy.md tells the operator to;
  *   - service names and container ports become loopback addresses and free ports;
  *   - Postgres and Redis are the local ones (DATABASE_URL / REDIS_URL or their defaults), with a
  *     fresh schema and Redis prefix per run, dropped at the end.
  * Every service's HEALTHCHECK (the image's, or compose's override) is run against the process.
  *
- * Steps: provision (the `provision` service) -> the postgres service's init scripts and the one-shot
- * `migrate` service (as the owner) -> aggregator + worker (as the app's login role) -> alice, bob,
- * carol on small data slices -> schedule 2 rounds (the `ops` service) -> wait for the plan to
- * finish -> check it.
+ * Steps, in compose's order: enrollment (`coordinator-init`; each member's `<m>-init`, which prints
+ * its fingerprint) -> the postgres service's init scripts and the one-shot `migrate` service (as the
+ * owner) -> `coordinator-add-<m>` per member (its printed fingerprint must be the member's) and
+ * `<m>-join` -> aggregator + worker (as the app's login role) -> alice, bob, carol on small data
+ * slices -> schedule 2 `he` rounds (the `ops` service; the participants make the HE key) -> wait for
+ * the plan to finish -> check it, and that every member holds the same HE key and the coordinator's
+ * side none.
  *
  *   node --import tsx scripts/compose-local.ts [--keep] [--rounds N] [--timeout SECONDS]
  *
@@ -20,7 +24,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
@@ -489,7 +501,13 @@ async function main(argv: string[]): Promise<number> {
       // Small local data: a short evaluation (the training slice is the plan's --max-examples).
       env.KPFL_TEST_LIMIT = '300';
     }
-    for (const [, host] of mounts) if (host.startsWith(work)) mkdirSync(host, { recursive: true });
+    // The operator makes the kit directories before the first step (compose never creates them):
+    // each party's 0700, the exchange directories ordinary.
+    for (const [, host] of mounts)
+      if (host.startsWith(work)) {
+        const isKit = host.startsWith(`${kitsDir}/`) && !host.startsWith(join(kitsDir, 'exchange'));
+        mkdirSync(host, { recursive: true, mode: isKit ? 0o700 : 0o755 });
+      }
     const [bin, ...rest] = entrypoint;
     if (bin !== 'node')
       throw new Error(`service ${name}: entrypoint ${entrypoint.join(' ')} does not start with node`);
@@ -513,8 +531,11 @@ async function main(argv: string[]): Promise<number> {
       c.on('exit', (code) => (code === 0 ? res() : rej(new Error(`${file} exited with ${code}: ${err}`))));
     });
   const procs: Proc[] = [];
+  /** The compose services started, in the order they were (the summary's `services`). */
+  const servicesRun: string[] = [];
   const run = (name: string, commandOverride?: string[], label = name): Proc => {
     const p = prepare(name, commandOverride);
+    if (!servicesRun.includes(name)) servicesRun.push(name);
     const log = join(work, `${label}.log`);
     const out = createWriteStream(log);
     const child = spawn(process.execPath, p.argv, {
@@ -635,32 +656,38 @@ async function main(argv: string[]): Promise<number> {
     const participants = Object.entries(compose.services)
       .filter(([, s]) => s.profiles.length === 0 && s.command?.[0] === 'participant')
       .map(([n]) => n);
-    const servicesRun = ['provision', 'migrate', 'aggregator', 'worker', ...participants, 'ops'];
 
-    // 1. provision (one-shot service)
-    const prov = compose.services.provision;
-    if (!prov?.command) throw new Error('compose.yaml has no provision service with a command');
-    if (await kpflHasCommand('provision')) {
-      await runToEnd('provision', prov.command, 'provision', Math.min(left(), 60_000));
-    } else {
-      // `kpfl provision` is not in the CLI yet: provision through the library with the same arguments.
-      fallbacks.push(
-        'provision: `kpfl provision` is not a kpfl subcommand yet; used provisionKits() with the same arguments',
-      );
-      say(fallbacks.at(-1)!);
-      const a = prov.command;
-      const val = (f: string) => a[a.indexOf(f) + 1];
-      const { provisionKits } = await import('../packages/cli/src/kits.js');
-      const { DEFAULT_HE_PARAMS } = await import('../packages/he/src/index.js');
-      await provisionKits({
-        federation: val('--federation')!,
-        members: val('--members')!.split(','),
-        auditors: a.includes('--auditors') ? val('--auditors')!.split(',') : [],
-        out: mapPath(mountsOf('provision'), val('--out')!),
-        heParams: DEFAULT_HE_PARAMS,
-      });
-    }
-
+    // 1. enrollment, one-shot services: the coordinator kit, then each member makes its own keys.
+    // Kits are kept apart as in compose: one directory per party (0700, as docs/deploy.md makes
+    // them), and only the public request and response files pass through kits/exchange/<member>/.
+    const step = (name: string) => {
+      const s = compose.services[name];
+      if (!s?.command) throw new Error(`compose.yaml has no ${name} service with a command`);
+      return s.command;
+    };
+    const enrollment = participants.map((m) => ({
+      member: m,
+      init: `${m}-init`,
+      add: `coordinator-add-${m}`,
+      join: `${m}-join`,
+    }));
+    await runToEnd(
+      'coordinator-init',
+      step('coordinator-init'),
+      'coordinator-init',
+      Math.min(left(), 60_000),
+    );
+    // Each member's init needs nothing of the coordinator: they run side by side.
+    const inits = await Promise.all(
+      enrollment.map((e) => runToEnd(e.init, step(e.init), e.init, Math.min(left(), 60_000))),
+    );
+    const fingerprints: Record<string, string> = {};
+    enrollment.forEach((e, i) => {
+      const f = /fingerprint: (\S+)/.exec(inits[i]!)?.[1];
+      if (!f) throw new Error(`${e.init} printed no fingerprint:\n${inits[i]}`);
+      fingerprints[e.member] = f;
+    });
+    say(`members made their keys; fingerprints (read out of band): ${JSON.stringify(fingerprints)}`);
     // 2. the postgres service's init scripts (the app's login role), then the one-shot migrate, as the owner
     for (const [target, host] of mountsOf('postgres')) {
       if (!target.startsWith('/docker-entrypoint-initdb.d/') || !host.endsWith('.sh')) continue;
@@ -670,6 +697,27 @@ async function main(argv: string[]): Promise<number> {
     const mig = compose.services.migrate;
     if (!mig?.command) throw new Error('compose.yaml has no migrate service with a command');
     say(`migrate: ${(await runToEnd('migrate', mig.command, 'migrate', Math.min(left(), 60_000))).trim()}`);
+
+    // 2b. the coordinator enrolls each member (one at a time: each rewrites the coordinator kit),
+    // checking the fingerprint it prints against the one the member read out; then each member joins.
+    for (const e of enrollment) {
+      const out = await runToEnd(e.add, step(e.add), e.add, Math.min(left(), 60_000));
+      const printed = /request fingerprint: (\S+)/.exec(out)?.[1];
+      if (printed !== fingerprints[e.member])
+        throw new Error(`${e.add}: fingerprint ${printed}, but ${e.member} read ${fingerprints[e.member]}`);
+    }
+    await Promise.all(
+      enrollment.map((e) => runToEnd(e.join, step(e.join), e.join, Math.min(left(), 60_000))),
+    );
+    const exchange = join(kitsDir, 'exchange');
+    for (const e of enrollment) {
+      const files = readdirSync(join(exchange, e.member)).sort();
+      if (files.join(',') !== 'enrollment-request.json,enrollment-response.json')
+        throw new Error(
+          `kits/exchange/${e.member} holds ${files.join(', ')}: only the request and response belong there`,
+        );
+    }
+    say(`enrolled ${participants.join(', ')}: kits complete, nothing but requests and responses exchanged`);
 
     // 3. aggregator (--no-worker through its config) and the separate worker
     const aggregator = run('aggregator');
@@ -746,6 +794,23 @@ async function main(argv: string[]): Promise<number> {
       throw new Error(
         `rounds not all published with ${participants.length} updates: ${JSON.stringify(status)}`,
       );
+    // 7. the consortium HE key was made by the participants: every member holds the same epoch-1
+    // key in its own kit, and no kit of the coordinator's side holds any.
+    const heKeys = participants.map((m) => {
+      const f = join(kitsDir, 'members', m, 'he-keys', 'epoch-1.json');
+      if (!existsSync(f)) throw new Error(`${m} holds no HE key of epoch 1 (${f})`);
+      if (existsSync(join(kitsDir, 'members', m, 'he-key.json')))
+        throw new Error(`${m}'s kit has a provisioned he-key.json`);
+      return readFileSync(f, 'utf8');
+    });
+    if (heKeys.some((k) => k !== heKeys[0])) throw new Error('the members hold different HE keys of epoch 1');
+    const coordinatorFiles = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+        d.isDirectory() ? coordinatorFiles(join(dir, d.name)) : [join(dir, d.name)],
+      );
+    const heOnCoordinator = coordinatorFiles(join(kitsDir, 'coordinator')).filter((f) => /he-key/.test(f));
+    if (heOnCoordinator.length > 0)
+      throw new Error(`HE key files on the coordinator side: ${heOnCoordinator}`);
     ok = true;
     summary = {
       ok,
@@ -759,6 +824,8 @@ async function main(argv: string[]): Promise<number> {
         accuracy: r.accuracy,
       })),
       services: servicesRun,
+      fingerprints,
+      heKey: { epoch: 1, holders: participants },
       fallbacks,
       seconds: Math.round((Date.now() - started) / 100) / 10,
     };

@@ -1,14 +1,14 @@
 /**
  * The deployment files (docker/*.Dockerfile, docker/compose.yaml, docker/config/*.yaml,
  * docs/deploy.md) refer only to things that exist: kpfl subcommands and their options, config
- * keys, environment variables the code reads, kit paths `kpfl provision` writes, the /healthz
+ * keys, environment variables the code reads, kit paths the enrollment steps write, the /healthz
  * endpoint. There is no Docker engine here, so nothing is built or started by this file
  * (test/deploy-local.test.ts runs the services as plain processes).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix, relative, resolve } from 'node:path';
+import { dirname, join, posix, relative, resolve } from 'node:path';
 import { before, describe, test } from 'node:test';
 import {
   CONFIG_KEYS,
@@ -254,7 +254,10 @@ describe('compose.yaml', () => {
       ['aggregator'],
       ['worker'],
       ['participant'],
-      ['provision'],
+      ['coordinator', 'init'],
+      ['member', 'init'],
+      ['member', 'join'],
+      ['members', 'add'],
       ['rounds'],
       ['rounds', 'schedule'],
       ['rounds', 'status'],
@@ -266,10 +269,27 @@ describe('compose.yaml', () => {
 
   test('has the coordinator and three members', () => {
     const s = compose.services;
-    for (const name of ['postgres', 'redis', 'aggregator', 'worker', 'provision', 'ops'])
+    for (const name of ['postgres', 'redis', 'aggregator', 'worker', 'coordinator-init', 'ops'])
       assert.ok(s[name], `service ${name}`);
+    assert.ok(!s.provision, 'no provision service: members enroll with keys they make');
     const members = kpflServices.filter((n) => s[n]!.profiles.length === 0 && roleOf(n) === 'participant');
     assert.equal(members.length, 3, `three participants (${members.join(', ')})`);
+    // Each member enrolls through its own one-shot steps, and the coordinator adds it.
+    const steps: [string, string[]][] = [['coordinator-init', ['coordinator', 'init']]];
+    for (const m of members)
+      steps.push(
+        [`${m}-init`, ['member', 'init']],
+        [`coordinator-add-${m}`, ['members', 'add']],
+        [`${m}-join`, ['member', 'join']],
+      );
+    for (const [name, cmd] of steps) {
+      assert.deepEqual(s[name]?.command?.slice(0, 2), cmd, `${name} runs kpfl ${cmd.join(' ')}`);
+      assert.deepEqual(s[name]!.profiles, ['enroll'], `${name} is a one-shot step of the enroll profile`);
+    }
+    for (const m of members) {
+      const init = s[`${m}-init`]!.command!;
+      assert.equal(init[init.indexOf('--member') + 1], m, `${m}-init enrolls ${m}`);
+    }
     assert.ok(
       s.postgres!.volumes.some(
         (v) =>
@@ -378,50 +398,141 @@ describe('compose.yaml', () => {
       assert.ok(compose.services[host!], `${name} dials a compose service (${host})`);
       assert.equal(port, listenPort, `${name} dials the aggregator's gRPC port`);
     }
-    // The aggregator's TLS certificate names the host participants dial.
-    const prov = compose.services.provision!.command!;
-    assert.ok(prov[prov.indexOf('--server-hosts') + 1]!.split(',').includes('aggregator'));
+    // The aggregator's TLS certificate names the host participants dial, and the enrollment
+    // response tells each member that address.
+    const init = compose.services['coordinator-init']!.command!;
+    assert.ok(init[init.indexOf('--server-hosts') + 1]!.split(',').includes('aggregator'));
+    for (const name of Object.keys(compose.services).filter((n) => n.startsWith('coordinator-add-'))) {
+      const c = compose.services[name]!.command!;
+      const [host, port] = c[c.indexOf('--aggregator') + 1]!.split(':');
+      assert.ok(compose.services[host!], `${name}: --aggregator names a compose service`);
+      assert.equal(port, listenPort, `${name}: --aggregator is the gRPC port`);
+    }
   });
 
-  test('kits are mounted read-only from where `kpfl provision` writes them, one per member', async () => {
-    const prov = compose.services.provision!.command!;
-    const arg = (f: string) => prov[prov.indexOf(f) + 1]!;
-    const out = compose.services.provision!.volumes.find((v) => v.target === arg('--out'));
-    assert.ok(out?.source, 'provision writes into a bind mount');
-    const kitsRoot = resolve(DOCKER_DIR, out.source);
-    // Run the provision service's own command into a temporary directory.
-    const tmp = mkdtempSync(join(tmpdir(), 'kpfl-deploy-kits-'));
-    try {
-      const args = prov.map((a) => (a === arg('--out') ? tmp : a));
-      const r = await run(args);
-      assert.equal(r.code, 0, `kpfl ${args.join(' ')}: ${r.err}`);
-      const seen = new Map<string, string>();
-      for (const name of kpflServices) {
-        const svc = compose.services[name]!;
-        for (const v of svc.volumes) {
-          if (v.type !== 'bind' || !v.source) continue;
-          const src = resolve(DOCKER_DIR, v.source);
-          if (!src.startsWith(`${kitsRoot}/`) && src !== kitsRoot) continue;
-          if (name === 'provision') continue;
-          const rel = relative(kitsRoot, src);
-          assert.ok(v.readOnly, `${name}: kit ${rel} mounted read-only`);
-          assert.ok(statSync(join(tmp, rel)).isDirectory(), `${name}: kpfl provision writes ${rel}`);
-          const role = roleOf(name);
-          const file = rel === 'coordinator' ? 'coordinator.json' : 'member.json';
-          assert.ok(existsSync(join(tmp, rel, file)), `${rel}/${file} exists`);
-          if (role === 'participant') {
-            assert.ok(existsSync(join(tmp, rel, 'he-key.json')), `${rel} holds the HE key`);
-            // Optional variants (profiles, e.g. carol-gpu) replace a member; the default members never share a kit.
-            if (svc.profiles.length === 0) {
-              assert.ok(!seen.has(rel), `${name} and ${seen.get(rel)} share the kit ${rel}`);
-              seen.set(rel, name);
-            }
-          }
-          if (role)
-            assert.equal(effectiveConfig(name).kit, v.target, `${name}: the kit setting points at the mount`);
+  /**
+   * Whose kit a bind mount under docker/kits is: the coordinator's, one member's, or one member's
+   * exchange directory (public files only). Anything else (kits/ itself, kits/members/) mounts
+   * several parties at once.
+   */
+  const kitsRoot = resolve(DOCKER_DIR, 'kits');
+  function kitOwner(source: string): { party: string; exchange: boolean } | undefined {
+    const src = resolve(DOCKER_DIR, source);
+    if (src !== kitsRoot && !src.startsWith(`${kitsRoot}/`)) return undefined;
+    const rel = relative(kitsRoot, src).split('/');
+    if (rel[0] === 'coordinator') return { party: 'coordinator', exchange: false };
+    if (rel[0] === 'members' && rel[1]) return { party: `member:${rel[1]}`, exchange: false };
+    if (rel[0] === 'exchange' && rel[1] && rel.length === 2)
+      return { party: `member:${rel[1]}`, exchange: true };
+    assert.fail(`${source} mounts more than one party's kits`);
+  }
+
+  test("no service mounts a member's kit together with the coordinator's (or another member's)", () => {
+    let coordinatorMounts = 0;
+    let memberMounts = 0;
+    for (const [name, svc] of Object.entries(compose.services)) {
+      const kits = new Set<string>();
+      for (const v of svc.volumes) {
+        if (v.type !== 'bind' || !v.source) continue;
+        const owner = kitOwner(v.source);
+        if (!owner) continue;
+        if (owner.exchange) {
+          // An exchange directory goes to its member's steps or to the coordinator's: never to another member.
+          continue;
         }
+        kits.add(owner.party);
+        if (owner.party === 'coordinator') coordinatorMounts++;
+        else memberMounts++;
       }
-      assert.equal([...seen.keys()].length, 3, 'three member kits');
+      assert.ok(kits.size <= 1, `${name} mounts the kits of ${[...kits].join(' and ')}`);
+      const exchanges = svc.volumes
+        .filter((v) => v.type === 'bind' && v.source && kitOwner(v.source)?.exchange)
+        .map((v) => kitOwner(v.source!)!.party);
+      const own = [...kits][0];
+      if (own?.startsWith('member:'))
+        for (const x of exchanges) assert.equal(x, own, `${name} (${own}) mounts ${x}'s exchange directory`);
+      assert.ok(exchanges.length <= 1, `${name} mounts several exchange directories`);
+    }
+    // Positive control: the check saw kits of both sides (aggregator, worker, coordinator steps; members).
+    assert.ok(
+      coordinatorMounts >= 4 && memberMounts >= 9,
+      `${coordinatorMounts} coordinator, ${memberMounts} member kit mounts`,
+    );
+    assert.throws(() => kitOwner('./kits'), /more than one party/);
+    assert.throws(() => kitOwner('./kits/members'), /more than one party/);
+  });
+
+  test('kits are mounted from where the enrollment steps write them, one per member', async () => {
+    const mountOf = (name: string, target: string) => {
+      const v = compose.services[name]!.volumes.find(
+        (x) => x.type === 'bind' && (target === x.target || target.startsWith(`${x.target}/`)),
+      );
+      assert.ok(v?.source, `${name}: ${target} is in a bind mount`);
+      return join(resolve(DOCKER_DIR, v.source), relative(v.target, target));
+    };
+    // Run coordinator-init's and each member-init's own commands into a temporary copy of docker/kits.
+    const tmp = mkdtempSync(join(tmpdir(), 'kpfl-deploy-kits-'));
+    const inTmp = (hostPath: string) => join(tmp, relative(kitsRoot, hostPath));
+    try {
+      const members = kpflServices.filter(
+        (n) => roleOf(n) === 'participant' && compose.services[n]!.profiles.length === 0,
+      );
+      const runStep = async (name: string) => {
+        const cmd = compose.services[name]!.command!;
+        const args = cmd.map((a) => (a.startsWith('/') ? inTmp(mountOf(name, a)) : a));
+        for (const a of args) if (a.startsWith(tmp)) mkdirSync(dirname(a), { recursive: true });
+        const r = await run(args);
+        assert.equal(r.code, 0, `${name}: kpfl ${args.join(' ')}: ${r.err}`);
+      };
+      await Promise.all([runStep('coordinator-init'), ...members.map((m) => runStep(`${m}-init`))]);
+      // The aggregator and the worker read the kit coordinator-init wrote, read-only.
+      for (const name of ['aggregator', 'worker']) {
+        const kit = String(effectiveConfig(name).kit);
+        const v = compose.services[name]!.volumes.find((x) => x.target === kit)!;
+        assert.ok(v.readOnly, `${name}: the coordinator kit is mounted read-only`);
+        assert.ok(
+          existsSync(join(inTmp(mountOf(name, kit)), 'coordinator.json')),
+          `${name}: coordinator.json`,
+        );
+      }
+      // coordinator-add-<m> adds to that kit; the request it reads is the one <m>-init wrote.
+      const seen = new Map<string, string>();
+      for (const m of members) {
+        const add = compose.services[`coordinator-add-${m}`]!.command!;
+        const arg = (c: string[], f: string) => c[c.indexOf(f) + 1]!;
+        assert.ok(
+          existsSync(join(inTmp(mountOf(`coordinator-add-${m}`, arg(add, '--kit'))), 'coordinator.json')),
+          `coordinator-add-${m}: --kit is the coordinator kit`,
+        );
+        const request = inTmp(mountOf(`coordinator-add-${m}`, arg(add, '--request')));
+        assert.ok(existsSync(request), `coordinator-add-${m} reads the request ${m}-init wrote`);
+        assert.deepEqual(
+          readdirSync(dirname(request)),
+          ['enrollment-request.json'],
+          'only the request is exchanged',
+        );
+        const join_ = compose.services[`${m}-join`]!.command!;
+        assert.equal(
+          mountOf(`${m}-join`, arg(join_, '--response')),
+          mountOf(`coordinator-add-${m}`, arg(add, '--response-out')),
+          `${m}-join reads the response coordinator-add-${m} writes`,
+        );
+        // The participant runs on the kit its init and join steps wrote (writable: it stores the HE key).
+        const kit = String(effectiveConfig(m).kit);
+        const kitDir = mountOf(m, kit);
+        assert.equal(kitDir, mountOf(`${m}-init`, arg(compose.services[`${m}-init`]!.command!, '--out')));
+        assert.equal(kitDir, mountOf(`${m}-join`, arg(join_, '--kit')));
+        assert.ok(
+          existsSync(join(inTmp(kitDir), 'enrollment-secrets.json')),
+          `${m}-init made ${m}'s keys there`,
+        );
+        assert.ok(!existsSync(join(inTmp(kitDir), 'he-key.json')), 'no HE key is provisioned');
+        const v = compose.services[m]!.volumes.find((x) => x.target === kit)!;
+        assert.equal(v.readOnly, false, `${m}: the kit is writable (the HE key the participants make)`);
+        assert.ok(!seen.has(kitDir), `${m} and ${seen.get(kitDir)} share a kit`);
+        seen.set(kitDir, m);
+      }
+      assert.equal(seen.size, 3, 'three member kits');
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

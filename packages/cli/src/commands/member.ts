@@ -3,7 +3,7 @@
  *
  *   member       kpfl member init --federation F --member alice --out DIR
  *                  DIR/enrollment-secrets.json  (0600) every private key of the future kit
- *                  DIR/enrollment-request.json  (public) what goes to the coordinator
+ *                  DIR/enrollment-request.json  (public) what goes to the coordinator (or --request-out FILE)
  *   coordinator  kpfl members add --request FILE --kit KIT [--response-out FILE] [--aggregator H:P]
  *                  verifies the request, issues the TLS certificate for the CSR's key, registers the
  *                  public keys in the kit and in Postgres (one transaction with `member.enrolled`),
@@ -54,6 +54,7 @@ import {
   existingPath,
   firstZodIssue,
   outputDir,
+  outputFile,
   parseDigestOption,
   parseHostListOption,
   parseIdOption,
@@ -154,6 +155,8 @@ interface InitOptions {
   member: string;
   role: EnrollmentRole;
   out: string;
+  /** Where to write the (public) request; default DIR/enrollment-request.json. */
+  requestOut?: string;
   json?: boolean;
 }
 
@@ -184,7 +187,7 @@ export async function runMemberInit(o: InitOptions, print: (line: string) => voi
   };
   // writePrivate creates DIR 0700 and the file 0600 (write, then rename).
   writePrivate(join(dir, SECRETS_FILE), json(file));
-  const requestPath = join(dir, REQUEST_FILE);
+  const requestPath = o.requestOut ? resolve(o.requestOut) : join(dir, REQUEST_FILE);
   writePublic(
     requestPath,
     json({
@@ -559,6 +562,11 @@ export function registerMember(program: Command): void {
     .requiredOption('--member <id>', 'your member (or auditor) id', parseIdOption('--member'))
     .addOption(new Option('--role <role>', 'participant or auditor').choices(ROLES).default('participant'))
     .requiredOption('--out <dir>', 'directory for your keys (created 0700)', outputDir('--out'))
+    .option(
+      '--request-out <file>',
+      `where to write the enrollment request (public; default: ${REQUEST_FILE} in --out), e.g. a directory shared with the coordinator that holds no key`,
+      outputFile('--request-out'),
+    )
     .option('--json', 'print JSON')
     .action(async (o: InitOptions) => {
       await runMemberInit(o);

@@ -64,6 +64,20 @@ async function ok(args: string[]): Promise<Record<string, unknown>> {
   return JSON.parse(r.out.split('\n')[0]!);
 }
 
+/** `kpfl member init` for `member` of `federation` into `out`, as the member runs it. */
+const memberInit = (federation: string, member: string, out: string, extra: string[] = []) => [
+  'member',
+  'init',
+  '--federation',
+  federation,
+  '--member',
+  member,
+  ...extra,
+  '--out',
+  out,
+  '--json',
+];
+
 /** A user error: exit 2, one line on stderr starting "kpfl:", no stack trace; returns the message. */
 async function refused(args: string[], message: RegExp): Promise<string> {
   const r = await runKpfl(args);
@@ -125,17 +139,7 @@ describe('enrollment with member-made keys (issue 13)', () => {
 
     // Positive control: alice enrolls.
     const aliceDir = join(work, 'alice');
-    await ok([
-      'member',
-      'init',
-      '--federation',
-      federation,
-      '--member',
-      'alice',
-      '--out',
-      aliceDir,
-      '--json',
-    ]);
+    await ok(memberInit(federation, 'alice', aliceDir));
     await ok(add(join(aliceDir, 'enrollment-request.json'), ['--json']));
     await ok([
       'member',
@@ -227,17 +231,7 @@ describe('enrollment with member-made keys (issue 13)', () => {
 
     // 2. An id already enrolled: a second `kpfl member init` for alice, with keys of its own.
     const alice2 = join(work, 'alice-again');
-    const again = await ok([
-      'member',
-      'init',
-      '--federation',
-      federation,
-      '--member',
-      'alice',
-      '--out',
-      alice2,
-      '--json',
-    ]);
+    const again = await ok(memberInit(federation, 'alice', alice2));
     await refusedByCoordinator(
       'id already enrolled',
       join(alice2, 'enrollment-request.json'),
@@ -274,17 +268,7 @@ describe('enrollment with member-made keys (issue 13)', () => {
     const otherKits = join(work, 'other-kits');
     await ok(['coordinator', 'init', '--federation', `other-${id}`, '--out', otherKits, '--json']);
     const bobOther = join(work, 'bob-other');
-    await ok([
-      'member',
-      'init',
-      '--federation',
-      `other-${id}`,
-      '--member',
-      'bob',
-      '--out',
-      bobOther,
-      '--json',
-    ]);
+    await ok(memberInit(`other-${id}`, 'bob', bobOther));
     await ok([
       'members',
       'add',
@@ -385,19 +369,7 @@ describe('enrollment with member-made keys (issue 13)', () => {
     const seconds: number[] = [];
     for (const p of parties) {
       const started = performance.now();
-      const init = await ok([
-        'member',
-        'init',
-        '--federation',
-        federation,
-        '--member',
-        p.id,
-        '--role',
-        p.role,
-        '--out',
-        memberDir(p.id),
-        '--json',
-      ]);
+      const init = await ok(memberInit(federation, p.id, memberDir(p.id), ['--role', p.role]));
       // The request travels to the coordinator; the response travels back.
       copyFileSync(join(memberDir(p.id), 'enrollment-request.json'), join(inbox, `${p.id}.json`));
       const added = await ok([

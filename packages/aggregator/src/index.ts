@@ -13,7 +13,7 @@ export { Metrics } from './metrics.js';
 export { type PlanRequest, schedulePlan } from './plans.js';
 export { reconcile } from './reconciler.js';
 export { RoundEngine, type RoundEngineHooks } from './round-engine.js';
-export { MAX_REQUEST_BYTES, REQUEST_LIMITS, RETRY_AFTER_TRAILER } from './rpc.js';
+export { RETRY_AFTER_TRAILER } from './rpc.js';
 export { RunningSums } from './running-sums.js';
 export { sampleParticipants } from './sampling.js';
 export {

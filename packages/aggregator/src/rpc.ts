@@ -18,14 +18,14 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
 /** Largest request message of a method not listed in REQUEST_LIMITS: ids, numbers, a signed challenge. */
-export const MAX_REQUEST_BYTES = 64 * 1024;
+const MAX_REQUEST_BYTES = 64 * 1024;
 
 /**
  * Per-method limits on one request message, in bytes (larger ones are refused before they are
  * decoded). A SubmitUpdate message is a header (an attestation of a few KiB) or one chunk of at most
  * MAX_CHUNK_BYTES; a countersigned round certificate carries a signature per member.
  */
-export const REQUEST_LIMITS: Readonly<Record<string, number>> = {
+const REQUEST_LIMITS: Readonly<Record<string, number>> = {
   SubmitUpdate: MAX_CHUNK_BYTES + MAX_REQUEST_BYTES,
   CountersignRoundCertificate: 4 * 1024 * 1024 - 5,
   // Envelopes of a few hundred KiB each (a wrapped CKKS secret key); members batch them under this.

@@ -39,8 +39,6 @@ export {
 export { ALG, type Clock, TYP } from './constants.js';
 export { DIGEST_PATTERN, DigestBuilder, digestOf, digestOfChunks } from './digest.js';
 export {
-  ENCRYPTION_ALG,
-  ENCRYPTION_ENC,
   type EncryptionKey,
   encryptionPublicKeyOf,
   generateEncryptionKey,

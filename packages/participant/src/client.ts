@@ -40,7 +40,7 @@ export interface ConnectOptions {
 }
 
 /** Default deadline of a streamed call: an HE update of the CNN (27 MB) at 100 KB/s fits. */
-export const DEFAULT_STREAM_DEADLINE_MS = 5 * 60_000;
+const DEFAULT_STREAM_DEADLINE_MS = 5 * 60_000;
 
 /** A gRPC status name ('PERMISSION_DENIED', 'UNAVAILABLE', ...). */
 export type GrpcStatusName = keyof typeof grpc.status;

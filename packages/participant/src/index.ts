@@ -2,7 +2,6 @@ export {
   AggregatorConnection,
   AggregatorError,
   type ClientTls,
-  DEFAULT_STREAM_DEADLINE_MS,
   type GrpcStatusName,
 } from './client.js';
 export { type LocalData, type LocalDataOptions, loadLocalData } from './data.js';

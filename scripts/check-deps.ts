@@ -27,15 +27,29 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   he: ['common'],
   model: ['common'],
   store: ['common'],
+  // SecAgg+ mask cryptography: pure, knows no wire, storage or HE
+  secagg: ['common'],
   // verification of what kpt signs and store keeps
   audit: ['common', 'kpt', 'store'],
   // the two roles: never each other
-  aggregator: ['common', 'proto', 'kpt', 'he', 'store', 'audit'],
-  participant: ['common', 'proto', 'kpt', 'he', 'model'],
+  aggregator: ['common', 'proto', 'kpt', 'he', 'secagg', 'store', 'audit'],
+  participant: ['common', 'proto', 'kpt', 'he', 'secagg', 'model'],
   // runs aggregators and participants to measure them
-  bench: ['common', 'proto', 'kpt', 'he', 'model', 'store', 'audit', 'aggregator', 'participant'],
+  bench: ['common', 'proto', 'kpt', 'he', 'secagg', 'model', 'store', 'audit', 'aggregator', 'participant'],
   // the command: may import everything, nothing imports it
-  cli: ['common', 'proto', 'kpt', 'he', 'model', 'store', 'audit', 'aggregator', 'participant', 'bench'],
+  cli: [
+    'common',
+    'proto',
+    'kpt',
+    'he',
+    'secagg',
+    'model',
+    'store',
+    'audit',
+    'aggregator',
+    'participant',
+    'bench',
+  ],
 };
 
 /** Third-party modules a package must not import; a trailing '/' matches a scope or subpaths. */
@@ -45,6 +59,18 @@ export const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   he: ['@grpc/', 'pg', 'bullmq', 'ioredis', '@tensorflow/', 'jose'],
   model: ['@grpc/', 'pg', 'bullmq', 'ioredis', 'node-seal', 'jose'],
   store: ['@grpc/', 'bullmq', 'ioredis', 'jose', 'node-seal', '@tensorflow/'],
+  secagg: [
+    '@grpc/',
+    'pg',
+    'bullmq',
+    'ioredis',
+    'node-seal',
+    '@tensorflow/',
+    'jose',
+    'fs',
+    'node:fs',
+    'node:fs/',
+  ],
   aggregator: ['@tensorflow/'],
   participant: ['pg', 'bullmq', 'ioredis'],
 };

@@ -1,6 +1,7 @@
 /**
- * @kpfl/he — CKKS packing, encryption, serialization, homomorphic sum, decryption and unpacking over
- * node-seal, and a plain codec running the same pipeline without encryption (the baseline).
+ * @kpfl/he — CKKS (mode 'he') and BFV (mode 'secure') packing, encryption, serialization, homomorphic sum,
+ * decryption and unpacking over node-seal, and a plain codec running the same pipeline without encryption
+ * (the baseline).
  * Knows nothing of gRPC, Postgres, tfjs or tokens.
  */
 export {
@@ -28,11 +29,15 @@ export {
   serializeConsortiumKey,
 } from './key.js';
 export {
+  type BfvParams,
+  type CkksParams,
   chunkCountFor,
   DEFAULT_HE_PARAMS,
+  DEFAULT_SECURE_PARAMS,
   getHeParams,
   HE_PARAM_SETS,
   type HeParams,
+  type HeScheme,
   type Mode,
   slotCountFor,
   sumBoundFor,

@@ -1,7 +1,7 @@
 /**
  * @kpfl/he — CKKS (mode 'he') and BFV (mode 'secure') packing, encryption, serialization, homomorphic sum,
- * decryption and unpacking over node-seal, and a plain codec running the same pipeline without encryption
- * (the baseline).
+ * decryption and unpacking over node-seal, fixed-point quantization for BFV, the aggregator's keyless
+ * unmasking, and a plain codec running the same pipeline without encryption (the baseline).
  * Knows nothing of gRPC, Postgres, tfjs or tokens.
  */
 export {
@@ -44,3 +44,4 @@ export {
 } from './params.js';
 export { mulberry32 } from './random.js';
 export { validateHeParams } from './seal.js';
+export { unmaskSum } from './unmask.js';

@@ -19,6 +19,7 @@ export {
   type UpdateEncoder,
 } from './encoder.js';
 export { HeError, type HeErrorCode, HeInputError, isHeError } from './errors.js';
+export { dequantizeSum, quantizeUpdate } from './fixed-point.js';
 export {
   CONSORTIUM_KEY_TYPE,
   type ConsortiumKey,

@@ -7,7 +7,7 @@
 import type { CipherText } from 'node-seal/implementation/cipher-text.js';
 import { HeError, HeInputError } from './errors.js';
 import { loadCiphertext } from './he-codec.js';
-import { DEFAULT_HE_PARAMS, getHeParams, type Mode, slotCountFor } from './params.js';
+import { DEFAULT_HE_PARAMS, getHeParams, type Mode, paramsForMode, slotCountFor } from './params.js';
 import { checkPlainChunk, f64Bytes, type PlainChunkKind, readPlain } from './plain.js';
 import { explainMismatch, getHeContext, type HeContext } from './seal.js';
 
@@ -44,7 +44,7 @@ export async function validateUpdate(
     });
     return;
   }
-  const ctx = await getHeContext(getHeParams(opts.paramsName));
+  const ctx = await getHeContext(paramsForMode(heMode(opts.mode), opts.paramsName));
   for (const ct of await loadAllChunks(ctx, update)) ct.delete();
 }
 
@@ -61,8 +61,15 @@ export async function validateChunk(
     checkPlainChunk(chunk, slotCountFor('plain', opts.paramsName), index, ['f32']);
     return;
   }
-  const ctx = await getHeContext(getHeParams(opts.paramsName));
+  const ctx = await getHeContext(paramsForMode(heMode(opts.mode), opts.paramsName));
   (await loadChecked(ctx, chunk, index)).delete();
+}
+
+/** The encrypted modes; anything else is refused (a typo must not fall through to one of them). */
+function heMode(mode: Mode): 'he' | 'secure' {
+  if (mode !== 'he' && mode !== 'secure')
+    throw new HeError('INVALID_PARAMS', `unknown mode '${String(mode)}'`);
+  return mode;
 }
 
 function checkChunkCount(update: Uint8Array[], chunkCount: number): void {
@@ -72,7 +79,8 @@ function checkChunkCount(update: Uint8Array[], chunkCount: number): void {
   }
 }
 
-async function loadChecked(ctx: HeContext, bytes: Uint8Array, index: number): Promise<CipherText> {
+/** Loads one chunk (structure in JS, then SEAL), naming the registered set of a foreign one. */
+export async function loadChecked(ctx: HeContext, bytes: Uint8Array, index: number): Promise<CipherText> {
   try {
     return loadCiphertext(ctx, bytes, index);
   } catch (err) {
@@ -80,9 +88,9 @@ async function loadChecked(ctx: HeContext, bytes: Uint8Array, index: number): Pr
   }
 }
 
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** Longest stretch of validation work between two yields to the event loop. */
-const SLICE_MS = 8;
+export const SLICE_MS = 8;
 
 /**
  * Loads (and so validates) every chunk, yielding to the event loop now and then. On any failure deletes
@@ -113,17 +121,16 @@ async function loadAllChunks(
 
 export async function createAccumulator(opts: AccumulatorOptions): Promise<SumAccumulator> {
   const { mode, chunkCount } = opts;
-  if (mode !== 'he' && mode !== 'plain')
-    throw new HeError('INVALID_PARAMS', `unknown mode '${String(mode)}'`);
   // Plain mode ignores paramsName: its chunking is always the default set's.
-  const params = getHeParams(mode === 'plain' ? DEFAULT_HE_PARAMS : opts.paramsName);
+  const params =
+    mode === 'plain' ? getHeParams(DEFAULT_HE_PARAMS) : paramsForMode(heMode(mode), opts.paramsName);
   if (!Number.isSafeInteger(chunkCount) || chunkCount < 1) {
     throw new HeError('CHUNK_COUNT', `chunkCount must be a positive integer, got ${chunkCount}`);
   }
   const acc =
     mode === 'plain'
       ? new PlainAccumulator(slotCountFor('plain', params.name), chunkCount)
-      : new HeAccumulator(await getHeContext(params), chunkCount);
+      : new HeAccumulator(mode, await getHeContext(params), chunkCount);
   if (opts.initial) {
     const { sum, added } = opts.initial;
     if (!Number.isSafeInteger(added) || added < 1) {
@@ -179,11 +186,12 @@ abstract class Base implements SumAccumulator {
   abstract dispose(): void;
 }
 
+/** Both encrypted modes: CKKS and BFV ciphertexts add alike. */
 class HeAccumulator extends Base {
-  readonly mode = 'he' as const;
   private sums: CipherText[] = [];
 
   constructor(
+    readonly mode: 'he' | 'secure',
     private readonly ctx: HeContext,
     chunkCount: number,
   ) {

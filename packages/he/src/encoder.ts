@@ -1,17 +1,20 @@
 /**
- * Participant side: UpdateEncoder turns a flat Float64Array (pre-weighted update + trailing example count)
- * into chunks and a list of (summed) chunks back into values. In HE mode the work runs in worker threads
- * (one per core by default, up to 4), so the event loop stays free and both cores are used.
+ * Participant side: UpdateEncoder turns a flat Float64Array into chunks and a list of (summed) chunks back
+ * into values. Mode 'he' (CKKS) takes the pre-weighted update + trailing example count as floats; mode
+ * 'secure' (BFV) takes residues mod t, already quantized (fixed-point.ts) and masked by the caller, and
+ * decodes the raw sum mod t. In both the work runs in worker threads (one per core by default, up to 4),
+ * so the event loop stays free and both cores are used.
  */
 import { availableParallelism } from 'node:os';
+import { checkResidues, createCodec } from './bfv-codec.js';
 import { HeError, HeInputError } from './errors.js';
-import { HeCodec } from './he-codec.js';
 import type { ConsortiumKey } from './key.js';
 import {
   chunkCountFor,
   DEFAULT_HE_PARAMS,
-  getHeParams,
+  type HeParams,
   type Mode,
+  paramsForMode,
   slotCountFor,
   sumBoundFor,
 } from './params.js';
@@ -32,7 +35,8 @@ export interface UpdateEncoder {
 export type EncoderOptions =
   | { mode: 'plain' }
   | {
-      mode: 'he';
+      /** 'he': a CKKS key, float values; 'secure': a BFV key, residues mod t in and out. */
+      mode: 'he' | 'secure';
       key: ConsortiumKey;
       /** Worker threads; default min(4, cores). 0 runs on the calling thread (blocks its event loop). */
       workers?: number;
@@ -78,13 +82,15 @@ function checkDecodeArgs(chunks: Uint8Array[], length: number, slotCount: number
 
 export async function createEncoder(opts: EncoderOptions): Promise<UpdateEncoder> {
   if (opts.mode === 'plain') return createPlainEncoder();
-  if (opts.mode !== 'he')
-    throw new HeError('INVALID_PARAMS', `unknown mode '${String((opts as { mode: unknown }).mode)}'`);
+  const { mode } = opts;
+  if (mode !== 'he' && mode !== 'secure')
+    throw new HeError('INVALID_PARAMS', `unknown mode '${String(mode)}'`);
   const { key } = opts;
-  if (!key || typeof key !== 'object') throw new HeError('KEY_INVALID', 'HE mode needs the consortium key');
-  let params: ReturnType<typeof getHeParams>;
+  if (!key || typeof key !== 'object')
+    throw new HeError('KEY_INVALID', `mode '${mode}' needs the consortium key`);
+  let params: HeParams;
   try {
-    params = getHeParams(key.paramsName);
+    params = paramsForMode(mode, key.paramsName);
   } catch (err) {
     throw new HeError('KEY_INVALID', `consortium key: ${(err as Error).message}`);
   }
@@ -92,8 +98,15 @@ export async function createEncoder(opts: EncoderOptions): Promise<UpdateEncoder
   if (!Number.isInteger(workers) || workers < 0 || workers > 64) {
     throw new HeError('INVALID_PARAMS', `workers must be an integer from 0 to 64, got ${workers}`);
   }
-  const slotCount = slotCountFor('he', params.name);
-  const bound = sumBoundFor('he', params.name);
+  const slotCount = slotCountFor(mode, params.name);
+  const t = params.scheme === 'bfv' ? params.plainModulus : undefined;
+  const bound = t === undefined ? sumBoundFor(mode, params.name) : 0;
+  const checkInput = (values: Float64Array) => {
+    if (t === undefined) return checkValues(values, bound);
+    if (values instanceof Float64Array && values.length < 1)
+      throw new HeInputError('LENGTH_MISMATCH', 'values must not be empty');
+    checkResidues(values, t);
+  };
   if (!(key.secretKey instanceof Uint8Array))
     throw new HeError('KEY_INVALID', 'consortium secret key must be bytes');
   // Compact copies: they are cloned to every worker, and a view would drag its whole buffer along.
@@ -109,7 +122,7 @@ export async function createEncoder(opts: EncoderOptions): Promise<UpdateEncoder
   };
 
   if (workers === 0) {
-    const codec = HeCodec.create(await getHeContext(params), keyMaterial);
+    const codec = createCodec(await getHeContext(params), keyMaterial);
     run = {
       encrypt: async (values) => codec.encrypt(values),
       decrypt: async (chunks) => codec.decrypt(chunks),
@@ -162,12 +175,12 @@ export async function createEncoder(opts: EncoderOptions): Promise<UpdateEncoder
     if (closed) throw new HeError('CLOSED', 'the HE encoder has been closed');
   };
   return {
-    mode: 'he',
+    mode,
     slotCount,
     paramsName: params.name,
     async encode(values) {
       assertOpen();
-      checkValues(values, bound);
+      checkInput(values);
       return run.encrypt(values, chunkCountFor(values.length, slotCount));
     },
     async decode(chunks, length) {

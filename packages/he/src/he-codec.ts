@@ -1,8 +1,11 @@
 /**
- * Synchronous CKKS encrypt/decrypt of chunk ranges for one thread holding the consortium secret key.
- * Runs inside the encoder's worker threads (and on the calling thread when workers: 0).
+ * Synchronous CKKS encrypt/decrypt of chunk ranges for one thread holding the consortium secret key, and
+ * the key and ciphertext loading both schemes share. Runs inside the encoder's worker threads (and on the
+ * calling thread when workers: 0). The BFV counterpart is bfv-codec.ts.
  */
+
 import type { CipherText } from 'node-seal/implementation/cipher-text.js';
+import type { CKKSEncoder } from 'node-seal/implementation/ckks-encoder.js';
 import type { Decryptor } from 'node-seal/implementation/decryptor.js';
 import type { Encryptor } from 'node-seal/implementation/encryptor.js';
 import type { PlainText } from 'node-seal/implementation/plain-text.js';
@@ -20,6 +23,54 @@ import {
 export interface KeyMaterial {
   secretKey: Uint8Array;
   publicKey?: Uint8Array;
+}
+
+/** What a worker thread holds: one scheme's encrypt/decrypt of chunk ranges. */
+export interface Codec {
+  readonly slotCount: number;
+  encrypt(values: Float64Array): Uint8Array[];
+  decrypt(chunks: Uint8Array[], firstChunk?: number): Float64Array;
+  dispose(): void;
+}
+
+export interface KeyObjects {
+  secretKey: SecretKey;
+  publicKey: PublicKey;
+  encryptor: Encryptor;
+  decryptor: Decryptor;
+}
+
+/** Loads the key and builds encryptor and decryptor; on failure deletes what it made. */
+export function loadKeyObjects(ctx: HeContext, key: KeyMaterial): KeyObjects {
+  const { seal } = ctx;
+  const sk = loadSecretKey(ctx, key.secretKey);
+  let pk: PublicKey | undefined;
+  try {
+    if (ctx.params.encryption === 'public-key') {
+      if (!key.publicKey) {
+        throw new HeError(
+          'KEY_INVALID',
+          `parameter set '${ctx.params.name}' encrypts with the public key, which the key lacks`,
+        );
+      }
+      pk = loadPublicKey(ctx, key.publicKey);
+    } else {
+      // node-seal's Encryptor wants a public key even for symmetric encryption; derive a throwaway one.
+      const kg = seal.KeyGenerator(ctx.context, sk);
+      try {
+        pk = kg.createPublicKey();
+      } finally {
+        kg.delete();
+      }
+    }
+    const encryptor = seal.Encryptor(ctx.context, pk, sk);
+    const decryptor = seal.Decryptor(ctx.context, sk);
+    return { secretKey: sk, publicKey: pk, encryptor, decryptor };
+  } catch (err) {
+    sk.delete();
+    pk?.delete();
+    throw err;
+  }
 }
 
 /** Loads and validates a serialized secret key (KEY_INVALID on failure). The caller deletes it. */
@@ -84,58 +135,45 @@ function checkDecrypted(values: Float64Array, bound: number, chunkIndex: number)
   }
 }
 
-export class HeCodec {
+export class HeCodec implements Codec {
   readonly slotCount: number;
   private readonly bound: number;
+  private readonly encoder: CKKSEncoder;
+  private readonly secretKey: SecretKey;
+  private readonly publicKey: PublicKey;
+  private readonly encryptor: Encryptor;
+  private readonly decryptor: Decryptor;
   private disposed = false;
 
   private constructor(
     private readonly ctx: HeContext,
-    private readonly secretKey: SecretKey,
-    private readonly publicKey: PublicKey,
-    private readonly encryptor: Encryptor,
-    private readonly decryptor: Decryptor,
+    encoder: CKKSEncoder,
+    keys: KeyObjects,
   ) {
     this.slotCount = ctx.slotCount;
     this.bound = sumBound(ctx.params);
+    this.encoder = encoder;
+    this.secretKey = keys.secretKey;
+    this.publicKey = keys.publicKey;
+    this.encryptor = keys.encryptor;
+    this.decryptor = keys.decryptor;
   }
 
   static create(ctx: HeContext, key: KeyMaterial): HeCodec {
-    const { seal } = ctx;
-    const sk = loadSecretKey(ctx, key.secretKey);
-    let pk: PublicKey | undefined;
-    try {
-      if (ctx.params.encryption === 'public-key') {
-        if (!key.publicKey) {
-          throw new HeError(
-            'KEY_INVALID',
-            `parameter set '${ctx.params.name}' encrypts with the public key, which the key lacks`,
-          );
-        }
-        pk = loadPublicKey(ctx, key.publicKey);
-      } else {
-        // node-seal's Encryptor wants a public key even for symmetric encryption; derive a throwaway one.
-        const kg = seal.KeyGenerator(ctx.context, sk);
-        try {
-          pk = kg.createPublicKey();
-        } finally {
-          kg.delete();
-        }
-      }
-      const encryptor = seal.Encryptor(ctx.context, pk, sk);
-      const decryptor = seal.Decryptor(ctx.context, sk);
-      return new HeCodec(ctx, sk, pk, encryptor, decryptor);
-    } catch (err) {
-      sk.delete();
-      pk?.delete();
-      throw err;
+    if (ctx.params.scheme !== 'ckks' || !ctx.encoder) {
+      throw new HeError(
+        'INVALID_PARAMS',
+        `HeCodec is CKKS only; '${ctx.params.name}' is ${ctx.params.scheme}`,
+      );
     }
+    return new HeCodec(ctx, ctx.encoder, loadKeyObjects(ctx, key));
   }
 
   /** Encrypts `values` (already the slice for these chunks) into ceil(len/slotCount) serialized chunks. */
   encrypt(values: Float64Array): Uint8Array[] {
     this.assertOpen();
-    const { seal, encoder, scale } = this.ctx;
+    const { seal, scale } = this.ctx;
+    const { encoder } = this;
     const slots = this.slotCount;
     const out: Uint8Array[] = [];
     const pt: PlainText = seal.PlainText();
@@ -166,7 +204,8 @@ export class HeCodec {
   /** Decrypts chunks into chunks.length * slotCount values; `firstChunk` only numbers errors. */
   decrypt(chunks: Uint8Array[], firstChunk = 0): Float64Array {
     this.assertOpen();
-    const { seal, encoder } = this.ctx;
+    const { seal } = this.ctx;
+    const { encoder } = this;
     const slots = this.slotCount;
     const out = new Float64Array(chunks.length * slots);
     const pt: PlainText = seal.PlainText();

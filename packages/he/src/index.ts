@@ -1,6 +1,7 @@
 /**
- * @kpfl/he — CKKS packing, encryption, serialization, homomorphic sum, decryption and unpacking over
- * node-seal, and a plain codec running the same pipeline without encryption (the baseline).
+ * @kpfl/he — CKKS (mode 'he') and BFV (mode 'secure') packing, encryption, serialization, homomorphic sum,
+ * decryption and unpacking over node-seal, fixed-point quantization for BFV, the aggregator's keyless
+ * unmasking, and a plain codec running the same pipeline without encryption (the baseline).
  * Knows nothing of gRPC, Postgres, tfjs or tokens.
  */
 export {
@@ -18,6 +19,7 @@ export {
   type UpdateEncoder,
 } from './encoder.js';
 export { HeError, type HeErrorCode, HeInputError, isHeError } from './errors.js';
+export { dequantizeSum, quantizeUpdate } from './fixed-point.js';
 export {
   CONSORTIUM_KEY_TYPE,
   type ConsortiumKey,
@@ -28,14 +30,19 @@ export {
   serializeConsortiumKey,
 } from './key.js';
 export {
+  type BfvParams,
+  type CkksParams,
   chunkCountFor,
   DEFAULT_HE_PARAMS,
+  DEFAULT_SECURE_PARAMS,
   getHeParams,
   HE_PARAM_SETS,
   type HeParams,
+  type HeScheme,
   type Mode,
   slotCountFor,
   sumBoundFor,
 } from './params.js';
 export { mulberry32 } from './random.js';
 export { validateHeParams } from './seal.js';
+export { unmaskSum } from './unmask.js';

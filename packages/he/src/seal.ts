@@ -1,5 +1,5 @@
 /**
- * node-seal loading, one CKKS context per parameter set and thread, and the structural checks that run in
+ * node-seal loading, one CKKS or BFV context per parameter set and thread, and the structural checks that run in
  * JS before any bytes reach SEAL. The checks matter: node-seal 6 aborts its wasm instance (instead of
  * throwing) on some malformed streams, e.g. a truncated ciphertext, so SEAL only ever sees bytes whose
  * headers, sizes and metadata already match the consortium's parameters exactly; what is left for SEAL
@@ -8,13 +8,14 @@
  * Every SEAL object lives in wasm memory and is not garbage-collected: whoever creates one deletes it.
  */
 import * as sealModule from 'node-seal';
+import type { BatchEncoder } from 'node-seal/implementation/batch-encoder.js';
 import type { CKKSEncoder } from 'node-seal/implementation/ckks-encoder.js';
 import type { Context } from 'node-seal/implementation/context.js';
 import type { Evaluator } from 'node-seal/implementation/evaluator.js';
 import type { ParmsIdType } from 'node-seal/implementation/parms-id-type.js';
 import type { SEALLibrary } from 'node-seal/implementation/seal.js';
 import { HeError, HeInputError, sealMessage } from './errors.js';
-import { dataPrimeCount, HE_PARAM_SETS, type HeParams } from './params.js';
+import { dataPrimeCount, HE_PARAM_SETS, type HeParams, slotsOf } from './params.js';
 
 export type { SEALLibrary };
 
@@ -38,10 +39,16 @@ export interface HeContext {
   readonly seal: SEALLibrary;
   readonly params: HeParams;
   readonly context: Context;
-  readonly encoder: CKKSEncoder;
+  /** Set for CKKS contexts only. */
+  readonly encoder: CKKSEncoder | undefined;
+  /** Set for BFV contexts only. */
+  readonly batchEncoder: BatchEncoder | undefined;
   readonly evaluator: Evaluator;
   readonly slotCount: number;
+  /** What SEAL writes as a ciphertext's scale: 2^scaleBits for CKKS, 1 for BFV. */
   readonly scale: number;
+  /** is_ntt_form of a fresh or summed ciphertext: CKKS keeps them in NTT form, BFV does not. */
+  readonly nttForm: number;
   /** parms_id of the top data level (where fresh ciphertexts live), as its 32 serialized bytes. */
   readonly dataParmsId: Uint8Array;
   /** parms_id of the key level (secret and public keys). */
@@ -53,7 +60,14 @@ export interface HeContext {
 const contexts = new Map<string, Promise<HeContext>>();
 
 function paramsKey(p: HeParams): string {
-  return JSON.stringify([p.polyModulusDegree, p.coeffModulusBits, p.scaleBits, p.encryption, p.compression]);
+  const schemePart = p.scheme === 'bfv' ? ['bfv', p.plainModulus, p.fixedPointBits] : [p.scheme, p.scaleBits];
+  return JSON.stringify([
+    ...schemePart,
+    p.polyModulusDegree,
+    p.coeffModulusBits,
+    p.encryption,
+    p.compression,
+  ]);
 }
 
 /** The (cached) context of a parameter set; refuses invalid or insecure sets. */
@@ -69,8 +83,10 @@ export function getHeContext(params: HeParams): Promise<HeContext> {
 }
 
 function describe(p: HeParams): string {
-  const bits = p.coeffModulusBits.reduce((a, b) => a + b, 0);
-  return `'${p.name}' (N=${p.polyModulusDegree}, coeff modulus [${p.coeffModulusBits.join(',')}] = ${bits} bits, scale 2^${p.scaleBits})`;
+  const bits = Array.isArray(p.coeffModulusBits) ? p.coeffModulusBits.reduce((a, b) => a + b, 0) : Number.NaN;
+  const extra =
+    p.scheme === 'bfv' ? `t=${p.plainModulus}, fixed point 2^${p.fixedPointBits}` : `scale 2^${p.scaleBits}`;
+  return `'${p.name}' (${String(p.scheme).toUpperCase()}, N=${p.polyModulusDegree}, coeff modulus [${p.coeffModulusBits}] = ${bits} bits, ${extra})`;
 }
 
 function checkShape(p: HeParams): void {
@@ -90,8 +106,25 @@ function checkShape(p: HeParams): void {
   if (p.compression !== 'none') throw bad("compression must be 'none'");
   const k = dataPrimeCount(p);
   const dataBits = bits.slice(0, k).reduce((a, b) => a + b, 0);
-  if (!Number.isInteger(p.scaleBits) || p.scaleBits < 10 || p.scaleBits > dataBits - k - 2) {
-    throw bad(`scaleBits must be an integer from 10 to ${dataBits - k - 2} (data modulus ${dataBits} bits)`);
+  if (p.scheme === 'ckks') {
+    if (!Number.isInteger(p.scaleBits) || p.scaleBits < 10 || p.scaleBits > dataBits - k - 2) {
+      throw bad(
+        `scaleBits must be an integer from 10 to ${dataBits - k - 2} (data modulus ${dataBits} bits)`,
+      );
+    }
+    return;
+  }
+  if (p.scheme !== 'bfv') throw bad("scheme must be 'ckks' or 'bfv'");
+  const t = p.plainModulus;
+  // Below 2^53 so that JS numbers hold every residue exactly; 2N | t-1 so that SEAL can batch.
+  if (!Number.isSafeInteger(t) || t < 3 || t >= 2 ** 53)
+    throw bad('plainModulus must be an integer from 3 to 2^53-1');
+  if ((t - 1) % (2 * n) !== 0) throw bad(`plainModulus must be 1 mod 2N = ${2 * n} for batching`);
+  if (Math.log2(t) > dataBits - 10)
+    throw bad(`plainModulus leaves no noise budget under a ${dataBits}-bit modulus`);
+  const tBits = Math.floor(Math.log2(t));
+  if (!Number.isInteger(p.fixedPointBits) || p.fixedPointBits < 0 || p.fixedPointBits > tBits - 2) {
+    throw bad(`fixedPointBits must be an integer from 0 to ${tBits - 2} (t has ${tBits + 1} bits)`);
   }
 }
 
@@ -110,8 +143,11 @@ function parmsIdBytes(id: ParmsIdType): Uint8Array {
 function buildContext(seal: SEALLibrary, params: HeParams): HeContext {
   checkShape(params);
   const n = params.polyModulusDegree;
-  const parms = seal.EncryptionParameters(seal.SchemeType.ckks);
+  const parms = seal.EncryptionParameters(
+    params.scheme === 'bfv' ? seal.SchemeType.bfv : seal.SchemeType.ckks,
+  );
   try {
+    if (params.scheme === 'bfv') setPlainModulus(seal, parms, params);
     parms.setPolyModulusDegree(n);
     let coeff: ReturnType<SEALLibrary['CoeffModulus']['Create']>;
     try {
@@ -139,16 +175,34 @@ function buildContext(seal: SEALLibrary, params: HeParams): HeContext {
       }
       throw new HeError('INVALID_PARAMS', `HE parameter set ${describe(params)} is rejected by SEAL`);
     }
-    const encoder = seal.CKKSEncoder(context);
+    const bfv = params.scheme === 'bfv';
+    if (bfv && !usesBatching(context)) {
+      context.delete();
+      throw new HeError(
+        'INVALID_PARAMS',
+        `HE parameter set ${describe(params)}: SEAL does not enable batching for this plainModulus`,
+      );
+    }
+    const encoder = bfv ? undefined : seal.CKKSEncoder(context);
+    const batchEncoder = bfv ? seal.BatchEncoder(context) : undefined;
+    const slotCount = (encoder ?? batchEncoder)!.slotCount;
+    if (slotCount !== slotsOf(params)) {
+      throw new HeError(
+        'INVALID_PARAMS',
+        `HE parameter set ${describe(params)}: SEAL gives ${slotCount} slots`,
+      );
+    }
     const evaluator = seal.Evaluator(context);
     return {
       seal,
       params: { ...params, coeffModulusBits: [...params.coeffModulusBits] },
       context,
       encoder,
+      batchEncoder,
       evaluator,
-      slotCount: encoder.slotCount,
-      scale: 2 ** params.scaleBits,
+      slotCount,
+      scale: params.scheme === 'ckks' ? 2 ** params.scaleBits : 1,
+      nttForm: bfv ? 0 : 1,
       dataParmsId: parmsIdBytes(context.firstParmsId),
       keyParmsId: parmsIdBytes(context.keyParmsId),
       dataPrimes: dataPrimeCount(params),
@@ -156,6 +210,36 @@ function buildContext(seal: SEALLibrary, params: HeParams): HeContext {
     };
   } finally {
     parms.delete();
+  }
+}
+
+function setPlainModulus(
+  seal: SEALLibrary,
+  parms: ReturnType<SEALLibrary['EncryptionParameters']>,
+  params: HeParams & { scheme: 'bfv' },
+): void {
+  const t = seal.Modulus(BigInt(params.plainModulus));
+  try {
+    if (!t.isPrime) {
+      throw new HeError(
+        'INVALID_PARAMS',
+        `HE parameter set ${describe(params)} is invalid: plainModulus must be prime (batching needs a field)`,
+      );
+    }
+    parms.setPlainModulus(t);
+  } finally {
+    t.delete();
+  }
+}
+
+function usesBatching(context: Context): boolean {
+  const data = context.firstContextData;
+  const q = data.qualifiers;
+  try {
+    return q.usingBatching;
+  } finally {
+    q.delete();
+    data.delete();
   }
 }
 
@@ -305,13 +389,17 @@ export function checkCiphertextStructure(
     meta.scale !== ctx.scale
   ) {
     const scaleBits = meta.scale > 0 && Number.isFinite(meta.scale) ? Math.log2(meta.scale) : Number.NaN;
+    const scale = Number.isInteger(scaleBits) ? `2^${scaleBits}` : scaleBits.toFixed(2);
+    // A BFV ciphertext carries scale 1 and is not in NTT form: name the scheme, the likeliest mix-up.
+    const theirs = meta.scale === 1 && meta.ntt === 0 ? 'BFV' : meta.ntt === 1 ? 'CKKS' : 'unknown scheme';
+    const ours = p.scheme === 'bfv' ? `BFV, t=${p.plainModulus}` : `CKKS, scale 2^${p.scaleBits}`;
     throw new HeInputError(
       'PARAMS_MISMATCH',
-      `${where} was made with other parameters (N=${meta.n}, ${meta.k} data prime(s), scale 2^${Number.isInteger(scaleBits) ? scaleBits : scaleBits.toFixed(2)}) than the consortium's '${p.name}' (N=${p.polyModulusDegree}, ${ctx.dataPrimes} data prime(s), scale 2^${p.scaleBits})`,
+      `${where} was made with other parameters (${theirs}, N=${meta.n}, ${meta.k} data prime(s), scale ${scale}) than the consortium's '${p.name}' (${ours}, N=${p.polyModulusDegree}, ${ctx.dataPrimes} data prime(s))`,
       { chunkIndex },
     );
   }
-  if (meta.ntt !== 1 || meta.size !== 2n || meta.correction !== 1n) {
+  if (meta.ntt !== ctx.nttForm || meta.size !== 2n || meta.correction !== 1n) {
     throw invalid(`unexpected metadata (ntt ${meta.ntt}, size ${meta.size}, correction ${meta.correction})`);
   }
   const n = p.polyModulusDegree;

@@ -1,13 +1,14 @@
 /**
  * Worker thread of the HE encoder: holds one copy of the consortium key and encrypts / decrypts chunk
- * ranges on request. Protocol (one task at a time per worker):
+ * ranges on request, with the codec of the parameter set's scheme (CKKS or BFV). Protocol (one task at a time per worker):
  *   in:  { type: 'init', params, secretKey, publicKey? } -> { type: 'ready' } | { type: 'error', error }
  *   in:  { type: 'encode', values }                      -> { type: 'chunks', chunks } | { type: 'error', error }
  *   in:  { type: 'decode', chunks, firstChunk }          -> { type: 'values', values } | { type: 'error', error }
  */
 import { parentPort } from 'node:worker_threads';
+import { createCodec } from './bfv-codec.js';
 import { HeError, toErrorShape } from './errors.js';
-import { HeCodec } from './he-codec.js';
+import type { Codec } from './he-codec.js';
 import type { HeParams } from './params.js';
 import { getHeContext } from './seal.js';
 
@@ -19,13 +20,13 @@ export type WorkerRequest =
 const port = parentPort;
 if (!port) throw new Error('@kpfl/he worker.ts must run in a worker thread');
 
-let codec: HeCodec | undefined;
+let codec: Codec | undefined;
 
 port.on('message', async (msg: WorkerRequest) => {
   try {
     if (msg.type === 'init') {
       const ctx = await getHeContext(msg.params);
-      codec = HeCodec.create(ctx, { secretKey: msg.secretKey, publicKey: msg.publicKey });
+      codec = createCodec(ctx, { secretKey: msg.secretKey, publicKey: msg.publicKey });
       port.postMessage({ type: 'ready' });
       return;
     }

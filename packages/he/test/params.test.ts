@@ -16,6 +16,7 @@ describe('parameter sets', () => {
   it('has the default and the reference set, every one passing SEAL 128-bit security', async () => {
     assert.ok(HE_PARAM_SETS[DEFAULT_HE_PARAMS]);
     const ref = getHeParams('reference');
+    assert.ok(ref.scheme === 'ckks');
     assert.deepEqual(
       [ref.polyModulusDegree, ref.coeffModulusBits, ref.scaleBits, ref.encryption],
       [8192, [60, 40, 40, 60], 40, 'public-key'],
@@ -44,6 +45,7 @@ describe('parameter sets', () => {
 
   it('refuses malformed sets with INVALID_PARAMS', async () => {
     const base = getHeParams(DEFAULT_HE_PARAMS);
+    assert.ok(base.scheme === 'ckks');
     await rejectsWith(() => validateHeParams({ ...base, polyModulusDegree: 3000 }), 'INVALID_PARAMS');
     await rejectsWith(() => validateHeParams({ ...base, coeffModulusBits: [61] }), 'INVALID_PARAMS');
     await rejectsWith(() => validateHeParams({ ...base, scaleBits: 59 }), 'INVALID_PARAMS');

@@ -26,7 +26,9 @@ export type KptErrorCode =
   | 'WRONG_RECIPIENT'
   | 'WRONG_EPOCH'
   | 'UNTRUSTED_SENDER'
-  | 'KEY_MISMATCH';
+  | 'KEY_MISMATCH'
+  | 'UNMASK_REFUSED'
+  | 'WRONG_ANNOUNCEMENT';
 
 export type KptGrpcStatus =
   | 'UNAUTHENTICATED'
@@ -55,6 +57,10 @@ export const GRPC_STATUS_OF: Readonly<Record<KptErrorCode, KptGrpcStatus>> = Obj
   WRONG_EPOCH: 'INVALID_ARGUMENT',
   UNTRUSTED_SENDER: 'PERMISSION_DENIED',
   KEY_MISMATCH: 'INVALID_ARGUMENT',
+  // secure aggregation (issue 14): an unmask request or response that would reveal both kinds of share
+  UNMASK_REFUSED: 'PERMISSION_DENIED',
+  // an unmask response that answers another announcement than the round's
+  WRONG_ANNOUNCEMENT: 'FAILED_PRECONDITION',
 });
 
 export class KptError extends KpflError<KptErrorCode> {

@@ -4,13 +4,19 @@
  * (N=8192, coeff modulus [60,40,40,60], scale 2^40, public-key encryption) and the plain codec, measured
  * side by side in one run.
  */
-import { benchHe, DEFAULT_HE_PARAMS, formatHeBench, type HeBenchResult } from '@kpfl/he';
+import {
+  benchHe,
+  DEFAULT_HE_PARAMS,
+  DEFAULT_SECURE_PARAMS,
+  formatHeBench,
+  type HeBenchResult,
+} from '@kpfl/he';
 import { describeMachine, finishMachineInfo, fmtSeconds, type MachineInfo, machineInfo } from './util.js';
 
 export interface HeSuiteOptions {
   /** Update sizes in parameters; default [199210, 1663370] (2NN and CNN). */
   sizes?: number[];
-  /** Parameter sets; default ['plain', the default set, 'reference']. */
+  /** Parameter sets; default ['plain', the default set, the default secure (BFV) set, 'reference']. */
   sets?: string[];
   repeats?: number;
   workers?: number;
@@ -41,7 +47,7 @@ export async function runHeSuite(o: HeSuiteOptions = {}): Promise<HeSuiteResult>
   const repeats = Math.max(1, Math.floor(o.repeats ?? 1));
   const results = await benchHe({
     sizes: o.sizes ?? [199210, 1663370],
-    sets: o.sets ?? ['plain', chosen, 'reference'],
+    sets: o.sets ?? ['plain', chosen, DEFAULT_SECURE_PARAMS, 'reference'],
     repeats,
     workers: o.workers,
     onProgress: o.onProgress,

@@ -1,17 +1,30 @@
 /**
- * benchHe: the HE pipeline against the plain baseline and the reference parameter set, side by side,
- * through the same public API the participant and the aggregator use (worker threads included).
+ * benchHe: the HE pipelines (CKKS 'compact', BFV 'exact') against the plain baseline and the reference
+ * parameter set, side by side, through the same public API the participant and the aggregator use
+ * (worker threads included). For a BFV set, encode includes quantizeUpdate and decode dequantizeSum
+ * (what a participant does besides masking, which is @kpfl/secagg's).
  */
 import { createAccumulator } from './accumulator.js';
 import { createEncoder, defaultWorkerCount, type UpdateEncoder } from './encoder.js';
+import { dequantizeSum, quantizeUpdate } from './fixed-point.js';
 import { generateConsortiumKey } from './key.js';
-import { chunkCountFor, DEFAULT_HE_PARAMS, getHeParams, type Mode, slotCountFor } from './params.js';
+import {
+  chunkCountFor,
+  DEFAULT_HE_PARAMS,
+  DEFAULT_SECURE_PARAMS,
+  getHeParams,
+  type Mode,
+  slotCountFor,
+} from './params.js';
 import { mulberry32 } from './random.js';
 
 export interface HeBenchOptions {
   /** Update sizes in parameters (the trailing count slot is added); default [199210, 1663370]. */
   sizes?: number[];
-  /** Parameter set names, or 'plain' for the unencrypted baseline; default ['plain', default set, 'reference']. */
+  /**
+   * Parameter set names, or 'plain' for the unencrypted baseline; default
+   * ['plain', default HE set, default secure set, 'reference'].
+   */
   sets?: string[];
   /** Timed passes per size and set (each encodes and folds 3 updates, decodes the sum); default 2. */
   repeats?: number;
@@ -39,6 +52,8 @@ export interface HeBenchResult {
   aggregateParamsPerSec: number;
   /** decode (deserialize + decrypt + unpack) of the sum, parameters per second (best of repeats). */
   decodeParamsPerSec: number;
+  /** The same three timings per chunk, in milliseconds (chunks of slotCount values, all workers busy). */
+  msPerChunk: { encode: number; add: number; decode: number };
   /** Largest |decoded sum of 3 - exact float64 sum of the 3 inputs|. */
   maxAbsErrorSum3: number;
   /** This set against 'reference' (same size), when both ran: bytes ratio and speed-ups. */
@@ -68,6 +83,11 @@ interface Pass {
   maxErr: number;
 }
 
+function modeOf(set: string): Mode {
+  if (set === 'plain') return 'plain';
+  return getHeParams(set).scheme === 'bfv' ? 'secure' : 'he';
+}
+
 /** Encodes and folds the 3 updates, decodes the sum; appends timings to `p`. */
 async function runPass(
   encoder: UpdateEncoder,
@@ -86,7 +106,9 @@ async function runPass(
   try {
     for (const [k, u] of updates.entries()) {
       let t = performance.now();
-      const chunks = await encoder.encode(u);
+      const chunks = await encoder.encode(
+        mode === 'secure' ? quantizeUpdate(u, paramsName, updates.length) : u,
+      );
       p.encodeMs.push(performance.now() - t);
       p.updateBytes = chunks.reduce((a, c) => a + c.length, 0);
       t = performance.now();
@@ -97,7 +119,8 @@ async function runPass(
     const sum = acc.result();
     p.sumBytes = sum.reduce((a, c) => a + c.length, 0);
     const t = performance.now();
-    const decoded = await encoder.decode(sum, length);
+    const raw = await encoder.decode(sum, length);
+    const decoded = mode === 'secure' ? dequantizeSum(raw, paramsName) : raw;
     p.decodeMs.push(performance.now() - t);
     p.maxErr = 0;
     for (let i = 0; i < length; i++) p.maxErr = Math.max(p.maxErr, Math.abs(decoded[i] - exact[i]));
@@ -108,7 +131,7 @@ async function runPass(
 
 export async function benchHe(opts: HeBenchOptions = {}): Promise<HeBenchResult[]> {
   const sizes = opts.sizes ?? [199210, 1663370];
-  const sets = opts.sets ?? ['plain', DEFAULT_HE_PARAMS, 'reference'];
+  const sets = opts.sets ?? ['plain', DEFAULT_HE_PARAMS, DEFAULT_SECURE_PARAMS, 'reference'];
   const repeats = Math.max(1, Math.floor(opts.repeats ?? 2));
   const workers = opts.workers ?? defaultWorkerCount();
   const progress = opts.onProgress ?? (() => {});
@@ -126,10 +149,8 @@ export async function benchHe(opts: HeBenchOptions = {}): Promise<HeBenchResult[
       if (set === 'plain') encoders.set(set, await createEncoder({ mode: 'plain' }));
       else {
         progress(`${set}: generating key, starting ${workers} worker(s)`);
-        encoders.set(
-          set,
-          await createEncoder({ mode: 'he', key: await generateConsortiumKey(set), workers }),
-        );
+        const mode = modeOf(set) as 'he' | 'secure';
+        encoders.set(set, await createEncoder({ mode, key: await generateConsortiumKey(set), workers }));
       }
     }
     for (const size of sizes) {
@@ -145,7 +166,7 @@ export async function benchHe(opts: HeBenchOptions = {}): Promise<HeBenchResult[
       for (let r = 0; r < repeats; r++) {
         for (const set of sets) {
           progress(`${set}: ${size} parameters, pass ${r + 1}/${repeats}`);
-          const mode: Mode = set === 'plain' ? 'plain' : 'he';
+          const mode = modeOf(set);
           await runPass(
             encoders.get(set)!,
             mode,
@@ -159,14 +180,15 @@ export async function benchHe(opts: HeBenchOptions = {}): Promise<HeBenchResult[
       const perSec = (ms: number) => ((size + 1) / ms) * 1000;
       for (const set of sets) {
         const p = passes.get(set)!;
-        const mode: Mode = set === 'plain' ? 'plain' : 'he';
+        const mode = modeOf(set);
         const slotCount = slotCountFor(mode, mode === 'plain' ? DEFAULT_HE_PARAMS : set);
+        const chunkCount = chunkCountFor(size + 1, slotCount);
         results.push({
           size,
           set,
           mode,
           slotCount,
-          chunkCount: chunkCountFor(size + 1, slotCount),
+          chunkCount,
           workers: mode === 'plain' ? 0 : workers,
           updateBytes: p.updateBytes,
           sumBytes: p.sumBytes,
@@ -174,6 +196,11 @@ export async function benchHe(opts: HeBenchOptions = {}): Promise<HeBenchResult[
           encodeParamsPerSec: perSec(best(p.encodeMs)),
           aggregateParamsPerSec: perSec(best(p.addMs)),
           decodeParamsPerSec: perSec(best(p.decodeMs)),
+          msPerChunk: {
+            encode: best(p.encodeMs) / chunkCount,
+            add: best(p.addMs) / chunkCount,
+            decode: best(p.decodeMs) / chunkCount,
+          },
           maxAbsErrorSum3: p.maxErr,
         });
       }
@@ -208,6 +235,7 @@ export function formatHeBench(results: HeBenchResult[]): string {
     'encode Mp/s',
     'add Mp/s',
     'decode Mp/s',
+    'ms/chunk enc/add/dec',
     'max err (sum of 3)',
     'vs reference',
   ];
@@ -221,6 +249,7 @@ export function formatHeBench(results: HeBenchResult[]): string {
     mps(r.encodeParamsPerSec),
     mps(r.aggregateParamsPerSec),
     mps(r.decodeParamsPerSec),
+    [r.msPerChunk.encode, r.msPerChunk.add, r.msPerChunk.decode].map((x) => x.toFixed(2)).join(' / '),
     r.maxAbsErrorSum3.toExponential(2),
     r.vsReference && r.set !== 'reference'
       ? `bytes ${r.vsReference.expansion.toFixed(3)}x, encode ${r.vsReference.encodeSpeedup.toFixed(1)}x, add ${r.vsReference.aggregateSpeedup.toFixed(1)}x, decode ${r.vsReference.decodeSpeedup.toFixed(1)}x`
@@ -238,5 +267,6 @@ export function formatHeBench(results: HeBenchResult[]): string {
     ...rows.map(line),
     '',
     'Mp/s = million parameters per second; add = validate + deserialize + add one update; bytes/f32 = update bytes / float32 bytes.',
+    'BFV sets (mode secure): encode includes quantizeUpdate, decode dequantizeSum; a chunk holds N values (CKKS: N/2).',
   ].join('\n');
 }

@@ -187,6 +187,9 @@ function buildContext(seal: SEALLibrary, params: HeParams): HeContext {
     const batchEncoder = bfv ? seal.BatchEncoder(context) : undefined;
     const slotCount = (encoder ?? batchEncoder)!.slotCount;
     if (slotCount !== slotsOf(params)) {
+      encoder?.delete();
+      batchEncoder?.delete();
+      context.delete();
       throw new HeError(
         'INVALID_PARAMS',
         `HE parameter set ${describe(params)}: SEAL gives ${slotCount} slots`,

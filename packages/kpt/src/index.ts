@@ -89,6 +89,16 @@ export {
   openKeyEnvelope,
   sealKeyEnvelope,
 } from './key-envelope.js';
+// secure aggregation (issue 14): mask key advertisements, share envelopes, unmask announcements and responses
+export {
+  checkRoundRef,
+  type MaskAdvertisementClaims,
+  type MaskAdvertisementExpectation,
+  maskAdvertisementClaimsSchema,
+  type RoundRef,
+  signMaskAdvertisement,
+  verifyMaskAdvertisement,
+} from './mask-advertisement.js';
 export {
   type AuditorKit,
   type CoordinatorKit,
@@ -115,6 +125,7 @@ export {
   verifyRoundCertificate,
 } from './round-certificate.js';
 export { ID_PATTERN } from './schemas.js';
+export { MAX_SHARE_CHARS, SECAGG_TYP } from './secagg-schemas.js';
 export {
   type IssueSessionArgs,
   issueSessionToken,
@@ -127,9 +138,34 @@ export {
   type TokenVerifierOptions,
 } from './session.js';
 export {
+  MAX_SHARE_ENVELOPE_CHARS,
+  openShareEnvelope,
+  type ShareEnvelopeClaims,
+  type ShareEnvelopeExpectation,
+  type ShareEnvelopeHeader,
+  sealShareEnvelope,
+  shareEnvelopeClaimsSchema,
+  shareEnvelopeHeader,
+} from './share-envelope.js';
+export {
   parseStrictJson,
   refuseDuplicateKeys,
   refuseDuplicateKeysInCompact,
   refuseDuplicateKeysInSegment,
 } from './strict-json.js';
+export {
+  checkUnmaskRequest,
+  MAX_ROUND_MEMBERS,
+  signUnmaskAnnouncement,
+  signUnmaskResponse,
+  type UnmaskAnnouncementClaims,
+  type UnmaskPermission,
+  type UnmaskResponseClaims,
+  type UnmaskResponseExpectation,
+  unmaskAnnouncementClaimsSchema,
+  unmaskAnnouncementDigest,
+  unmaskResponseClaimsSchema,
+  verifyUnmaskAnnouncement,
+  verifyUnmaskResponse,
+} from './unmask.js';
 export { unverifiedClaims, unverifiedSessionClaims } from './unverified.js';

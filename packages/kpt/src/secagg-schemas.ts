@@ -31,9 +31,6 @@ export const shareSchema = z
   .max(MAX_SHARE_CHARS)
   .regex(BASE64URL, 'must be base64url without padding');
 
-/** Plan ids are ids (they name rounds in logs, keys and file names). */
-export { idSchema as planIdSchema } from './schemas.js';
-
 /** The KeyObject of a raw X25519 public key given as base64url (refused as KEY_INVALID otherwise). */
 export function x25519PublicKeyOf(raw: string, what: string) {
   if (!x25519KeySchema.safeParse(raw).success)

@@ -40,6 +40,7 @@ export {
   type HeParams,
   type HeScheme,
   type Mode,
+  paramsForMode,
   slotCountFor,
   sumBoundFor,
 } from './params.js';

@@ -15,6 +15,7 @@ export { type CorrectionInput, type MaskInput, maskCorrection, maskUpdate, pairS
 export { addMod, MAX_LENGTH, subMod } from './modular.js';
 export { MIN_SECAGG_MEMBERS, type SecAggParameters, secaggParameters } from './parameters.js';
 export { expandMask, SEED_BYTES } from './prg.js';
+export { fromBase64url, type RoundGraph, roundGraph, toBase64url } from './round-graph.js';
 export {
   generateRoundKeys,
   generateSelfSeed,

@@ -29,9 +29,14 @@ export const attestationClaimsSchema = z
       .max(2 ** 31 - 1), // contributions.example_count is an int
     dataCommitment: z.string().min(1).max(256),
     chunkCount: z.number().int().positive(),
-    mode: z.enum(['he', 'plain']),
-    /** HE mode: the consortium key epoch the update is encrypted under (the round's). */
+    mode: z.enum(['he', 'plain', 'secure']),
+    /** HE and secure modes: the consortium key epoch the update is encrypted under (the round's). */
     keyEpoch: z.number().int().positive().optional(),
+    /**
+     * Secure mode: the digest of the member's mask-key advertisement for the round, binding the masked
+     * update to the round keys its masks come from.
+     */
+    advertisementDigest: digestSchema.optional(),
     training: z
       .object({
         model: z.string().min(1).max(128),

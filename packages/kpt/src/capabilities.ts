@@ -24,6 +24,11 @@ export const CAPABILITIES = Object.freeze({
   readKey: 'key:read',
   /** PutKeyEnvelopes: deliver the consortium HE key of an epoch to other members, as JWEs. */
   deliverKey: 'key:deliver',
+  /**
+   * Secure rounds' key-exchange steps: advertise round keys, relay shares, read the unmask
+   * announcement, respond to it.
+   */
+  secureStep: 'secagg:step',
   /** Schedule and cancel training plans. */
   writePlan: 'plan:write',
 } as const);
@@ -40,6 +45,7 @@ export const ROLE_CAPABILITIES: Readonly<Record<Role, readonly Capability[]>> = 
     CAPABILITIES.signCertificate,
     CAPABILITIES.readKey,
     CAPABILITIES.deliverKey,
+    CAPABILITIES.secureStep,
   ]),
   auditor: Object.freeze([CAPABILITIES.readAudit]),
   operator: Object.freeze([CAPABILITIES.writePlan, CAPABILITIES.readAudit]),

@@ -146,6 +146,7 @@ export {
   sealShareEnvelope,
   shareEnvelopeClaimsSchema,
   shareEnvelopeHeader,
+  shareKeyId,
 } from './share-envelope.js';
 export {
   parseStrictJson,

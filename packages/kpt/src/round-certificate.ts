@@ -37,6 +37,15 @@ export const roundCertificatePayloadSchema = z
     attestationDigests: z.array(digestSchema).min(1).refine(isSortedUnique, 'must be sorted and unique'),
     /** Every member whose contribution is included, sorted, unique: one attestation each. */
     members: z.array(idSchema).min(1).refine(isSortedUnique, 'must be sorted and unique'),
+    /**
+     * Secure rounds: digestOf the coordinator's unmask announcement (survivors and dropouts) and of
+     * every unmask response the masks were removed with, sorted, unique.
+     */
+    unmaskAnnouncementDigest: digestSchema.optional(),
+    unmaskResponseDigests: z
+      .array(digestSchema)
+      .refine(isSortedUnique, 'must be sorted and unique')
+      .optional(),
     publishedAt: isoTimeSchema,
   })
   .strict()
@@ -186,6 +195,12 @@ export async function createRoundCertificate(
       aggregateDigest: input.aggregateDigest,
       attestationDigests: sortedUnique(input.attestationDigests ?? []),
       members: sortedUnique(input.members ?? []),
+      ...(input.unmaskAnnouncementDigest === undefined
+        ? {}
+        : {
+            unmaskAnnouncementDigest: input.unmaskAnnouncementDigest,
+            unmaskResponseDigests: sortedUnique(input.unmaskResponseDigests ?? []),
+          }),
       publishedAt: input.publishedAt ?? new Date().toISOString(),
     },
     'CLAIMS_INVALID',

@@ -69,6 +69,12 @@ export interface ShareEnvelopeHeader {
 const thumbprintOf = (x: string) => calculateJwkThumbprint({ kty: 'OKP', crv: 'X25519', x }, 'sha256');
 
 /**
+ * The kid an envelope to this share key (base64url raw X25519) names in its header: the relay checks
+ * it against the recipient's advertised key without opening anything.
+ */
+export const shareKeyId = (sharePublicKey: string): Promise<string> => thumbprintOf(sharePublicKey);
+
+/**
  * Seals the sender's two shares for one neighbour: signed by `identity` (the sender's), encrypted to
  * the share key the recipient advertised for this round (base64url raw X25519).
  */

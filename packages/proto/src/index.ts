@@ -6,6 +6,7 @@ import type { ProtoGrpcType as AuditProto } from './generated/audit.js';
 
 type ProtoGrpcType = { kpfl: { v1: AggregatorProto['kpfl']['v1'] & AuditProto['kpfl']['v1'] } };
 
+export type { AdvertiseMaskKeysResponse__Output } from './generated/kpfl/v1/AdvertiseMaskKeysResponse.js';
 export type { AggregateChunk__Output } from './generated/kpfl/v1/AggregateChunk.js';
 export type * from './generated/kpfl/v1/Aggregator.js';
 export type * from './generated/kpfl/v1/Audit.js';
@@ -17,11 +18,15 @@ export type { GetChallengeResponse__Output } from './generated/kpfl/v1/GetChalle
 export type { KeyEnvelope__Output } from './generated/kpfl/v1/KeyEnvelope.js';
 export type { KeyEpoch, KeyEpoch__Output } from './generated/kpfl/v1/KeyEpoch.js';
 export type { KeyRecipients__Output } from './generated/kpfl/v1/KeyRecipients.js';
+export type { MaskAdvertisements__Output } from './generated/kpfl/v1/MaskAdvertisements.js';
 export type { PutKeyEnvelopesRequest } from './generated/kpfl/v1/PutKeyEnvelopesRequest.js';
 export type { PutKeyEnvelopesResponse__Output } from './generated/kpfl/v1/PutKeyEnvelopesResponse.js';
+export type { PutShareEnvelopesResponse__Output } from './generated/kpfl/v1/PutShareEnvelopesResponse.js';
+export type { PutUnmaskResponseResponse__Output } from './generated/kpfl/v1/PutUnmaskResponseResponse.js';
 export type { Receipt, Receipt__Output } from './generated/kpfl/v1/Receipt.js';
 export type { ReportEvaluationResponse__Output } from './generated/kpfl/v1/ReportEvaluationResponse.js';
 export type { RoundCertificate__Output } from './generated/kpfl/v1/RoundCertificate.js';
+export type { ShareEnvelopes__Output } from './generated/kpfl/v1/ShareEnvelopes.js';
 export type {
   SubmitUpdateMessage,
   SubmitUpdateMessage__Output,
@@ -29,6 +34,7 @@ export type {
 export type { Task, Task__Output } from './generated/kpfl/v1/Task.js';
 export type { TaskKind } from './generated/kpfl/v1/TaskKind.js';
 export type { TrainingConfig__Output } from './generated/kpfl/v1/TrainingConfig.js';
+export type { UnmaskAnnouncement__Output } from './generated/kpfl/v1/UnmaskAnnouncement.js';
 
 /** Directory holding protos/ (the wire contract), resolved from this file so it works from any cwd. */
 export const PROTO_ROOT = fileURLToPath(new URL('../../../protos', import.meta.url));

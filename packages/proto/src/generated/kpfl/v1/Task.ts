@@ -27,6 +27,8 @@ export interface Task {
   'initialModelDigest'?: (string);
   'nextModelDigest'?: (string);
   'keyEpoch'?: (number);
+  'securePhase'?: (string);
+  'phaseDeadlineMs'?: (number | string | Long);
 }
 
 export interface Task__Output {
@@ -52,4 +54,6 @@ export interface Task__Output {
   'initialModelDigest': (string);
   'nextModelDigest': (string);
   'keyEpoch': (number);
+  'securePhase': (string);
+  'phaseDeadlineMs': (number);
 }

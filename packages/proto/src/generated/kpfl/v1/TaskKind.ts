@@ -6,6 +6,7 @@ export const TaskKind = {
   TASK_KIND_TRAIN: 'TASK_KIND_TRAIN',
   TASK_KIND_SYNC: 'TASK_KIND_SYNC',
   TASK_KIND_DONE: 'TASK_KIND_DONE',
+  TASK_KIND_SECURE_STEP: 'TASK_KIND_SECURE_STEP',
 } as const;
 
 export type TaskKind =
@@ -19,5 +20,7 @@ export type TaskKind =
   | 3
   | 'TASK_KIND_DONE'
   | 4
+  | 'TASK_KIND_SECURE_STEP'
+  | 5
 
 export type TaskKind__Output = typeof TaskKind[keyof typeof TaskKind]

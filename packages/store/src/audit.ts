@@ -53,6 +53,14 @@ export const AUDIT_EVENTS = [
   'key.delivered',
   'key.fetched',
   'key.refused',
+  'round.sharing',
+  'round.submitting',
+  'round.unmasking',
+  'secagg.advertised',
+  'secagg.shared',
+  'secagg.unmask_responded',
+  'secagg.unmasked',
+  'secagg.refused',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 

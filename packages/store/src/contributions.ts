@@ -89,7 +89,11 @@ export async function hasContribution(
   return rows.length > 0;
 }
 
-export async function listContributions(db: Db, planId: string, round: number): Promise<ContributionRow[]> {
+export async function listContributions(
+  db: Queryable,
+  planId: string,
+  round: number,
+): Promise<ContributionRow[]> {
   const { rows } = await db.query<ContributionRow>(
     'SELECT * FROM contributions WHERE plan_id = $1 AND round = $2 ORDER BY id',
     [planId, round],

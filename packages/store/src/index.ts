@@ -12,3 +12,4 @@ export * from './roles.js';
 export * from './round-machine.js';
 export * from './rounds.js';
 export * from './schema-probe.js';
+export * from './secure-rounds.js';

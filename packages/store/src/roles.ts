@@ -33,6 +33,10 @@ export const AGGREGATOR_PRIVILEGES: Readonly<Record<string, readonly Privilege[]
   // Key epochs move pending -> ready -> retired; envelopes are relayed as stored, never changed.
   key_epochs: ['SELECT', 'INSERT', 'UPDATE'],
   key_envelopes: ['SELECT', 'INSERT'],
+  // Secure rounds: what participants relay to each other, stored once as received.
+  mask_advertisements: ['SELECT', 'INSERT'],
+  share_envelopes: ['SELECT', 'INSERT'],
+  unmask_responses: ['SELECT', 'INSERT'],
   // Append-only: the triggers refuse UPDATE/DELETE/TRUNCATE for everyone; the role cannot even ask.
   audit_log: ['SELECT', 'INSERT'],
   audit_checkpoints: ['SELECT', 'INSERT'],

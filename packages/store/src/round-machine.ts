@@ -43,6 +43,16 @@ export const ROUND_TRANSITIONS: readonly {
   { from: 'collecting', to: 'failed', event: 'round.failed' },
   { from: 'aggregating', to: 'published', event: 'round.published' },
   { from: 'published', to: 'failed', event: 'round.rejected' },
+  // Secure rounds (ADR 0010): advertise and share round keys before the submit phase (open,
+  // collecting), and unmask after it.
+  { from: null, to: 'advertising', event: 'round.opened' },
+  { from: 'advertising', to: 'sharing', event: 'round.sharing' },
+  { from: 'sharing', to: 'open', event: 'round.submitting' },
+  { from: 'collecting', to: 'unmasking', event: 'round.unmasking' },
+  { from: 'unmasking', to: 'aggregating', event: 'round.closed' },
+  { from: 'advertising', to: 'failed', event: 'round.failed' },
+  { from: 'sharing', to: 'failed', event: 'round.failed' },
+  { from: 'unmasking', to: 'failed', event: 'round.failed' },
 ];
 
 /** Every legal move of a plan and its audit event. A plan finishes once: done, cancelled or failed. */
@@ -59,6 +69,17 @@ export const PLAN_TRANSITIONS: readonly {
 
 /** Open and collecting rounds accept updates (before their deadline). */
 export const isAccepting = (state: RoundState): boolean => state === 'open' || state === 'collecting';
+/** The secure rounds' key-exchange phases: each has its own deadline (phase_deadline_at). */
+export type SecurePhaseState = 'advertising' | 'sharing' | 'unmasking';
+export const isSecurePhase = (state: RoundState): state is SecurePhaseState =>
+  state === 'advertising' || state === 'sharing' || state === 'unmasking';
+/**
+ * Rounds still under way before aggregation (accepting, or in a key-exchange phase): what a
+ * cancellation, a key rotation or a stopping plan fails.
+ */
+export const isUnderway = (state: RoundState): boolean => isAccepting(state) || isSecurePhase(state);
+/** Plans whose rounds run under the consortium HE key (CKKS for he, BFV for secure). */
+export const usesHeKey = (mode: PlanRow['mode']): boolean => mode !== 'plain';
 /** Published and failed rounds are over: participants apply them (a failed one leaves the model as is). */
 export const isFinished = (state: RoundState): boolean => state === 'published' || state === 'failed';
 
@@ -125,8 +146,8 @@ export async function createPlan(
     const { rows } = await tx.query<PlanRow>(
       `INSERT INTO plans (id, federation, total_rounds, min_participants, fraction, deadline_seconds, on_round_failure,
          mode, he_params, model, parameter_count, slot_count, chunk_count, training, seed, start_at, seen_within_seconds,
-         initial_model_digest, max_update_norm)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,COALESCE($16, now()),COALESCE($17, 600),$18,COALESCE($19, 0))
+         initial_model_digest, max_update_norm, phase_seconds)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,COALESCE($16, now()),COALESCE($17, 600),$18,COALESCE($19, 0),COALESCE($20, 60))
        ON CONFLICT (id) DO NOTHING RETURNING *`,
       [
         p.id,
@@ -148,6 +169,7 @@ export async function createPlan(
         p.seen_within_seconds ?? null,
         p.initial_model_digest,
         p.max_update_norm ?? null,
+        p.phase_seconds ?? null,
       ],
     );
     if (!rows[0]) {
@@ -180,6 +202,7 @@ export async function createPlan(
         seed: plan.seed,
         initialModelDigest: plan.initial_model_digest,
         maxUpdateNorm: plan.max_update_norm,
+        ...(plan.mode === 'secure' ? { phaseSeconds: plan.phase_seconds } : {}),
         startAt: plan.start_at.toISOString(),
       },
     });
@@ -215,6 +238,8 @@ export interface NewRound {
   deadlineAt: Date;
   /** HE rounds: the federation's ready key epoch the round runs under (checked under its lock). */
   keyEpoch?: number;
+  /** Secure rounds: when the advertise phase ends (they open in `advertising`). */
+  phaseDeadlineAt?: Date;
 }
 
 /**
@@ -251,7 +276,7 @@ export async function openRound(
       );
     }
   }
-  if (plan.mode === 'he') {
+  if (usesHeKey(plan.mode)) {
     // Lock order: plan, round, then the key epoch row (shared: a rotation waits for this open).
     const epoch = await tx.query<{ state: string }>(
       'SELECT state FROM key_epochs WHERE federation = $1 AND epoch = $2 FOR SHARE',
@@ -264,11 +289,18 @@ export async function openRound(
       );
     }
   }
-  const event = roundEvent(null, 'open', where);
+  const secure = plan.mode === 'secure';
+  if (secure && !r.phaseDeadlineAt)
+    throw new RoundStateError(
+      'ILLEGAL_TRANSITION',
+      `${where} cannot open: a secure round needs a phase deadline`,
+    );
+  const state: RoundState = secure ? 'advertising' : 'open';
+  const event = roundEvent(null, state, where);
   const { rows } = await tx.query<RoundRow>(
-    `INSERT INTO rounds (plan_id, round, state, sampled, quorum, min_participants, sampling_seed, deadline_at, base_model_digest, key_epoch)
-     VALUES ($1, $2, 'open', $3, $4, $5, $6, $7,
-             (SELECT digest FROM model_digests WHERE plan_id = $1 AND round = $2 - 1), $8)
+    `INSERT INTO rounds (plan_id, round, state, sampled, quorum, min_participants, sampling_seed, deadline_at, base_model_digest, key_epoch, phase_deadline_at)
+     VALUES ($1, $2, $9, $3, $4, $5, $6, $7,
+             (SELECT digest FROM model_digests WHERE plan_id = $1 AND round = $2 - 1), $8, $10)
      RETURNING *`,
     [
       r.planId,
@@ -278,7 +310,9 @@ export async function openRound(
       r.minParticipants,
       r.samplingSeed,
       r.deadlineAt,
-      plan.mode === 'he' ? r.keyEpoch : null,
+      usesHeKey(plan.mode) ? r.keyEpoch : null,
+      state,
+      secure ? r.phaseDeadlineAt : null,
     ],
   );
   const round = rows[0]!;
@@ -296,6 +330,9 @@ export async function openRound(
       deadlineAt: round.deadline_at.toISOString(),
       baseModelDigest: round.base_model_digest,
       ...(round.key_epoch !== null ? { keyEpoch: round.key_epoch } : {}),
+      ...(round.phase_deadline_at
+        ? { phase: 'advertise', phaseDeadlineAt: round.phase_deadline_at.toISOString() }
+        : {}),
     },
   });
   return { round, created: true };
@@ -315,7 +352,7 @@ export interface InflightRound {
  */
 export async function lockAcceptingHeRounds(tx: Tx, federation: string): Promise<InflightRound[]> {
   const plans = await tx.query<{ id: string }>(
-    `SELECT id FROM plans WHERE federation = $1 AND state = 'running' AND mode = 'he' ORDER BY id`,
+    `SELECT id FROM plans WHERE federation = $1 AND state = 'running' AND mode <> 'plain' ORDER BY id`,
     [federation],
   );
   const out: InflightRound[] = [];
@@ -326,7 +363,7 @@ export async function lockAcceptingHeRounds(tx: Tx, federation: string): Promise
       [p.id],
     );
     const r = rows[0];
-    if (r && isAccepting(r.state)) out.push({ planId: p.id, round: r.round, keyEpoch: r.key_epoch });
+    if (r && isUnderway(r.state)) out.push({ planId: p.id, round: r.round, keyEpoch: r.key_epoch });
   }
   return out;
 }
@@ -356,7 +393,26 @@ export async function failRounds(
 /** A move of an existing round, with what the move records. */
 export type RoundChange =
   | { to: 'collecting'; firstMember: string }
-  | { to: 'aggregating'; why: 'quorum' | 'deadline'; contributions: number }
+  | { to: 'aggregating'; why: 'quorum' | 'deadline' | 'complete'; contributions: number }
+  | {
+      to: 'sharing';
+      why: 'complete' | 'deadline';
+      advertised: string[];
+      degree: number;
+      threshold: number;
+      phaseDeadlineAt: Date;
+    }
+  | { to: 'open'; why: 'complete' | 'deadline'; shared: string[]; deadlineAt: Date }
+  | {
+      to: 'unmasking';
+      why: 'quorum' | 'deadline';
+      survivors: string[];
+      dropouts: string[];
+      announcement: string;
+      announcementDigest: string;
+      phaseDeadlineAt: Date;
+      contributions: number;
+    }
   | { to: 'failed'; reason: string; contributions: number; rejectedBy?: string[] }
   | { to: 'published'; aggregateDigest: string; contributions: number };
 
@@ -386,7 +442,7 @@ export async function transitionRound(
   const event = roundEvent(current.state, change.to, where);
   const { rows } = await tx.query<RoundRow>(
     `UPDATE rounds SET state = $3,
-       closed_at = CASE WHEN $3 IN ('aggregating', 'failed') THEN COALESCE(closed_at, now()) ELSE closed_at END,
+       closed_at = CASE WHEN $3 IN ('unmasking', 'aggregating', 'failed') THEN COALESCE(closed_at, now()) ELSE closed_at END,
        published_at = CASE WHEN $3 = 'published' THEN now() ELSE published_at END,
        failure_reason = COALESCE($4, failure_reason),
        aggregate_digest = COALESCE($5, aggregate_digest),
@@ -401,6 +457,8 @@ export async function transitionRound(
       change.to === 'published' ? change.contributions : null,
     ],
   );
+  const secureRow = await recordSecurePhase(tx, planId, roundNo, change);
+  if (secureRow) rows[0] = secureRow;
   // A rejected round may already have a successor open: lock it now, before the audit chain.
   const next = change.to === 'failed' ? await lockNextRound(tx, planId, roundNo) : undefined;
   if (change.to === 'failed') {
@@ -408,7 +466,7 @@ export async function transitionRound(
     const before = await getModelDigest(tx, planId, roundNo - 1);
     if (before !== undefined) await carryDigestForward(tx, planId, roundNo - 1, before);
   }
-  const { to: _to, ...data } = change;
+  const { to: _to, ...data } = change.to === 'unmasking' ? { ...change, announcement: undefined } : change;
   await appendAudit(tx, { federation: plan.federation, event, planId, round: roundNo, actor, data });
   const result: TransitionResult = { round: rows[0]! };
   if ((change.to === 'published' || change.to === 'failed') && plan.state === 'running') {
@@ -418,7 +476,7 @@ export async function transitionRound(
       await finishPlan(tx, planId, to, actor, { round: roundNo });
       result.planFinished = to;
       // A rejected round stops the plan after its successor opened: that one fails with it.
-      if (stop && next && isAccepting(next.state)) {
+      if (stop && next && isUnderway(next.state)) {
         const contributions = await tx.query<{ n: string }>(
           'SELECT count(*) AS n FROM contributions WHERE plan_id = $1 AND round = $2',
           [planId, next.round],
@@ -438,6 +496,51 @@ export async function transitionRound(
     }
   }
   return result;
+}
+
+/** What a secure round's phase move fixes in the row (the sets, the graph's size, the deadlines). */
+async function recordSecurePhase(
+  tx: Tx,
+  planId: string,
+  roundNo: number,
+  change: RoundChange,
+): Promise<RoundRow | undefined> {
+  const set = (sql: string, params: unknown[]) =>
+    tx
+      .query<RoundRow>(`UPDATE rounds SET ${sql} WHERE plan_id = $1 AND round = $2 RETURNING *`, [
+        planId,
+        roundNo,
+        ...params,
+      ])
+      .then((r) => r.rows[0]);
+  switch (change.to) {
+    case 'sharing':
+      return set('advertised = $3, secagg_degree = $4, secagg_threshold = $5, phase_deadline_at = $6', [
+        change.advertised,
+        change.degree,
+        change.threshold,
+        change.phaseDeadlineAt,
+      ]);
+    case 'open':
+      // Only those who shared can submit: they are the round's quorum now.
+      return set('shared = $3, quorum = $4, deadline_at = $5, phase_deadline_at = NULL', [
+        change.shared,
+        change.shared.length,
+        change.deadlineAt,
+      ]);
+    case 'unmasking':
+      return set('survivors = $3, dropouts = $4, unmask_announcement = $5, phase_deadline_at = $6', [
+        change.survivors,
+        change.dropouts,
+        change.announcement,
+        change.phaseDeadlineAt,
+      ]);
+    case 'aggregating':
+    case 'failed':
+      return set('phase_deadline_at = NULL', []);
+    default:
+      return undefined;
+  }
 }
 
 /**
@@ -670,16 +773,39 @@ export async function recordVerdict(
 export type RoundJob =
   | { kind: 'open'; planId: string; round: number; notBefore?: Date }
   | { kind: 'deadline'; planId: string; round: number; notBefore: Date }
-  | { kind: 'close'; planId: string; round: number };
+  | { kind: 'close'; planId: string; round: number }
+  /** A secure round's key-exchange phase: its deadline, or (advance) everyone expected has done it. */
+  | { kind: 'phase'; planId: string; round: number; phase: SecurePhaseState; notBefore: Date }
+  | { kind: 'advance'; planId: string; round: number; phase: SecurePhaseState };
+
+/** How many a secure round's phase waits for: every sampled, advertised or surviving member. */
+export function phaseExpected(round: RoundRow): number {
+  if (round.state === 'advertising') return round.sampled.length;
+  if (round.state === 'sharing') return round.advertised?.length ?? 0;
+  if (round.state === 'unmasking') return round.survivors?.length ?? 0;
+  return round.quorum;
+}
 
 /**
- * What a plan needs next, from its latest round and that round's accepted count: the engine
+ * What a plan needs next, from its latest round and that round's progress (accepted contributions;
+ * in a key-exchange phase, how many did that phase: `phaseProgress`): the engine
  * schedules exactly this after every step, and the reconciler restores exactly this after a loss.
  */
 export function nextJobs(plan: PlanRow, latest: RoundRow | undefined, accepted: number): RoundJob[] {
   if (plan.state !== 'running') return [];
   if (!latest) return [{ kind: 'open', planId: plan.id, round: 1, notBefore: plan.start_at }];
   const key = { planId: plan.id, round: latest.round };
+  if (isSecurePhase(latest.state)) {
+    const phase = latest.state;
+    const deadline: RoundJob = {
+      kind: 'phase',
+      ...key,
+      phase,
+      notBefore: latest.phase_deadline_at ?? new Date(),
+    };
+    const expected = phaseExpected(latest);
+    return expected > 0 && accepted >= expected ? [deadline, { kind: 'advance', ...key, phase }] : [deadline];
+  }
   if (isAccepting(latest.state)) {
     const deadline: RoundJob = { kind: 'deadline', ...key, notBefore: latest.deadline_at };
     // A round nobody was sampled for (quorum 0) waits for its deadline rather than failing at once.

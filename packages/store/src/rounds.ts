@@ -1,7 +1,16 @@
 import type { Db, Queryable } from './db.js';
 
 /** The states a round and a plan can be in; round-machine.ts says which moves between them are legal. */
-export const ROUND_STATES = ['open', 'collecting', 'aggregating', 'published', 'failed'] as const;
+export const ROUND_STATES = [
+  'advertising',
+  'sharing',
+  'open',
+  'collecting',
+  'unmasking',
+  'aggregating',
+  'published',
+  'failed',
+] as const;
 export type RoundState = (typeof ROUND_STATES)[number];
 const PLAN_STATES = ['running', 'done', 'cancelled', 'failed'] as const;
 export type PlanState = (typeof PLAN_STATES)[number];
@@ -26,7 +35,7 @@ export interface PlanRow {
   deadline_seconds: number;
   seen_within_seconds: number;
   on_round_failure: 'continue' | 'stop';
-  mode: 'he' | 'plain';
+  mode: 'he' | 'plain' | 'secure';
   he_params: string;
   model: string;
   parameter_count: number;
@@ -38,6 +47,8 @@ export interface PlanRow {
   initial_model_digest: string | null;
   /** L2 bound on each participant's update and on the decrypted mean update; 0 = none. */
   max_update_norm: number;
+  /** Secure mode: how long each key-exchange phase (advertise, share, unmask) may take. */
+  phase_seconds: number;
   start_at: Date;
   created_at: Date;
   finished_at: Date | null;
@@ -52,12 +63,14 @@ export type NewPlan = Omit<
   | 'seen_within_seconds'
   | 'initial_model_digest'
   | 'max_update_norm'
+  | 'phase_seconds'
 > & {
   start_at?: Date;
   seen_within_seconds?: number;
   /** Round 0's digest: the model every participant starts from (required: nothing else decides it). */
   initial_model_digest: string;
   max_update_norm?: number;
+  phase_seconds?: number;
 };
 
 export interface RoundRow {
@@ -78,6 +91,19 @@ export interface RoundRow {
   failure_reason: string | null;
   /** The HE key epoch the round runs under (null: plain mode, or opened before epochs existed). */
   key_epoch: number | null;
+  /** Secure rounds: the deadline of the key-exchange phase the round is in (null otherwise). */
+  phase_deadline_at: Date | null;
+  /** Secure rounds: who advertised round keys (fixed when sharing starts). */
+  advertised: string[] | null;
+  /** Secure rounds: who shared (fixed when the submit phase starts): whose masks count. */
+  shared: string[] | null;
+  /** Secure rounds: who submitted and who dropped out after sharing (fixed when unmasking starts). */
+  survivors: string[] | null;
+  dropouts: string[] | null;
+  /** The coordinator's signed announcement of survivors and dropouts (compact JWS). */
+  unmask_announcement: string | null;
+  secagg_degree: number | null;
+  secagg_threshold: number | null;
 }
 
 export async function getPlan(db: Queryable, id: string): Promise<PlanRow | undefined> {

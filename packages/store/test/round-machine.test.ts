@@ -28,6 +28,7 @@ import {
   type RoundState,
   RoundStateError,
   recordVerdict,
+  registerProvisionedEpoch,
   transitionRound,
   upsertFederation,
   type Vote,
@@ -37,20 +38,46 @@ import { newPlan } from './fixtures.js';
 const FED = 'fed-machine';
 const INITIAL = `sha256:${'a'.repeat(64)}`;
 
-const CHANGE: Record<Exclude<RoundState, 'open'>, RoundChange> = {
+const later = () => new Date(Date.now() + 60_000);
+const CHANGE: Record<Exclude<RoundState, 'advertising'>, RoundChange> = {
+  sharing: {
+    to: 'sharing',
+    why: 'complete',
+    advertised: ['alice'],
+    degree: 1,
+    threshold: 2,
+    phaseDeadlineAt: later(),
+  },
+  open: { to: 'open', why: 'complete', shared: ['alice'], deadlineAt: later() },
   collecting: { to: 'collecting', firstMember: 'alice' },
+  unmasking: {
+    to: 'unmasking',
+    why: 'quorum',
+    survivors: ['alice'],
+    dropouts: [],
+    announcement: 'jws',
+    announcementDigest: `sha256:${'c'.repeat(64)}`,
+    phaseDeadlineAt: later(),
+    contributions: 1,
+  },
   aggregating: { to: 'aggregating', why: 'quorum', contributions: 1 },
   failed: { to: 'failed', reason: 'test', contributions: 0 },
   published: { to: 'published', aggregateDigest: `sha256:${'b'.repeat(64)}`, contributions: 1 },
 };
 
-/** The legal path from nothing to each state. */
-const PATH: Record<RoundState, Exclude<RoundState, 'open'>[]> = {
-  open: [],
-  collecting: ['collecting'],
-  aggregating: ['collecting', 'aggregating'],
-  published: ['collecting', 'aggregating', 'published'],
-  failed: ['failed'],
+/**
+ * The legal path from nothing to each state: a plain round opens in `open`, a secure one in
+ * `advertising` (secure: true) and runs through its key-exchange phases.
+ */
+const PATH: Record<RoundState, { secure?: true; moves: Exclude<RoundState, 'advertising'>[] }> = {
+  advertising: { secure: true, moves: [] },
+  sharing: { secure: true, moves: ['sharing'] },
+  open: { moves: [] },
+  collecting: { moves: ['collecting'] },
+  unmasking: { secure: true, moves: ['sharing', 'open', 'collecting', 'unmasking'] },
+  aggregating: { moves: ['collecting', 'aggregating'] },
+  published: { moves: ['collecting', 'aggregating', 'published'] },
+  failed: { moves: ['failed'] },
 };
 
 describe('the round state machine', () => {
@@ -61,6 +88,13 @@ describe('the round state machine', () => {
   before(async () => {
     db = await openDb({ migrate: true, schema });
     await upsertFederation(db, FED, { keys: [] });
+    // Secure rounds open under a ready key epoch.
+    await registerProvisionedEpoch(db, {
+      federation: FED,
+      heParams: 'exact',
+      keyId: 'e'.repeat(32),
+      actor: 'test',
+    });
   });
   after(async () => {
     await db.close();
@@ -76,7 +110,7 @@ describe('the round state machine', () => {
     return plan;
   }
 
-  function open(planId: string, round: number) {
+  function open(planId: string, round: number, secure = false) {
     return db.tx((tx) =>
       openRound(
         tx,
@@ -88,6 +122,7 @@ describe('the round state machine', () => {
           minParticipants: 1,
           samplingSeed: 's',
           deadlineAt: new Date(Date.now() + 60_000),
+          ...(secure ? { keyEpoch: 1, phaseDeadlineAt: later() } : {}),
         },
         'coordinator',
       ),
@@ -98,9 +133,10 @@ describe('the round state machine', () => {
     db.tx((tx) => transitionRound(tx, planId, round, change, 'coordinator'));
 
   async function roundIn(state: RoundState, over: Partial<NewPlan> = {}): Promise<PlanRow> {
-    const p = await plan(over);
-    await open(p.id, 1);
-    for (const to of PATH[state]) await move(p.id, 1, CHANGE[to]);
+    const { secure, moves } = PATH[state];
+    const p = await plan(secure ? { mode: 'secure', he_params: 'exact', ...over } : over);
+    await open(p.id, 1, secure);
+    for (const to of moves) await move(p.id, 1, CHANGE[to]);
     return p;
   }
 
@@ -113,7 +149,7 @@ describe('the round state machine', () => {
     let refused = 0;
     for (const from of ROUND_STATES) {
       for (const to of ROUND_STATES) {
-        if (to === 'open' || ROUND_TRANSITIONS.some((t) => t.from === from && t.to === to)) continue;
+        if (to === 'advertising' || ROUND_TRANSITIONS.some((t) => t.from === from && t.to === to)) continue;
         const p = await roundIn(from);
         const before = await getRound(db, p.id, 1);
         const auditRows = await countAudit(db);
@@ -128,8 +164,9 @@ describe('the round state machine', () => {
         refused++;
       }
     }
-    // 5 states x 4 targets, minus the 6 legal moves between existing rounds.
-    assert.equal(refused, 14);
+    // 8 states x 7 targets (advertising is only a creation), minus the 13 legal moves between
+    // existing rounds.
+    assert.equal(refused, 43);
   });
 
   it('appends each legal move’s audit event in the same transaction as the move', async () => {
@@ -183,7 +220,7 @@ describe('the round state machine', () => {
     assert.equal(again.created, false, 'a retried open job opens nothing');
     assert.deepEqual(again.round, first.round);
     await assert.rejects(open(p.id, 2), /round 2 of plan .* cannot open: round 1 is open/);
-    for (const to of PATH.published) await move(p.id, 1, CHANGE[to]);
+    for (const to of PATH.published.moves) await move(p.id, 1, CHANGE[to]);
     await open(p.id, 2);
     await assert.rejects(open(p.id, 3), /cannot open: the plan has rounds 1\.\.2/);
 
@@ -242,6 +279,7 @@ const ALLOWED: Record<string, string> = {
   'packages/store/src/round-machine.ts': 'the state machine itself',
   'packages/store/test/round-machine.test.ts': "this test's own pattern",
   'packages/store/test/roles.test.ts': 'tries such writes as the aggregator role, to show they are refused',
+  'test/secure-aggregation.test.ts': 'plays a malicious aggregator that replaces its unmask announcement',
 };
 
 describe('nothing else writes plans or rounds', () => {

@@ -1,9 +1,11 @@
 import { federationJwksFromDb, signCheckpoint } from '@kpfl/audit';
 import {
   createRoundCertificate,
+  digestOf,
   type IdentityKey,
   type JSONWebKeySet,
   parseStrictJson,
+  signUnmaskAnnouncement,
   verifyRoundCertificate,
 } from '@kpfl/kpt';
 import {
@@ -12,6 +14,7 @@ import {
   getCertificate,
   insertCertificate,
   listContributions,
+  listUnmaskResponses,
   lockRoundAndNext,
   type PlanRow,
   type RoundRow,
@@ -51,6 +54,12 @@ export class Certificates implements RoundSigner {
       aggregateDigest,
       attestationDigests,
       members: contributions.map((c) => c.member).sort(),
+      ...(round.unmask_announcement
+        ? {
+            unmaskAnnouncementDigest: digestOf(round.unmask_announcement),
+            unmaskResponseDigests: (await listUnmaskResponses(db, plan.id, round.round)).map((r) => r.digest),
+          }
+        : {}),
       publishedAt: (round.published_at ?? new Date()).toISOString(),
     });
     const created = await db.tx(async (tx) => {
@@ -75,6 +84,22 @@ export class Certificates implements RoundSigner {
     );
     // A checkpoint after every publication: auditors can pin the chain head of each round.
     await signCheckpoint(db, this.d.coordinatorKey, this.d.federation);
+  }
+
+  /** Signs a secure round's announcement of its survivors and dropouts (sorted, disjoint). */
+  async announceUnmask(
+    plan: PlanRow,
+    round: number,
+    sets: { survivors: string[]; dropouts: string[] },
+  ): Promise<{ announcement: string; digest: string }> {
+    const announcement = await signUnmaskAnnouncement(this.d.coordinatorKey, {
+      federation: this.d.federation,
+      planId: plan.id,
+      round,
+      survivors: [...sets.survivors].sort(),
+      dropouts: [...sets.dropouts].sort(),
+    });
+    return { announcement, digest: digestOf(announcement) };
   }
 
   /**

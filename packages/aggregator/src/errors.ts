@@ -32,7 +32,10 @@ export type RoundErrorCode =
   | 'not_signed'
   | 'not_included'
   | 'no_verdict'
-  | 'no_key';
+  | 'no_key'
+  | 'wrong_phase'
+  | 'not_in_phase'
+  | 'already_done';
 
 export class RoundError extends KpflError<RoundErrorCode> {}
 
@@ -50,6 +53,10 @@ const STATUS_OF: Readonly<Record<RoundErrorCode, RpcCode>> = {
   not_included: 'PERMISSION_DENIED',
   no_verdict: 'INVALID_ARGUMENT',
   no_key: 'FAILED_PRECONDITION',
+  // Secure rounds: a key-exchange step out of its phase, by someone the phase does not include, twice.
+  wrong_phase: 'FAILED_PRECONDITION',
+  not_in_phase: 'PERMISSION_DENIED',
+  already_done: 'ALREADY_EXISTS',
 };
 
 const KEY_STATUS_OF: Readonly<Record<KeyEpochErrorCode, RpcCode>> = {

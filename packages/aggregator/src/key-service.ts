@@ -16,12 +16,12 @@ import {
   getFederationJwks,
   getKeyEnvelope,
   getKeyEpoch,
-  getMember,
   type KeyEpochRow,
   listKeyRecipients,
   putKeyEnvelopes,
   requestKeyEpoch,
 } from '@kpfl/store';
+import { activeParticipant } from './callers.js';
 import { RpcError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RpcKit } from './rpc.js';
@@ -49,22 +49,8 @@ type KeyHandlers = Pick<
 export function createKeyHandlers(d: KeyServiceDeps): KeyHandlers {
   const { db, rpc, log } = d;
 
-  /** The caller, authorized for `capability` and still an active participant (tokens outlive revocation). */
-  async function activeCaller(
-    call: Parameters<RpcKit['authorize']>[0],
-    capability: Capability,
-    what: string,
-  ) {
-    const claims = await rpc.authorize(call, capability);
-    const member = await getMember(db, d.federation, claims.sub);
-    if (member?.status !== 'active' || !member.roles.includes('participant'))
-      throw new RpcError(
-        'PERMISSION_DENIED',
-        'revoked',
-        `${claims.sub} is ${member?.status === 'revoked' ? 'revoked' : 'not an active participant'}: ${what} is refused`,
-      );
-    return claims.sub;
-  }
+  const activeCaller = (call: Parameters<RpcKit['authorize']>[0], capability: Capability, what: string) =>
+    activeParticipant(d, call, capability, what);
 
   async function epochOf(n: number): Promise<KeyEpochRow> {
     if (!Number.isSafeInteger(n) || n < 0)

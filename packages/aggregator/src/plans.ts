@@ -1,6 +1,14 @@
-import { chunkCountFor, getHeParams, slotCountFor } from '@kpfl/he';
+import { chunkCountFor, getHeParams, HE_PARAM_SETS, slotCountFor } from '@kpfl/he';
 import { DIGEST_PATTERN } from '@kpfl/kpt';
-import { createPlan, type Db, getFederationJwks, type PlanRow, type TrainingSettings } from '@kpfl/store';
+import { MIN_SECAGG_MEMBERS } from '@kpfl/secagg';
+import {
+  createPlan,
+  currentKeyEpoch,
+  type Db,
+  getFederationJwks,
+  type PlanRow,
+  type TrainingSettings,
+} from '@kpfl/store';
 import { RoundError } from './errors.js';
 import { requiredJobs } from './jobs.js';
 import type { RoundJobs } from './round-engine.js';
@@ -15,8 +23,10 @@ export interface PlanRequest {
   /** Members seen this recently are eligible for sampling (default 600 s). */
   seenWithinSeconds?: number;
   onRoundFailure?: 'continue' | 'stop';
-  mode: 'he' | 'plain';
+  mode: 'he' | 'plain' | 'secure';
   heParams: string;
+  /** Secure mode: how long each key-exchange phase (advertise, share, unmask) may take (default 60 s). */
+  phaseSeconds?: number;
   /** Length of the flat model update (the caller knows the model; the aggregator never loads it). */
   parameterCount: number;
   training: TrainingSettings;
@@ -43,7 +53,14 @@ export async function schedulePlan(db: Db, jobs: RoundJobs, p: PlanRequest): Pro
   if (!(p.minParticipants >= 1)) throw new RoundError('bad_plan', '--min-participants must be at least 1');
   if (!(p.fraction > 0 && p.fraction <= 1)) throw new RoundError('bad_plan', '--fraction must be in (0, 1]');
   if (!(p.deadlineSeconds > 0)) throw new RoundError('bad_plan', '--deadline must be positive');
-  if (p.mode === 'he') getHeParams(p.heParams);
+  if (p.mode !== 'plain') await checkHeParams(db, p);
+  if (p.mode === 'secure' && p.minParticipants < MIN_SECAGG_MEMBERS)
+    throw new RoundError(
+      'bad_plan',
+      `--min-participants must be at least ${MIN_SECAGG_MEMBERS} in secure mode: with two, the sum gives each the other's update`,
+    );
+  if (p.phaseSeconds !== undefined && !(Number.isSafeInteger(p.phaseSeconds) && p.phaseSeconds > 0))
+    throw new RoundError('bad_plan', '--phase-seconds must be a positive whole number');
   if (!DIGEST_PATTERN.test(p.initialModelDigest ?? ''))
     throw new RoundError('bad_plan', "the initial model digest must look like 'sha256:' + 64 hex digits");
   if (p.maxUpdateNorm !== undefined && !(Number.isFinite(p.maxUpdateNorm) && p.maxUpdateNorm >= 0))
@@ -77,10 +94,36 @@ export async function schedulePlan(db: Db, jobs: RoundJobs, p: PlanRequest): Pro
       seed: p.seed,
       initial_model_digest: p.initialModelDigest,
       max_update_norm: p.maxUpdateNorm ?? 0,
+      phase_seconds: p.phaseSeconds,
       start_at: p.startAt,
     },
     p.actor ?? 'operator',
   );
   for (const job of await requiredJobs(db, plan.id)) await jobs.add(job);
   return plan;
+}
+
+/**
+ * The plan's HE parameter set must be of its mode's scheme (CKKS for he, BFV for secure), and the
+ * federation's key, if it has one, must be of that set: a member holds one consortium key per epoch.
+ */
+async function checkHeParams(db: Db, p: PlanRequest): Promise<void> {
+  const params = getHeParams(p.heParams);
+  const scheme = p.mode === 'secure' ? 'bfv' : 'ckks';
+  if (params.scheme !== scheme)
+    throw new RoundError(
+      'bad_plan',
+      `--he-params ${p.heParams} is a ${params.scheme.toUpperCase()} set; ${p.mode} mode needs a ${scheme.toUpperCase()} set (${Object.values(
+        HE_PARAM_SETS,
+      )
+        .filter((x) => x.scheme === scheme)
+        .map((x) => x.name)
+        .join(', ')})`,
+    );
+  const epoch = await currentKeyEpoch(db, p.federation);
+  if (epoch && epoch.he_params !== p.heParams)
+    throw new RoundError(
+      'bad_plan',
+      `federation ${p.federation}'s HE key (epoch ${epoch.epoch}) is of parameter set ${epoch.he_params}; a ${p.mode} plan with ${p.heParams} would need another key. Schedule it with --he-params ${epoch.he_params}${getHeParams(epoch.he_params).scheme === scheme ? '' : ` (a ${getHeParams(epoch.he_params).scheme === 'bfv' ? 'secure' : 'he'} plan)`}, or use a federation of its own`,
+    );
 }

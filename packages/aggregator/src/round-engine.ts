@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { unmaskSum } from '@kpfl/he';
 import { digestOf } from '@kpfl/kpt';
+import { MIN_SECAGG_MEMBERS, secaggParameters } from '@kpfl/secagg';
 import {
   appendAudit,
   countContributions,
@@ -10,21 +12,36 @@ import {
   getPlan,
   getRound,
   hasContribution,
+  hasShared,
   insertContribution,
   isAccepting,
+  isUnderway,
   latestRound,
+  listAdvertisements,
+  listContributions,
   listMembers,
+  listShareSenders,
+  listUnmaskResponses,
   lockPlan,
   lockRound,
+  type MaskAdvertisementRow,
   type MemberRow,
   openRound,
   type PlanRow,
+  phaseExpected,
+  phaseProgress,
+  putAdvertisement,
+  putShareEnvelopes,
+  putUnmaskResponse,
   type RoundJob,
   type RoundRow,
   type RoundState,
+  type SecurePhaseState,
   storeAggregate,
   type TransitionResult,
   transitionRound,
+  type UnmaskResponseRow,
+  usesHeKey,
 } from '@kpfl/store';
 import { RoundError } from './errors.js';
 import { type RoundJobData, requiredJobs } from './jobs.js';
@@ -32,6 +49,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { RunningSums } from './running-sums.js';
 import { sampleParticipants } from './sampling.js';
+import { roundGraphOf, unmaskCorrection } from './unmasking.js';
 
 /** What the engine asks of the job queue; implemented over BullMQ in scheduler.ts. */
 export interface RoundJobs {
@@ -57,6 +75,12 @@ export interface VerifiedSubmission {
 /** Hooks that sign artifacts; they live with the identity code, not in the state machine. */
 export interface RoundSigner {
   certify(plan: PlanRow, round: RoundRow, aggregateDigest: string): Promise<void>;
+  /** Secure rounds: the coordinator-signed announcement of who survived and who dropped out. */
+  announceUnmask(
+    plan: PlanRow,
+    round: number,
+    sets: { survivors: string[]; dropouts: string[] },
+  ): Promise<{ announcement: string; digest: string }>;
 }
 
 /**
@@ -64,7 +88,11 @@ export interface RoundSigner {
  * SIGKILLs the process here shows what a crash at exactly this point leaves behind.
  */
 export interface RoundEngineHooks {
-  afterCommit?(step: 'opened' | 'closed' | 'published' | 'failed', planId: string, round: number): unknown;
+  afterCommit?(
+    step: 'opened' | 'sharing' | 'submitting' | 'unmasking' | 'closed' | 'published' | 'failed',
+    planId: string,
+    round: number,
+  ): unknown;
 }
 
 export interface RoundEngineDeps {
@@ -114,7 +142,7 @@ export class RoundEngine {
       round,
     );
     let keyEpoch: number | undefined;
-    if (plan.mode === 'he') {
+    if (usesHeKey(plan.mode)) {
       const epoch = await currentKeyEpoch(db, plan.federation);
       if (epoch?.state !== 'ready') {
         const why = epoch
@@ -136,8 +164,15 @@ export class RoundEngine {
           quorum: sampled.length,
           minParticipants: plan.min_participants,
           samplingSeed,
-          deadlineAt: new Date(Date.now() + plan.deadline_seconds * 1000),
+          // Secure rounds reset it when their submit phase starts.
+          deadlineAt: new Date(
+            Date.now() +
+              (plan.deadline_seconds + (plan.mode === 'secure' ? 2 * plan.phase_seconds : 0)) * 1000,
+          ),
           keyEpoch,
+          ...(plan.mode === 'secure'
+            ? { phaseDeadlineAt: new Date(Date.now() + plan.phase_seconds * 1000) }
+            : {}),
         },
         COORDINATOR,
       ),
@@ -246,6 +281,9 @@ export class RoundEngine {
       if (!isAccepting(round.state)) return { state: round.state };
       const n = await countContributions(tx, planId, roundNo);
       if (why === 'quorum' && n < round.quorum) return undefined; // a stale close job: keep collecting
+      if (plan.mode === 'secure' && n >= round.min_participants) {
+        return this.startUnmasking(tx, plan, round, why, n);
+      }
       if (n >= round.min_participants) {
         const t = await transitionRound(
           tx,
@@ -269,7 +307,11 @@ export class RoundEngine {
     if (!closed) return undefined;
     if (closed.changed) {
       this.afterTransition(plan, closed.changed);
-      await this.d.hooks?.afterCommit?.(closed.state === 'failed' ? 'failed' : 'closed', planId, roundNo);
+      await this.d.hooks?.afterCommit?.(
+        closed.state === 'failed' ? 'failed' : closed.state === 'unmasking' ? 'unmasking' : 'closed',
+        planId,
+        roundNo,
+      );
     }
     let state = closed.state;
     if (state === 'aggregating') state = await this.publish(plan, roundNo);
@@ -282,6 +324,311 @@ export class RoundEngine {
     if (why === 'quorum') await this.d.jobs.remove({ kind: 'deadline', planId, round: roundNo });
     await this.scheduleNext(planId);
     return state;
+  }
+
+  /** Stores a sampled member's verified advertisement of its round keys (once), while advertising. */
+  async advertise(plan: PlanRow, a: MaskAdvertisementRow): Promise<{ advertised: number; sampled: number }> {
+    const result = await this.d.db.tx(async (tx) => {
+      const { round } = await lockRound(tx, plan.id, a.round);
+      const r = inPhase(round, 'advertising', a.round);
+      if (!r.sampled.includes(a.member))
+        throw new RoundError('not_in_phase', `${a.member} is not sampled for round ${a.round}`);
+      if (!(await putAdvertisement(tx, a)))
+        throw new RoundError(
+          'already_done',
+          `${a.member} has advertised its keys for round ${a.round} already`,
+        );
+      const advertised = await phaseProgress(tx, r);
+      await appendAudit(tx, {
+        federation: plan.federation,
+        event: 'secagg.advertised',
+        planId: plan.id,
+        round: a.round,
+        member: a.member,
+        actor: a.member,
+        data: { advertisementDigest: a.digest },
+      });
+      return { advertised, sampled: r.sampled.length };
+    });
+    if (result.advertised >= result.sampled) await this.scheduleNext(plan.id);
+    return result;
+  }
+
+  /**
+   * Stores a member's share envelopes (once), while sharing: one for each of its neighbours in the
+   * round's graph, no more and no other.
+   */
+  async share(
+    plan: PlanRow,
+    roundNo: number,
+    member: string,
+    envelopes: readonly { recipient: string; jwe: string }[],
+  ): Promise<{ stored: number; shared: number; advertised: number }> {
+    const result = await this.d.db.tx(async (tx) => {
+      const { round } = await lockRound(tx, plan.id, roundNo);
+      const r = inPhase(round, 'sharing', roundNo);
+      if (!r.advertised?.includes(member))
+        throw new RoundError('not_in_phase', `${member} did not advertise keys in round ${roundNo}`);
+      if (await hasShared(tx, plan.id, roundNo, member))
+        throw new RoundError('already_done', `${member} has shared its keys for round ${roundNo} already`);
+      const neighbours = roundGraphOf(plan, r).neighbours.get(member) ?? [];
+      const recipients = envelopes.map((e) => e.recipient).sort();
+      const expected = [...neighbours].sort();
+      if (recipients.join(',') !== expected.join(',')) {
+        const strangers = recipients.filter((x) => !expected.includes(x));
+        throw new RoundError(
+          'not_in_phase',
+          strangers.length
+            ? `shares for ${strangers.slice(0, 5).join(', ')}, who are not ${member}'s neighbours in round ${roundNo} (its neighbours: ${expected.join(', ')})`
+            : `${member} must share with exactly its neighbours in round ${roundNo}: ${expected.join(', ')} (got ${recipients.join(', ') || 'none'})`,
+        );
+      }
+      const stored = await putShareEnvelopes(tx, plan.id, roundNo, member, envelopes);
+      const shared = await phaseProgress(tx, r);
+      await appendAudit(tx, {
+        federation: plan.federation,
+        event: 'secagg.shared',
+        planId: plan.id,
+        round: roundNo,
+        member,
+        actor: member,
+        data: { recipients },
+      });
+      return { stored, shared, advertised: r.advertised.length };
+    });
+    if (result.shared >= result.advertised) await this.scheduleNext(plan.id);
+    return result;
+  }
+
+  /** Stores a survivor's verified unmask response (once), while unmasking. */
+  async respondUnmask(
+    plan: PlanRow,
+    r: UnmaskResponseRow,
+  ): Promise<{ responses: number; survivors: number }> {
+    const result = await this.d.db.tx(async (tx) => {
+      const { round } = await lockRound(tx, plan.id, r.round);
+      const row = inPhase(round, 'unmasking', r.round);
+      if (!row.survivors?.includes(r.member))
+        throw new RoundError('not_in_phase', `${r.member} is not a survivor of round ${r.round}`);
+      if (!(await putUnmaskResponse(tx, r)))
+        throw new RoundError('already_done', `${r.member} has responded for round ${r.round} already`);
+      const responses = await phaseProgress(tx, row);
+      await appendAudit(tx, {
+        federation: plan.federation,
+        event: 'secagg.unmask_responded',
+        planId: plan.id,
+        round: r.round,
+        member: r.member,
+        actor: r.member,
+        data: { responseDigest: r.digest },
+      });
+      return { responses, survivors: row.survivors.length };
+    });
+    if (result.responses >= result.survivors) await this.scheduleNext(plan.id);
+    return result;
+  }
+
+  /**
+   * Ends a secure round's key-exchange phase, when everyone expected has done it (`complete`) or at
+   * its deadline. Too few to go on fails the round. Idempotent: a stale or repeated job finds the
+   * round in another state and does nothing.
+   */
+  async advance(
+    planId: string,
+    roundNo: number,
+    phase: SecurePhaseState,
+    why: 'complete' | 'deadline',
+  ): Promise<RoundState | undefined> {
+    const { db } = this.d;
+    const plan = await getPlan(db, planId);
+    if (!plan) return undefined;
+    if (phase === 'unmasking') return this.finishUnmasking(plan, roundNo, why);
+    const step = await db.tx(async (tx): Promise<Step | undefined> => {
+      const { round } = await lockRound(tx, planId, roundNo);
+      if (round?.state !== phase) return undefined;
+      const done =
+        phase === 'advertising'
+          ? (await listAdvertisements(tx, planId, roundNo)).map((a) => a.member)
+          : await listShareSenders(tx, planId, roundNo);
+      const expected = phaseExpected(round);
+      if (why === 'complete' && done.length < expected) return undefined;
+      const needed = Math.max(MIN_SECAGG_MEMBERS, round.min_participants);
+      const fail = async (reason: string) => {
+        const t = await transitionRound(
+          tx,
+          planId,
+          roundNo,
+          { to: 'failed', reason, contributions: 0 },
+          COORDINATOR,
+        );
+        return { state: t.round.state, changed: t };
+      };
+      if (done.length < needed)
+        return fail(
+          `only ${done.length} of the required ${needed} members ${phase === 'advertising' ? 'advertised round keys' : 'shared their keys'} by the phase deadline`,
+        );
+      const now = Date.now();
+      if (phase === 'advertising') {
+        const { degree, threshold } = secaggParameters(done.length);
+        const t = await transitionRound(
+          tx,
+          planId,
+          roundNo,
+          {
+            to: 'sharing',
+            why,
+            advertised: done,
+            degree,
+            threshold,
+            phaseDeadlineAt: new Date(now + plan.phase_seconds * 1000),
+          },
+          COORDINATOR,
+        );
+        return { state: t.round.state, changed: t };
+      }
+      const t = await transitionRound(
+        tx,
+        planId,
+        roundNo,
+        { to: 'open', why, shared: done, deadlineAt: new Date(now + plan.deadline_seconds * 1000) },
+        COORDINATOR,
+      );
+      return { state: t.round.state, changed: t };
+    });
+    if (!step) return undefined;
+    if (step.changed) {
+      this.afterTransition(plan, step.changed);
+      this.d.log.info(
+        { plan: planId, round: roundNo, from: phase, to: step.state, why, event: `round.${step.state}` },
+        `round ${roundNo}: ${phase} ended (${why})`,
+      );
+      await this.d.hooks?.afterCommit?.(
+        step.state === 'failed' ? 'failed' : step.state === 'sharing' ? 'sharing' : 'submitting',
+        planId,
+        roundNo,
+      );
+    }
+    if (why === 'complete') await this.d.jobs.remove({ kind: 'phase', planId, round: roundNo, phase });
+    await this.scheduleNext(planId);
+    return step.state;
+  }
+
+  /**
+   * Closes a secure round's submit phase: those who submitted survive, those who shared and did not
+   * are dropouts; the coordinator signs the announcement of both sets, and unmasking starts. Fewer
+   * survivors than the round's Shamir threshold cannot be unmasked: the round fails.
+   */
+  private async startUnmasking(
+    tx: Parameters<Parameters<Db['tx']>[0]>[0],
+    plan: PlanRow,
+    round: RoundRow,
+    why: 'quorum' | 'deadline',
+    contributions: number,
+  ): Promise<Step> {
+    const survivors = (await listContributions(tx, plan.id, round.round)).map((c) => c.member).sort();
+    const dropouts = (round.shared ?? []).filter((m) => !survivors.includes(m)).sort();
+    const threshold = round.secagg_threshold ?? 2;
+    if (survivors.length < threshold) {
+      const t = await transitionRound(
+        tx,
+        plan.id,
+        round.round,
+        {
+          to: 'failed',
+          reason: `only ${survivors.length} survivors, below the secure-aggregation threshold of ${threshold}: their masks cannot be removed`,
+          contributions,
+        },
+        COORDINATOR,
+      );
+      return { state: t.round.state, changed: t };
+    }
+    if (!this.d.signer)
+      throw new Error('a secure round needs the coordinator signer to announce its unmasking');
+    const { announcement, digest } = await this.d.signer.announceUnmask(plan, round.round, {
+      survivors,
+      dropouts,
+    });
+    const t = await transitionRound(
+      tx,
+      plan.id,
+      round.round,
+      {
+        to: 'unmasking',
+        why,
+        survivors,
+        dropouts,
+        announcement,
+        announcementDigest: digest,
+        phaseDeadlineAt: new Date(Date.now() + plan.phase_seconds * 1000),
+        contributions,
+      },
+      COORDINATOR,
+    );
+    return { state: t.round.state, changed: t };
+  }
+
+  /**
+   * Ends unmasking: once every survivor responded, or at the deadline, with enough shares to rebuild
+   * every survivor's self-mask seed and every dropout's mask key, the round aggregates and publishes
+   * (the masks come off in publish); otherwise it fails.
+   */
+  private async finishUnmasking(
+    plan: PlanRow,
+    roundNo: number,
+    why: 'complete' | 'deadline',
+  ): Promise<RoundState | undefined> {
+    const { db } = this.d;
+    const step = await db.tx(async (tx): Promise<Step | undefined> => {
+      const { round } = await lockRound(tx, plan.id, roundNo);
+      if (round?.state !== 'unmasking') return round ? { state: round.state } : undefined;
+      const responses = await listUnmaskResponses(tx, plan.id, roundNo);
+      if (why === 'complete' && responses.length < phaseExpected(round)) return undefined;
+      const n = await countContributions(tx, plan.id, roundNo);
+      let problem: string | undefined;
+      try {
+        await unmaskCorrection(plan, round, await listAdvertisements(tx, plan.id, roundNo), responses, {
+          checkOnly: true,
+        });
+      } catch (err) {
+        problem = (err as Error).message;
+      }
+      const t = await transitionRound(
+        tx,
+        plan.id,
+        roundNo,
+        problem
+          ? { to: 'failed', reason: `the round cannot be unmasked: ${problem}`, contributions: n }
+          : { to: 'aggregating', why, contributions: n },
+        COORDINATOR,
+      );
+      return { state: t.round.state, changed: t };
+    });
+    if (!step) return undefined;
+    if (step.changed) {
+      this.afterTransition(plan, step.changed);
+      await this.d.hooks?.afterCommit?.(step.state === 'failed' ? 'failed' : 'closed', plan.id, roundNo);
+    }
+    if (why === 'complete')
+      await this.d.jobs.remove({ kind: 'phase', planId: plan.id, round: roundNo, phase: 'unmasking' });
+    // Aggregating: publish now (close() picks up a round already aggregating).
+    if (step.state === 'aggregating') return this.close(plan.id, roundNo, 'quorum');
+    await this.scheduleNext(plan.id);
+    return step.state;
+  }
+
+  /** The vector to subtract from a secure round's masked sum, rebuilt from the stored responses. */
+  private async correctionOf(plan: PlanRow, roundNo: number): Promise<Float64Array> {
+    const { db } = this.d;
+    const round = await getRound(db, plan.id, roundNo);
+    if (!round) throw new RoundError('no_such_round', `round ${roundNo} of plan ${plan.id} does not exist`);
+    const correction = await unmaskCorrection(
+      plan,
+      round,
+      await listAdvertisements(db, plan.id, roundNo),
+      await listUnmaskResponses(db, plan.id, roundNo),
+    );
+    if (!correction) throw new Error('unmaskCorrection returned no vector');
+    return correction;
   }
 
   /**
@@ -298,7 +645,7 @@ export class RoundEngine {
       // Rounds run one after another: only the latest can still accept updates.
       const latest = await latestRound(tx, planId);
       const { round } = latest ? await lockRound(tx, planId, latest.round) : { round: undefined };
-      const rounds = round && isAccepting(round.state) ? [round] : [];
+      const rounds = round && isUnderway(round.state) ? [round] : [];
       const failedRounds = rounds.map((r) => r.round);
       const finished = await finishPlan(tx, planId, 'cancelled', actor, { failedRounds });
       for (const r of rounds) {
@@ -315,6 +662,8 @@ export class RoundEngine {
     });
     for (const round of result.failedRounds) {
       await this.d.jobs.remove({ kind: 'deadline', planId, round });
+      for (const phase of ['advertising', 'sharing', 'unmasking'] as const)
+        await this.d.jobs.remove({ kind: 'phase', planId, round, phase });
       this.d.metrics?.roundTransition('failed');
     }
     log.warn({ plan: planId, actor, rounds: result.failedRounds, event: 'plan.cancelled' }, 'plan cancelled');
@@ -325,7 +674,14 @@ export class RoundEngine {
   private async publish(plan: PlanRow, roundNo: number): Promise<RoundState> {
     const { db, sums, log } = this.d;
     const started = performance.now();
-    const { chunks, contributions } = await sums.settle(db, plan, roundNo);
+    const settled = await sums.settle(db, plan, roundNo);
+    const { contributions } = settled;
+    // Secure rounds: the masks come off the encrypted sum here, with a plaintext subtraction that
+    // needs no key (ADR 0010); what is published is the encrypted exact sum.
+    const chunks =
+      plan.mode === 'secure'
+        ? await unmaskSum(settled.chunks, await this.correctionOf(plan, roundNo), plan.he_params)
+        : settled.chunks;
     const hash = createHash('sha256');
     for (const c of chunks) hash.update(c);
     const aggregateDigest = `sha256:${hash.digest('hex')}`;
@@ -388,6 +744,18 @@ export class RoundEngine {
   private async scheduleNext(planId: string): Promise<void> {
     for (const job of await requiredJobs(this.d.db, planId)) await this.d.jobs.add(job);
   }
+}
+
+/** The round, which must be in `phase` (a key-exchange step out of its phase is refused). */
+function inPhase(round: RoundRow | undefined, phase: SecurePhaseState, roundNo: number): RoundRow {
+  if (!round) throw new RoundError('no_such_round', `round ${roundNo} does not exist`);
+  if (round.state !== phase) {
+    throw new RoundError(
+      'wrong_phase',
+      `round ${roundNo} is ${round.state}; this step is taken only while it is ${phase}`,
+    );
+  }
+  return round;
 }
 
 /** Refuses a submission to a round that no longer accepts updates. */

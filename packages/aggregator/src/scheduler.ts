@@ -65,10 +65,11 @@ export class RoundQueue implements RoundJobs {
   }
 
   async add(job: RoundJob): Promise<void> {
-    const at = job.kind === 'close' ? undefined : job.notBefore;
+    const at = job.kind === 'close' || job.kind === 'advance' ? undefined : job.notBefore;
+    const phase = job.kind === 'phase' || job.kind === 'advance' ? { phase: job.phase } : {};
     await this.queue.add(
       job.kind,
-      { kind: job.kind, planId: job.planId, round: job.round },
+      { kind: job.kind, planId: job.planId, round: job.round, ...phase },
       { jobId: jobId(job), delay: at ? Math.max(0, at.getTime() - Date.now()) : 0 },
     );
   }
@@ -114,10 +115,19 @@ export function startRoundWorker(opts: {
   const worker = new Worker<RoundJobData>(
     opts.queueName,
     async (job: Job<RoundJobData>) => {
-      const { kind, planId, round } = job.data;
-      opts.log.debug({ job: job.id, kind, plan: planId, round }, 'round job');
+      const { kind, planId, round, phase } = job.data;
+      opts.log.debug({ job: job.id, kind, plan: planId, round, phase }, 'round job');
       if (kind === 'open') return void (await opts.engine.open(planId, round));
       if (kind === 'close') return void (await opts.engine.close(planId, round, 'quorum'));
+      if (kind === 'phase' || kind === 'advance') {
+        if (!phase) throw new Error(`round job ${job.id} names no phase`);
+        return void (await opts.engine.advance(
+          planId,
+          round,
+          phase,
+          kind === 'phase' ? 'deadline' : 'complete',
+        ));
+      }
       return void (await opts.engine.close(planId, round, 'deadline'));
     },
     {

@@ -14,20 +14,25 @@ import {
   activePlan,
   appendAudit,
   type Db,
+  getAdvertisement,
   getCertificate,
   getMember,
   getModelDigest,
   getRound,
   hasContribution,
+  hasShared,
   inSnapshot,
   isAccepting,
   isFinished,
+  isSecurePhase,
   latestRound,
   listRounds,
+  listUnmaskResponses,
   loadAggregate,
   type PlanRow,
   putEvaluation,
   type Queryable,
+  type RoundRow,
   touchMember,
 } from '@kpfl/store';
 import type { Redis } from 'ioredis';
@@ -39,6 +44,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { RoundEngine } from './round-engine.js';
 import type { RpcKit } from './rpc.js';
+import { createSecureHandlers } from './secure-service.js';
 import { submitUpdate } from './submission.js';
 
 export interface ServiceDeps {
@@ -122,6 +128,7 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
 
   return {
     ...createKeyHandlers({ federation: d.federation, db, log, rpc }),
+    ...createSecureHandlers({ federation: d.federation, db, log, rpc, engine: d.engine }),
 
     GetChallenge: rpc.unary('GetChallenge', async (call, req) => {
       const memberId = requestedMember(req.memberId);
@@ -389,10 +396,23 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
           ? ((await getModelDigest(q, plan.id, appliedRound + 1)) ?? '')
           : '',
     };
+    const step = current && plan.mode === 'secure' ? await secureStepOf(q, plan, current, member) : undefined;
+    if (step) {
+      return {
+        ...base,
+        kind: 'TASK_KIND_SECURE_STEP',
+        round: current!.round,
+        parties: current!.sampled,
+        keyEpoch: current!.key_epoch ?? 0,
+        securePhase: step,
+        phaseDeadlineMs: current!.phase_deadline_at?.getTime() ?? 0,
+      };
+    }
     if (
       current &&
       isAccepting(current.state) &&
       current.sampled.includes(member) &&
+      (plan.mode !== 'secure' || current.shared?.includes(member)) &&
       current.deadline_at.getTime() > Date.now() &&
       !(await hasContribution(q, plan.id, current.round, member))
     ) {
@@ -406,9 +426,35 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
         deadlineMs: current.deadline_at.getTime(),
         parties: current.sampled,
         keyEpoch: current.key_epoch ?? 0,
+        securePhase: plan.mode === 'secure' ? 'submit' : '',
       };
     }
     if (plan.state !== 'running' && appliedRound >= latestDone) return { ...base, kind: 'TASK_KIND_DONE' };
     return { ...base, kind: appliedRound < latestDone ? 'TASK_KIND_SYNC' : 'TASK_KIND_WAIT' };
   }
+}
+
+/**
+ * The key-exchange step `member` still has to take in a secure round, if any: advertise while
+ * advertising (if sampled), share while sharing (if it advertised), respond while unmasking (if it
+ * survived). A step it took already, or a phase past its deadline, is no task.
+ */
+async function secureStepOf(
+  q: Queryable,
+  plan: PlanRow,
+  round: RoundRow,
+  member: string,
+): Promise<'advertise' | 'share' | 'unmask' | undefined> {
+  if (!isSecurePhase(round.state) || (round.phase_deadline_at?.getTime() ?? 0) <= Date.now())
+    return undefined;
+  if (round.state === 'advertising')
+    return round.sampled.includes(member) && !(await getAdvertisement(q, plan.id, round.round, member))
+      ? 'advertise'
+      : undefined;
+  if (round.state === 'sharing')
+    return round.advertised?.includes(member) && !(await hasShared(q, plan.id, round.round, member))
+      ? 'share'
+      : undefined;
+  const responded = (await listUnmaskResponses(q, plan.id, round.round)).some((r) => r.member === member);
+  return round.survivors?.includes(member) && !responded ? 'unmask' : undefined;
 }

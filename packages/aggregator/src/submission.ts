@@ -21,7 +21,16 @@ import {
   verifyAttestation,
 } from '@kpfl/kpt';
 import { MAX_CHUNK_BYTES, type Receipt, type SubmitUpdateMessage__Output } from '@kpfl/proto';
-import { type Db, getMember, getModelDigest, getRound, hasContribution, type PlanRow } from '@kpfl/store';
+import {
+  type Db,
+  getAdvertisement,
+  getMember,
+  getModelDigest,
+  getRound,
+  hasContribution,
+  type PlanRow,
+  type RoundRow,
+} from '@kpfl/store';
 import type { Redis } from 'ioredis';
 import type { Authorize } from './auth.js';
 import { RoundError, RpcError } from './errors.js';
@@ -334,7 +343,8 @@ async function checkHeader(
   if (att.mode !== plan.mode) refuse(`update is in ${att.mode} mode, the plan runs ${plan.mode}`, 'mode');
   // A ciphertext under another key epoch than the round's (an old key, e.g. one a revoked member
   // holds) would decrypt to garbage in the sum, or be readable by whoever holds that key: refused.
-  if (plan.mode === 'he' && round.key_epoch !== null && att.keyEpoch !== round.key_epoch) {
+  if (plan.mode === 'secure') await checkSecureSubmission(d, plan, round, member, att.advertisementDigest);
+  if (plan.mode !== 'plain' && round.key_epoch !== null && att.keyEpoch !== round.key_epoch) {
     ctx.data = { ...ctx.data, keyEpoch: att.keyEpoch ?? 0, roundKeyEpoch: round.key_epoch };
     refuse(
       `the update is encrypted under key epoch ${att.keyEpoch ?? 'none'}, round ${header.round} runs under key epoch ${round.key_epoch}: fetch the current key (kpfl he-key status) and encrypt again`,
@@ -362,6 +372,34 @@ async function checkHeader(
     exampleCount: att.exampleCount,
     baseModelDigest: att.baseModelDigest,
   };
+}
+
+/**
+ * A secure round takes a masked update only from a member that shared its mask keys (its neighbours
+ * hold the shares that unmask it), with an attestation naming the advertisement its masks come from.
+ */
+async function checkSecureSubmission(
+  d: SubmitDeps,
+  plan: PlanRow,
+  round: RoundRow,
+  member: string,
+  advertisementDigest: string | undefined,
+): Promise<void> {
+  if (!round.shared?.includes(member)) {
+    throw new RpcError(
+      'FAILED_PRECONDITION',
+      'not_shared',
+      `${member} did not share its mask keys in round ${round.round}: only members that shared may submit to a secure round`,
+    );
+  }
+  const advertised = await getAdvertisement(d.db, plan.id, round.round, member);
+  if (!advertised || advertised.digest !== advertisementDigest) {
+    throw new RpcError(
+      'INVALID_ARGUMENT',
+      'attestation_advertisement',
+      `the attestation names advertisement ${advertisementDigest ?? 'none'}, ${member}'s advertisement for round ${round.round} is ${advertised?.digest ?? 'missing'}`,
+    );
+  }
 }
 
 /**

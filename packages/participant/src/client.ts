@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { EXIT_CODES, type ExitCode, KpflError } from '@kpfl/common';
 import { type IdentityKey, signChallenge } from '@kpfl/kpt';
 import {
+  type AdvertiseMaskKeysResponse__Output,
   type AggregateChunk__Output,
   type AggregatorClient,
   type AuthenticateResponse__Output,
@@ -11,13 +12,18 @@ import {
   type KeyRecipients__Output,
   loadKpflProto,
   MAX_METADATA_BYTES,
+  type MaskAdvertisements__Output,
   type PutKeyEnvelopesRequest,
   type PutKeyEnvelopesResponse__Output,
+  type PutShareEnvelopesResponse__Output,
+  type PutUnmaskResponseResponse__Output,
   type Receipt__Output,
   type ReportEvaluationResponse__Output,
   type RoundCertificate__Output,
+  type ShareEnvelopes__Output,
   type SubmitUpdateMessage,
   type Task__Output,
+  type UnmaskAnnouncement__Output,
 } from '@kpfl/proto';
 
 export interface ClientTls {
@@ -224,6 +230,62 @@ export class AggregatorConnection {
   reportKeyEnvelope(r: { epoch: number; sender: string; code: string; reason: string }): Promise<void> {
     return this.authed((md) =>
       unary<object>((cb) => this.client.ReportKeyEnvelope(r, md, callOptions(), cb)),
+    ).then(() => undefined);
+  }
+
+  /** Secure rounds: posts this member's signed advertisement of its round keys. */
+  advertiseMaskKeys(round: number, advertisement: string): Promise<AdvertiseMaskKeysResponse__Output> {
+    return this.authed((md) =>
+      unary<AdvertiseMaskKeysResponse__Output>((cb) =>
+        this.client.AdvertiseMaskKeys({ round, advertisement }, md, callOptions(), cb),
+      ),
+    );
+  }
+
+  getMaskAdvertisements(round: number): Promise<MaskAdvertisements__Output> {
+    return this.authed((md) =>
+      unary<MaskAdvertisements__Output>((cb) =>
+        this.client.GetMaskAdvertisements({ round }, md, callOptions(), cb),
+      ),
+    );
+  }
+
+  putShareEnvelopes(
+    round: number,
+    envelopes: { recipient: string; jwe: string }[],
+  ): Promise<PutShareEnvelopesResponse__Output> {
+    return this.authed((md) =>
+      unary<PutShareEnvelopesResponse__Output>((cb) =>
+        this.client.PutShareEnvelopes({ round, envelopes }, md, callOptions(), cb),
+      ),
+    );
+  }
+
+  getShareEnvelopes(round: number): Promise<ShareEnvelopes__Output> {
+    return this.authed((md) =>
+      unary<ShareEnvelopes__Output>((cb) => this.client.GetShareEnvelopes({ round }, md, callOptions(), cb)),
+    );
+  }
+
+  getUnmaskAnnouncement(round: number): Promise<UnmaskAnnouncement__Output> {
+    return this.authed((md) =>
+      unary<UnmaskAnnouncement__Output>((cb) =>
+        this.client.GetUnmaskAnnouncement({ round }, md, callOptions(), cb),
+      ),
+    );
+  }
+
+  putUnmaskResponse(round: number, response: string): Promise<PutUnmaskResponseResponse__Output> {
+    return this.authed((md) =>
+      unary<PutUnmaskResponseResponse__Output>((cb) =>
+        this.client.PutUnmaskResponse({ round, response }, md, callOptions(), cb),
+      ),
+    );
+  }
+
+  reportSecureRefusal(r: { round: number; code: string; reason: string }): Promise<void> {
+    return this.authed((md) =>
+      unary<object>((cb) => this.client.ReportSecureRefusal(r, md, callOptions(), cb)),
     ).then(() => undefined);
   }
 

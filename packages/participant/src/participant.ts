@@ -1,4 +1,12 @@
-import { type ConsortiumKey, createEncoder, HeInputError, type UpdateEncoder } from '@kpfl/he';
+import {
+  type ConsortiumKey,
+  createEncoder,
+  dequantizeSum,
+  HeInputError,
+  paramsForMode,
+  quantizeUpdate,
+  type UpdateEncoder,
+} from '@kpfl/he';
 import {
   type CountersignVerdict,
   countersignRoundCertificate,
@@ -24,10 +32,12 @@ import {
   weightsDigest,
 } from '@kpfl/model';
 import type { Task__Output } from '@kpfl/proto';
+import { maskUpdate } from '@kpfl/secagg';
 import type pino from 'pino';
 import { AggregatorConnection, AggregatorError, type ClientTls, isRetryable } from './client.js';
 import type { LocalData } from './data.js';
 import type { MemberKeys } from './he-keys.js';
+import { SecureRounds } from './secure-round.js';
 import { concat } from './simulated.js';
 
 export interface ParticipantOptions {
@@ -116,6 +126,14 @@ export async function runParticipant(
   let failures = 0;
 
   const keys = o.heKeys?.(conn);
+  const secure = new SecureRounds({
+    conn,
+    identity: o.identity,
+    memberId: o.memberId,
+    federation: o.federation,
+    coordinatorJwks: o.coordinatorJwks,
+    log,
+  });
   let lastKeySync = 0;
   /** Between rounds: make a pending epoch's key, fetch the current one, deliver it to newcomers. */
   const syncKeys = async (heParams?: string) => {
@@ -138,22 +156,22 @@ export async function runParticipant(
 
   /** The encoder of a round: in he mode, with the key of the round's epoch (0: a round before epochs). */
   const ensureEncoder = async (task: Task__Output, keyEpoch: number) => {
-    const key = `${task.mode}:${task.heParams}:${task.mode === 'he' ? keyEpoch : 0}`;
+    const key = `${task.mode}:${task.heParams}:${task.mode !== 'plain' ? keyEpoch : 0}`;
     if (encoder && encoderKey === key) return encoder;
     await encoder?.close();
     encoder = undefined;
-    if (task.mode === 'he') {
+    if (task.mode === 'he' || task.mode === 'secure') {
       const consortiumKey = keys ? await keys.keyFor(keyEpoch || 1) : o.consortiumKey;
       if (!consortiumKey)
         throw new Error(
-          'this plan runs in he mode but no consortium key was given (--he-key from your member kit)',
+          `this plan runs in ${task.mode} mode but no consortium key was given (--he-key from your member kit)`,
         );
       if (consortiumKey.paramsName !== task.heParams) {
         throw new Error(
           `the consortium key is for ${consortiumKey.paramsName}, the plan uses ${task.heParams}`,
         );
       }
-      encoder = await createEncoder({ mode: 'he', key: consortiumKey });
+      encoder = await createEncoder({ mode: task.mode, key: consortiumKey });
     } else {
       encoder = await createEncoder({ mode: 'plain' });
     }
@@ -246,6 +264,8 @@ export async function runParticipant(
     let sum: Float64Array;
     try {
       sum = await enc.decode(chunks, length);
+      // Secure mode: the exact sum mod t, back to the pre-weighted float sum and the count.
+      if (task.mode === 'secure') sum = dequantizeSum(sum, task.heParams);
     } catch (err) {
       if (!(err instanceof HeInputError)) throw err;
       return { kind: 'rejected', reason: `the aggregate does not decrypt in range: ${err.message}` };
@@ -339,6 +359,7 @@ export async function runParticipant(
       }
     }
     s.applied = round;
+    secure.forget(s.planId, round);
     await evaluateAndReport(s, round);
   };
 
@@ -443,11 +464,22 @@ export async function runParticipant(
       );
     }
     // Pre-weighted by the example count, count in the trailing slot: the aggregator only adds.
-    const values = new Float64Array(s.weights.length + 1);
+    let values: Float64Array = new Float64Array(s.weights.length + 1);
     for (let i = 0; i < delta.length; i++) values[i] = n * delta[i]! * clip;
     values[s.weights.length] = n;
     const enc = await ensureEncoder(task, task.keyEpoch);
     const encStart = performance.now();
+    let advertisementDigest: string | undefined;
+    if (task.mode === 'secure') {
+      // Fixed point mod t, then the masks: only the round's sum of all masked updates means anything.
+      const masks = await secure.masksFor(task);
+      advertisementDigest = masks.advertisementDigest;
+      values = maskUpdate(
+        quantizeUpdate(values, task.heParams, task.parties.length),
+        paramsForMode('secure', task.heParams).plainModulus,
+        masks,
+      );
+    }
     const chunks = await enc.encode(values);
     const encodeSeconds = (performance.now() - encStart) / 1000;
     const bytes = chunks.reduce((a, c) => a + c.byteLength, 0);
@@ -461,8 +493,9 @@ export async function runParticipant(
       exampleCount: n,
       dataCommitment: o.data.commitment,
       chunkCount: chunks.length,
-      mode: task.mode as 'he' | 'plain',
-      ...(task.mode === 'he' && task.keyEpoch ? { keyEpoch: task.keyEpoch } : {}),
+      mode: task.mode as 'he' | 'plain' | 'secure',
+      ...(task.mode !== 'plain' && task.keyEpoch ? { keyEpoch: task.keyEpoch } : {}),
+      ...(advertisementDigest ? { advertisementDigest } : {}),
       training: {
         model: s.model,
         epochs: t.localEpochs,
@@ -496,8 +529,8 @@ export async function runParticipant(
       try {
         const task = await conn.getTask(state?.applied ?? 0);
         failures = 0;
-        if (task.mode === 'he' || !task.planId)
-          await syncKeys(task.mode === 'he' ? task.heParams : undefined);
+        if (task.mode !== 'plain' || !task.planId)
+          await syncKeys(task.mode !== 'plain' ? task.heParams : undefined);
         if (task.planId && (!state || state.planId !== task.planId)) {
           await startPlan(task);
           lastProgress = Date.now();
@@ -507,6 +540,11 @@ export async function runParticipant(
             await applyRound(task, state.applied + 1);
             lastProgress = Date.now();
           }
+        }
+        if (task.kind === 'TASK_KIND_SECURE_STEP' && state && task.round === state.applied + 1) {
+          await secure.step(task);
+          lastProgress = Date.now();
+          continue;
         }
         if (task.kind === 'TASK_KIND_TRAIN' && state && task.round === state.applied + 1) {
           await train(task);

@@ -1,4 +1,4 @@
-import { type ConsortiumKey, createEncoder, type UpdateEncoder } from '@kpfl/he';
+import { type ConsortiumKey, createEncoder, paramsForMode, type UpdateEncoder } from '@kpfl/he';
 import {
   type CountersignVerdict,
   countersignRoundCertificate,
@@ -10,7 +10,10 @@ import {
   signAttestation,
 } from '@kpfl/kpt';
 import type { Receipt__Output, Task__Output } from '@kpfl/proto';
+import { maskUpdate } from '@kpfl/secagg';
+import pino from 'pino';
 import { AggregatorConnection, type ClientTls } from './client.js';
+import { SecureRounds } from './secure-round.js';
 
 /**
  * The training settings of a plan whose participants are simulated: they train nothing, so these
@@ -43,6 +46,7 @@ export class SimulatedParticipant {
       coordinatorJwks?: JSONWebKeySet;
       address: string;
       tls?: ClientTls;
+      log?: pino.Logger;
     },
   ) {
     this.conn = new AggregatorConnection({
@@ -50,6 +54,63 @@ export class SimulatedParticipant {
       memberId: o.memberId,
       identity: o.identity,
       tls: o.tls,
+    });
+  }
+
+  /**
+   * Secure rounds: this member's side of the key exchange (needs `coordinatorJwks` to verify the
+   * unmask announcement). Made on first use.
+   */
+  get secure(): SecureRounds {
+    if (!this.secureRounds) {
+      if (!this.o.coordinatorJwks) throw new Error(`${this.o.memberId}: secure rounds need coordinatorJwks`);
+      this.secureRounds = new SecureRounds({
+        conn: this.conn,
+        identity: this.o.identity,
+        memberId: this.o.memberId,
+        federation: this.o.federation,
+        coordinatorJwks: this.o.coordinatorJwks,
+        log: this.o.log ?? pino({ level: 'silent' }),
+      });
+    }
+    return this.secureRounds;
+  }
+
+  private secureRounds?: SecureRounds;
+
+  /** Waits until the aggregator offers this member a task of `kind` (and secure phase), bounded. */
+  async waitForTask(
+    kind: Task__Output['kind'],
+    opts: { securePhase?: string; timeoutMs?: number } = {},
+  ): Promise<Task__Output> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const task = await this.conn.getTask(0);
+      if (task.kind === kind && (opts.securePhase === undefined || task.securePhase === opts.securePhase))
+        return task;
+      if (Date.now() > until)
+        throw new Error(
+          `${this.o.memberId}: no ${kind} ${opts.securePhase ?? ''} task within ${timeoutMs} ms (last: ${task.kind} ${task.securePhase})`,
+        );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
+   * Secure rounds: masks `quantized` (integers mod t, from quantizeUpdate) with this member's round
+   * masks, encrypts and submits it with an attestation naming its advertisement.
+   */
+  async submitMasked(
+    task: Task__Output,
+    quantized: Float64Array,
+    encoder: UpdateEncoder,
+    exampleCount: number,
+  ): Promise<Receipt__Output> {
+    const masks = await this.secure.masksFor(task);
+    const masked = maskUpdate(quantized, paramsForMode('secure', task.heParams).plainModulus, masks);
+    return this.submitChunks(task, await encoder.encode(masked), exampleCount, {
+      advertisementDigest: masks.advertisementDigest,
     });
   }
 
@@ -87,9 +148,9 @@ export class SimulatedParticipant {
       exampleCount,
       dataCommitment: digestOf(`simulated:${this.o.memberId}`),
       chunkCount: chunks.length,
-      mode: task.mode as 'he' | 'plain',
-      // HE: the key epoch the round runs under (what the update is encrypted with).
-      ...(task.mode === 'he' && task.keyEpoch ? { keyEpoch: task.keyEpoch } : {}),
+      mode: task.mode as 'he' | 'plain' | 'secure',
+      // HE and secure: the key epoch the round runs under (what the update is encrypted with).
+      ...(task.mode !== 'plain' && task.keyEpoch ? { keyEpoch: task.keyEpoch } : {}),
       // The plan's training configuration: the attestation schema requires positive values.
       training: {
         model: task.training?.model || 'mlp',
@@ -129,13 +190,13 @@ export class SimulatedParticipant {
   }
 }
 
-/** An encoder for simulated participants: he with the consortium key, or plain. */
+/** An encoder for simulated participants: he or secure with the consortium key, or plain. */
 export function simulatedEncoder(
-  mode: 'he' | 'plain',
+  mode: 'he' | 'plain' | 'secure',
   key?: ConsortiumKey,
   workers?: number,
 ): Promise<UpdateEncoder> {
-  return mode === 'he' ? createEncoder({ mode: 'he', key: key!, workers }) : createEncoder({ mode: 'plain' });
+  return mode === 'plain' ? createEncoder({ mode: 'plain' }) : createEncoder({ mode, key: key!, workers });
 }
 
 export function concat(chunks: Uint8Array[]): Uint8Array {

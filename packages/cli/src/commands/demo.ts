@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkRedis, createLogger, schedulePlan, startLocalAggregator } from '@kpfl/aggregator';
 import { writeAccuracyReport } from '@kpfl/bench';
-import { DEFAULT_HE_PARAMS } from '@kpfl/he';
+import { DEFAULT_HE_PARAMS, DEFAULT_SECURE_PARAMS } from '@kpfl/he';
 import {
   type BackendPreference,
   loadIdxDataset,
@@ -51,7 +51,7 @@ import {
 import { REQUEST_FILE, runCoordinatorInit, runMembersEnroll } from './member.js';
 
 const MODELS = ['mlp', 'cnn'] as const satisfies readonly ModelName[];
-const MODES = ['he', 'plain'] as const;
+const MODES = ['secure', 'he', 'plain'] as const;
 
 export interface DemoOptions {
   participants: number;
@@ -63,7 +63,7 @@ export interface DemoOptions {
   batchSize: number;
   lr: number;
   seed: number;
-  mode: 'he' | 'plain';
+  mode: (typeof MODES)[number];
   maxExamples: number;
   testLimit?: number;
   serverOptimizer: string;
@@ -92,7 +92,7 @@ export interface DemoRound {
 
 export interface DemoResult {
   federation: string;
-  mode: 'he' | 'plain';
+  mode: (typeof MODES)[number];
   model: ModelName;
   partition: string;
   participants: number;
@@ -135,7 +135,12 @@ export function registerDemo(program: Command): void {
     )
     .option('--seed <n>', 'seed for model init, partitions, sampling', parseIntOption('--seed'), 1)
     .addOption(
-      new Option('--mode <mode>', 'he (CKKS-encrypted updates) | plain').choices(MODES).default('he'),
+      new Option(
+        '--mode <mode>',
+        'secure (masked BFV: nobody reads an update) | he (CKKS: members can) | plain',
+      )
+        .choices(MODES)
+        .default('secure'),
     )
     .option(
       '--test-limit <n>',
@@ -167,7 +172,7 @@ export function registerDemo(program: Command): void {
 export async function runDemo(o: DemoOptions, print: (line: string) => void): Promise<DemoResult> {
   // The CLI's parsers refuse these already; runDemo is also called directly (tests, harness).
   if (!(MODES as readonly string[]).includes(o.mode))
-    throw new UserError(`--mode must be he or plain, got "${o.mode}"`);
+    throw new UserError(`--mode must be ${MODES.join(', ')}, got "${o.mode}"`);
   if (!(MODELS as readonly string[]).includes(o.model))
     throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
   parsePartitionSpec(o.partition);
@@ -192,6 +197,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
     );
     const coordinator = await enrollFederation({
       federation,
+      heParams: heParamsOf(o.mode),
       members,
       auditors: ['auditor-1'],
       work,
@@ -217,7 +223,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       fraction: 1,
       deadlineSeconds: o.deadline,
       mode: o.mode,
-      heParams: DEFAULT_HE_PARAMS,
+      heParams: heParamsOf(o.mode),
       parameterCount: parameterCount(o.model),
       training: trainingSettings(o),
       seed: o.seed,
@@ -365,6 +371,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
  */
 async function enrollFederation(o: {
   federation: string;
+  heParams: string;
   members: string[];
   auditors: string[];
   work: string;
@@ -375,7 +382,7 @@ async function enrollFederation(o: {
   const started = performance.now();
   const quiet = () => {};
   await runCoordinatorInit(
-    { federation: o.federation, out: o.work, heParams: DEFAULT_HE_PARAMS, json: true },
+    { federation: o.federation, out: o.work, heParams: o.heParams, json: true },
     quiet,
   );
   await migrateSchema(o.databaseUrl, o.schema);
@@ -451,4 +458,9 @@ function tail(file: string, n: number): string {
   } catch {
     return '(no log)';
   }
+}
+
+/** The HE parameter set of a demo federation: its key must be of the plan's scheme. */
+function heParamsOf(mode: (typeof MODES)[number]): string {
+  return mode === 'secure' ? DEFAULT_SECURE_PARAMS : DEFAULT_HE_PARAMS;
 }

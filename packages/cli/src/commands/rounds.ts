@@ -7,7 +7,7 @@ import {
   redisConnection,
   schedulePlan,
 } from '@kpfl/aggregator';
-import { DEFAULT_HE_PARAMS, HE_PARAM_SETS } from '@kpfl/he';
+import { DEFAULT_HE_PARAMS, DEFAULT_SECURE_PARAMS, HE_PARAM_SETS } from '@kpfl/he';
 import { type ModelName, parameterCount } from '@kpfl/model';
 import {
   activePlan,
@@ -70,8 +70,10 @@ interface ScheduleOptions extends Conn, TrainingOptions {
   seenWithin: number;
   parameterCount?: number;
   initialModelDigest?: string;
-  mode: 'he' | 'plain';
-  heParams: string;
+  mode: 'he' | 'plain' | 'secure';
+  heParams?: string;
+  /** Seconds. */
+  phaseSeconds?: number;
   seed: number;
 }
 
@@ -212,11 +214,24 @@ export function registerRounds(program: Command): void {
       "digest of the initial model, round 0 (needed for plugin models; the participants' log names it)",
       parseDigestOption('--initial-model-digest'),
     )
-    .addOption(new Option('--mode <mode>', 'he | plain').choices(['he', 'plain']).default('he'))
     .addOption(
-      new Option('--he-params <name>', 'CKKS parameter set')
-        .choices(Object.keys(HE_PARAM_SETS))
-        .default(DEFAULT_HE_PARAMS),
+      new Option(
+        '--mode <mode>',
+        'secure (masked BFV: nobody reads an update) | he (CKKS: members can) | plain',
+      )
+        .choices(['secure', 'he', 'plain'])
+        .default('secure'),
+    )
+    .addOption(
+      new Option(
+        '--he-params <name>',
+        `HE parameter set (default: ${DEFAULT_SECURE_PARAMS} in secure mode, ${DEFAULT_HE_PARAMS} in he mode)`,
+      ).choices(Object.keys(HE_PARAM_SETS)),
+    )
+    .option(
+      '--phase-seconds <duration>',
+      'secure mode: how long each key-exchange phase (advertise, share, unmask) may take',
+      parseDuration('--phase-seconds'),
     )
     .option('--seed <n>', 'seed for model init and sampling', parseIntOption('--seed'), 1)
     .action(async (o: ScheduleOptions) => {
@@ -261,7 +276,8 @@ export function registerRounds(program: Command): void {
             seenWithinSeconds: Math.round(o.seenWithin),
             onRoundFailure: o.onFailure,
             mode: o.mode,
-            heParams: o.heParams,
+            heParams: o.heParams ?? (o.mode === 'secure' ? DEFAULT_SECURE_PARAMS : DEFAULT_HE_PARAMS),
+            ...(o.phaseSeconds !== undefined ? { phaseSeconds: Math.round(o.phaseSeconds) } : {}),
             parameterCount: params,
             training: trainingSettings(o),
             seed: o.seed,

@@ -23,7 +23,7 @@ import {
   readMemberKit,
 } from '../packages/cli/src/kits.js';
 import { cliCommand } from '../packages/cli/src/paths.js';
-import { DEFAULT_HE_PARAMS } from '../packages/he/src/index.js';
+import { DEFAULT_HE_PARAMS, DEFAULT_SECURE_PARAMS } from '../packages/he/src/index.js';
 import { importIdentity } from '../packages/kpt/src/index.js';
 import {
   AggregatorError,
@@ -43,7 +43,9 @@ import {
 export interface TestFederationOptions {
   members?: string[];
   auditors?: string[];
-  mode?: 'he' | 'plain';
+  mode?: 'he' | 'plain' | 'secure';
+  /** Secure mode: seconds per key-exchange phase. */
+  phaseSeconds?: number;
   rounds?: number;
   minParticipants?: number;
   fraction?: number;
@@ -120,7 +122,8 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
     members,
     auditors: o.auditors ?? ['auditor-1'],
     out: work,
-    heParams: DEFAULT_HE_PARAMS,
+    // One key set per federation: BFV for a secure federation, CKKS otherwise.
+    heParams: o.mode === 'secure' ? DEFAULT_SECURE_PARAMS : DEFAULT_HE_PARAMS,
   });
   const tls = o.tls ?? true;
   const participants: SimulatedParticipant[] = [];
@@ -159,7 +162,8 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
         deadlineSeconds: p.deadlineSeconds ?? 120,
         onRoundFailure: p.onRoundFailure,
         mode: p.mode ?? 'he',
-        heParams: DEFAULT_HE_PARAMS,
+        heParams: p.mode === 'secure' ? DEFAULT_SECURE_PARAMS : DEFAULT_HE_PARAMS,
+        phaseSeconds: p.phaseSeconds,
         parameterCount: p.parameterCount ?? 10_000,
         training: SIMULATED_TRAINING,
         seed: 1,

@@ -32,10 +32,24 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // the two roles: never each other
   aggregator: ['common', 'proto', 'kpt', 'he', 'store', 'audit'],
   participant: ['common', 'proto', 'kpt', 'he', 'model'],
+  // the web console: reads what the Audit service and the store give, never the gRPC roles
+  console: ['common', 'kpt', 'store', 'audit'],
   // runs aggregators and participants to measure them
   bench: ['common', 'proto', 'kpt', 'he', 'model', 'store', 'audit', 'aggregator', 'participant'],
   // the command: may import everything, nothing imports it
-  cli: ['common', 'proto', 'kpt', 'he', 'model', 'store', 'audit', 'aggregator', 'participant', 'bench'],
+  cli: [
+    'common',
+    'proto',
+    'kpt',
+    'he',
+    'model',
+    'store',
+    'audit',
+    'aggregator',
+    'participant',
+    'bench',
+    'console',
+  ],
 };
 
 /** Third-party modules a package must not import; a trailing '/' matches a scope or subpaths. */
@@ -46,6 +60,7 @@ export const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   model: ['@grpc/', 'pg', 'bullmq', 'ioredis', 'node-seal', 'jose'],
   store: ['@grpc/', 'bullmq', 'ioredis', 'jose', 'node-seal', '@tensorflow/'],
   aggregator: ['@tensorflow/'],
+  console: ['@grpc/', 'pg', 'bullmq', 'ioredis', 'node-seal', '@tensorflow/'],
   participant: ['pg', 'bullmq', 'ioredis'],
 };
 

@@ -139,9 +139,7 @@ export function registerConsole(program: Command): void {
     .action(async (o: ConsoleFlags) => {
       const kitPath = o.kit;
       if (!kitPath)
-        throw new UserError(
-          'kpfl console needs --kit: the coordinator kit to serve, or your kit with --login',
-        );
+        throw new UserError('--kit is needed: the coordinator kit to serve, or your own kit with --login');
       if (o.login) {
         const url = consoleUrl(o.login, o.tls === true);
         process.stdout.write(`${loginLink(url, await proveKit(kitPath, url))}\n`);

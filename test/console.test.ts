@@ -109,6 +109,10 @@ test('the web console, in Chromium, shows a live federation as Postgres has it a
       await p.conn.reportEvaluation({ round: r, globalModelDigest: digest, ...evaluation(r, i) });
   }
   await runRound(1);
+  await waitFor('round 2 open', async () => {
+    const { rows } = await db.query('SELECT 1 FROM rounds WHERE plan_id = $1 AND round = 2', [plan.id]);
+    return rows.length > 0;
+  });
 
   // ---- refusals that need no browser ----
   const api = (path: string, init: RequestInit = {}) => fetch(new URL(path, web.url), init);

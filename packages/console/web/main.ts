@@ -649,6 +649,17 @@ async function login(proof: string) {
   }
 }
 
+/** Pages redrawn as the federation moves; on the others a redraw would drop what the reader is doing. */
+const LIVE_PAGES = new Set(['overview', 'rounds', 'accuracy']);
+
+/** On a page that is not redrawn by itself: a button that redraws it with the new entries. */
+function offerRefresh() {
+  if (document.getElementById('refresh')) return;
+  const b = h('button', { type: 'button', id: 'refresh' }, 'New entries: refresh');
+  b.addEventListener('click', () => void route());
+  page().prepend(b);
+}
+
 function listen() {
   state.events?.close();
   const es = new EventSource('/api/events');
@@ -659,7 +670,10 @@ function listen() {
     state.head = d.head;
     state.live = d.live;
     renderLive();
-    if (changed && currentRoute().route !== 'metrics') void route();
+    if (!changed) return;
+    const r = currentRoute().route;
+    if (LIVE_PAGES.has(r)) void route();
+    else if (r !== 'metrics') offerRefresh();
   });
   es.addEventListener('verify', (e) => {
     state.verify = JSON.parse((e as MessageEvent).data);

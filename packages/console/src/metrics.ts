@@ -1,7 +1,7 @@
 /**
  * A summary of Prometheus text exposition (what the aggregator's /metrics serves): one entry per
  * family with its samples. Histogram buckets are left out (their _sum and _count stay); kpfl's own
- * families come first, then the process's.
+ * families come first, then the process's (kpfl_process_* and any other).
  */
 export interface MetricFamily {
   name: string;
@@ -59,10 +59,9 @@ export function parsePrometheusText(text: string): MetricsSummary {
     f.samples.push({ labels, value, suffix });
   }
   const list = [...families.values()].filter((f) => f.samples.length > 0);
-  list.sort(
-    (a, b) =>
-      Number(b.name.startsWith('kpfl_')) - Number(a.name.startsWith('kpfl_')) || a.name.localeCompare(b.name),
-  );
+  // kpfl's own series first; the process's (kpfl_process_*, prom-client's defaults) after them.
+  const own = (n: string) => n.startsWith('kpfl_') && !n.startsWith('kpfl_process_');
+  list.sort((a, b) => Number(own(b.name)) - Number(own(a.name)) || a.name.localeCompare(b.name));
   const queue: Record<string, number> = {};
   for (const s of families.get('kpfl_queue_jobs')?.samples ?? []) queue[s.labels.state ?? ''] = s.value;
   return { families: list, queue };

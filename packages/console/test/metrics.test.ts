@@ -29,12 +29,13 @@ test("a summary of prom-client's exposition: families, labels, histogram totals,
   h.observe(0.5);
   h.observe(2);
   new Gauge({ name: 'process_x', help: 'not ours', registers: [registry] }).set(7);
+  new Gauge({ name: 'kpfl_process_y', help: 'the process, prefixed', registers: [registry] }).set(8);
 
   const s = parsePrometheusText(await registry.metrics());
   assert.deepEqual(s.queue, { waiting: 3, delayed: 1 });
   assert.deepEqual(
     s.families.map((f) => f.name),
-    ['kpfl_aggregation_seconds', 'kpfl_queue_jobs', 'kpfl_refusals_total', 'process_x'],
+    ['kpfl_aggregation_seconds', 'kpfl_queue_jobs', 'kpfl_refusals_total', 'kpfl_process_y', 'process_x'],
     "kpfl's own first",
   );
   const refused = s.families.find((f) => f.name === 'kpfl_refusals_total')!;

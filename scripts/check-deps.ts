@@ -34,6 +34,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   // the two roles: never each other
   aggregator: ['common', 'proto', 'kpt', 'he', 'secagg', 'store', 'audit'],
   participant: ['common', 'proto', 'kpt', 'he', 'secagg', 'model'],
+  // the web console: reads what the Audit service and the store give, never the gRPC roles
+  console: ['common', 'kpt', 'store', 'audit'],
   // runs aggregators and participants to measure them
   bench: ['common', 'proto', 'kpt', 'he', 'secagg', 'model', 'store', 'audit', 'aggregator', 'participant'],
   // the command: may import everything, nothing imports it
@@ -49,6 +51,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     'aggregator',
     'participant',
     'bench',
+    'console',
   ],
 };
 
@@ -72,6 +75,7 @@ export const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
     'node:fs/',
   ],
   aggregator: ['@tensorflow/'],
+  console: ['@grpc/', 'pg', 'bullmq', 'ioredis', 'node-seal', '@tensorflow/'],
   participant: ['pg', 'bullmq', 'ioredis'],
 };
 

@@ -7,6 +7,7 @@ import { registerAggregator } from './commands/aggregator.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBench } from './commands/bench.js';
 import { registerConfig } from './commands/config.js';
+import { registerConsole } from './commands/console.js';
 import { registerDemo } from './commands/demo.js';
 import { registerHeKey } from './commands/he-key.js';
 import { registerMember } from './commands/member.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerRounds(program);
   registerAudit(program);
+  registerConsole(program);
   registerConfig(program);
   registerBench(program);
   return program;

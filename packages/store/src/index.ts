@@ -1,6 +1,7 @@
 export * from './audit.js';
 export * from './audit-checkpoint.js';
 export * from './audit-views.js';
+export * from './console-views.js';
 export * from './contributions.js';
 export * from './db.js';
 export * from './evaluations.js';

@@ -1,4 +1,5 @@
 import { createLogger, kitOptions, startAggregator, startRoundWorkerProcess } from '@kpfl/aggregator';
+import { metricsFromUrl } from '@kpfl/console';
 import { importIdentity } from '@kpfl/kpt';
 import { type Command, Option } from 'commander';
 import {
@@ -26,6 +27,7 @@ import {
   parseRedisUrl,
   parseSchemaName,
 } from '../user-error.js';
+import { serveConsole } from './console.js';
 
 const env = envNote;
 
@@ -99,7 +101,12 @@ export function registerAggregator(program: Command): void {
       parseIntOption('--sessions-per-minute', 1),
       defaultOf('aggregator', 'sessionsPerMinute') as number,
     )
-    .action(async (o: RoleFlags<'aggregator'>, cmd: Command) => {
+    .option(
+      '--console <host:port>',
+      'also serve the read-only web console here (loopback by default; any other address only over TLS)',
+      parseHostPort('--console', '127.0.0.1:8470'),
+    )
+    .action(async (o: RoleFlags<'aggregator'> & { console?: string }, cmd: Command) => {
       const { config: c } = loadRoleConfig('aggregator', { file: o.config, cli: explicitOptions(cmd) });
       const kit = readCoordinatorKit(c.kit);
       const agg = await startAggregator({
@@ -117,10 +124,30 @@ export function registerAggregator(program: Command): void {
         sessionsPerMinute: c.sessionsPerMinute,
         log: createLogger('aggregator', { level: c.logLevel }),
       });
+      const web = o.console
+        ? await serveConsole({
+            kit,
+            db: agg.db,
+            listen: o.console,
+            // The endpoint Prometheus reads refreshes the queue and round gauges; without one, the registry as it is.
+            metricsText: agg.metricsPort
+              ? metricsFromUrl(
+                  `http://${!c.metricsHost || c.metricsHost === '0.0.0.0' ? '127.0.0.1' : c.metricsHost}:${agg.metricsPort}/metrics`,
+                )
+              : () => agg.metrics.registry.metrics(),
+            log: createLogger('console', { level: c.logLevel }),
+          })
+        : undefined;
       process.stdout.write(
-        `${JSON.stringify({ event: 'listening', port: agg.port, metricsPort: agg.metricsPort })}\n`,
+        `${JSON.stringify({
+          event: 'listening',
+          port: agg.port,
+          metricsPort: agg.metricsPort,
+          ...(web ? { console: web.console.url, operatorLink: web.operatorLink } : {}),
+        })}\n`,
       );
       await untilSignal();
+      await web?.console.close();
       await agg.close();
     });
 

@@ -1,4 +1,5 @@
-import type { Capability } from '@kpfl/kpt';
+import { clip } from '@kpfl/common';
+import { type Capability, ID_PATTERN } from '@kpfl/kpt';
 import { type Db, getMember } from '@kpfl/store';
 import { RpcError } from './errors.js';
 import type { RpcKit } from './rpc.js';
@@ -22,4 +23,21 @@ export async function activeParticipant(
       `${claims.sub} is ${member?.status === 'revoked' ? 'revoked' : 'not an active participant'}: ${what} is refused`,
     );
   return claims.sub;
+}
+
+/**
+ * A recipient of one envelope in a request that sends each recipient at most one (key and share
+ * envelopes alike): refuses a repeat, and returns the name to show in messages (clipped unless it
+ * is an id).
+ */
+export function nextRecipient(seen: Set<string>, recipient: string): string {
+  const shown = ID_PATTERN.test(recipient) ? recipient : clip(recipient, 64);
+  if (seen.has(recipient))
+    throw new RpcError(
+      'INVALID_ARGUMENT',
+      'duplicate_recipient',
+      `two envelopes for ${shown} in one request`,
+    );
+  seen.add(recipient);
+  return shown;
 }

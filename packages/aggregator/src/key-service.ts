@@ -7,7 +7,7 @@
  */
 import { clip } from '@kpfl/common';
 import { HE_PARAM_SETS } from '@kpfl/he';
-import { CAPABILITIES, type Capability, HE_KEY_ID_PATTERN, ID_PATTERN, keyEnvelopeHeader } from '@kpfl/kpt';
+import { CAPABILITIES, type Capability, HE_KEY_ID_PATTERN, keyEnvelopeHeader } from '@kpfl/kpt';
 import type { AggregatorHandlers, KeyEpoch } from '@kpfl/proto';
 import {
   appendAudit,
@@ -21,7 +21,7 @@ import {
   putKeyEnvelopes,
   requestKeyEpoch,
 } from '@kpfl/store';
-import { activeParticipant } from './callers.js';
+import { activeParticipant, nextRecipient } from './callers.js';
 import { RpcError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RpcKit } from './rpc.js';
@@ -157,14 +157,7 @@ export function createKeyHandlers(d: KeyServiceDeps): KeyHandlers {
       );
       const seen = new Set<string>();
       for (const e of req.envelopes) {
-        const to = ID_PATTERN.test(e.recipient) ? e.recipient : clip(e.recipient, 64);
-        if (seen.has(e.recipient))
-          throw new RpcError(
-            'INVALID_ARGUMENT',
-            'duplicate_recipient',
-            `two envelopes for ${to} in one request`,
-          );
-        seen.add(e.recipient);
+        const to = nextRecipient(seen, e.recipient);
         if (e.recipient === sender)
           throw new RpcError('INVALID_ARGUMENT', 'own_envelope', 'a member does not send itself an envelope');
         const r = recipients.get(e.recipient);

@@ -8,7 +8,6 @@ import { clip } from '@kpfl/common';
 import {
   CAPABILITIES,
   digestOf,
-  ID_PATTERN,
   type JSONWebKeySet,
   shareEnvelopeHeader,
   shareKeyId,
@@ -30,7 +29,7 @@ import {
   type RoundRow,
   type RoundState,
 } from '@kpfl/store';
-import { activeParticipant } from './callers.js';
+import { activeParticipant, nextRecipient } from './callers.js';
 import { RpcError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { RoundEngine } from './round-engine.js';
@@ -161,14 +160,7 @@ export function createSecureHandlers(d: SecureServiceDeps): SecureHandlers {
         (await listAdvertisements(db, plan.id, round.round)).map((a) => [a.member, a.share_public_key]),
       );
       for (const e of req.envelopes) {
-        const to = ID_PATTERN.test(e.recipient) ? e.recipient : clip(e.recipient, 64);
-        if (seen.has(e.recipient))
-          throw new RpcError(
-            'INVALID_ARGUMENT',
-            'duplicate_recipient',
-            `two envelopes for ${to} in one request`,
-          );
-        seen.add(e.recipient);
+        const to = nextRecipient(seen, e.recipient);
         const h = shareEnvelopeHeader(bounded(e.jwe, `the envelope for ${to}`));
         if (
           h.kpfl_recipient !== e.recipient ||

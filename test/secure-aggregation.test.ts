@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import {
   createEncoder,
@@ -69,7 +69,9 @@ interface Federation {
   t: number;
 }
 
+/** A secure federation of simulated members, each having reported round 0; stopped after test `t`. */
 async function secureFederation(
+  t: TestContext,
   ids: string[],
   o: { parameterCount: number; deadlineSeconds?: number; phaseSeconds?: number },
 ): Promise<Federation> {
@@ -81,6 +83,7 @@ async function secureFederation(
     phaseSeconds: o.phaseSeconds ?? 20,
     parameterCount: o.parameterCount,
   });
+  t.after(() => f.stop());
   await f.schedule();
   const ps = new Map<string, SimulatedParticipant>();
   for (const id of ids) {
@@ -90,6 +93,7 @@ async function secureFederation(
   }
   const key = f.memberKit(ids[0]!).heKey!;
   const enc = await createEncoder({ mode: 'secure', key, workers: 1 });
+  t.after(() => enc.close());
   return { f, ps, enc, t: paramsForMode('secure', key.paramsName).plainModulus };
 }
 
@@ -132,11 +136,7 @@ test('10 sampled, 3 drop after sharing: the round publishes the exact sum of the
 }, async (t) => {
   const ids = members(10);
   const length = 3000;
-  const x = await secureFederation(ids, { parameterCount: length, deadlineSeconds: 8 });
-  t.after(async () => {
-    await x.enc.close();
-    await x.f.stop();
-  });
+  const x = await secureFederation(t, ids, { parameterCount: length, deadlineSeconds: 8 });
   await stepAll(x, ids, 'advertise');
   await stepAll(x, ids, 'share');
   const survivors = ids.slice(0, 7);
@@ -169,11 +169,7 @@ test('10 sampled, 7 drop after sharing: the round fails cleanly and nothing is p
 }, async (t) => {
   const ids = members(10);
   const length = 500;
-  const x = await secureFederation(ids, { parameterCount: length, deadlineSeconds: 6 });
-  t.after(async () => {
-    await x.enc.close();
-    await x.f.stop();
-  });
+  const x = await secureFederation(t, ids, { parameterCount: length, deadlineSeconds: 6 });
   await stepAll(x, ids, 'advertise');
   await stepAll(x, ids, 'share');
   await submitAll(x, ids.slice(0, 3), ids.length, length);
@@ -192,11 +188,7 @@ test('the aggregator with one member cannot unmask a victim; with every member i
 }, async (t) => {
   const ids = members(5);
   const length = 100_000;
-  const x = await secureFederation(ids, { parameterCount: length });
-  t.after(async () => {
-    await x.enc.close();
-    await x.f.stop();
-  });
+  const x = await secureFederation(t, ids, { parameterCount: length });
   const [victim, colluder] = ['m01', 'm02'];
   const keys = new Map<string, RoundKeys>();
   for (const [id, p] of x.ps) p.secure.onRoundKeys = (_plan, _round, k) => void keys.set(id, k);
@@ -276,11 +268,7 @@ test('a malicious aggregator: a second announcement asking for both shares, a fo
 }, async (t) => {
   const ids = members(4);
   const length = 500;
-  const x = await secureFederation(ids, { parameterCount: length, deadlineSeconds: 8 });
-  t.after(async () => {
-    await x.enc.close();
-    await x.f.stop();
-  });
+  const x = await secureFederation(t, ids, { parameterCount: length, deadlineSeconds: 8 });
   await stepAll(x, ids, 'advertise');
   await stepAll(x, ids, 'share');
   await submitAll(x, ids, ids.length, length);
@@ -329,11 +317,7 @@ test('a malicious aggregator: a second announcement asking for both shares, a fo
 test('bad key-exchange inputs are refused, audited, and store nothing', { timeout: 240_000 }, async (t) => {
   const ids = members(5);
   const length = 500;
-  const x = await secureFederation(ids, { parameterCount: length, deadlineSeconds: 30, phaseSeconds: 8 });
-  t.after(async () => {
-    await x.enc.close();
-    await x.f.stop();
-  });
+  const x = await secureFederation(t, ids, { parameterCount: length, deadlineSeconds: 30, phaseSeconds: 8 });
   const db = x.f.agg!.db;
   const plan = x.f.plan!;
   const rows = (sql: string) => async () => (await db.query(sql)).rows;

@@ -52,8 +52,8 @@ test('kpfl bench he --json FILE writes the table to stdout and the results to th
   const he = json.suites.he;
   assert.deepEqual(
     he.results.map((x: { set: string }) => x.set),
-    ['plain', he.chosen, 'reference'],
-    'the chosen set, the plain codec and the reference set side by side',
+    ['plain', he.chosen, 'exact', 'reference'],
+    "the chosen set, the plain codec, secure mode's exact set and the reference set side by side",
   );
   assert.equal(he.summary.length, 1);
   assert.ok(

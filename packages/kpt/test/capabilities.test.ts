@@ -13,6 +13,7 @@ describe('capabilities: one vocabulary for the issuer and the authorization chec
       'key:read',
       'model:download',
       'plan:write',
+      'secagg:step',
       'submit:round',
       'task:read',
     ]);
@@ -25,6 +26,7 @@ describe('capabilities: one vocabulary for the issuer and the authorization chec
       'key:deliver',
       'key:read',
       'model:download',
+      'secagg:step',
       'submit:round',
       'task:read',
     ]);

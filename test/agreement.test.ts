@@ -11,7 +11,7 @@ import { exportAudit, verifyAuditDb, verifyAuditExport } from '../packages/audit
 import { identityOf } from '../packages/cli/src/kits.js';
 import { createEncoder } from '../packages/he/src/index.js';
 import { countersignRoundCertificate, digestOf, type GeneralJWS } from '../packages/kpt/src/index.js';
-import { getModelDigest, getRound, queryAudit } from '../packages/store/src/index.js';
+import { getCertificate, getModelDigest, getRound, queryAudit } from '../packages/store/src/index.js';
 import { assertRefused, INITIAL_DIGEST, startTestFederation, syntheticUpdate, waitFor } from './harness.js';
 
 const LENGTH = 2_000;
@@ -159,7 +159,8 @@ test('a majority of contributors rejecting a round fails it; the next round star
     const task = await p[m]!.waitForTrainTask();
     receipts[m] = (await p[m]!.submitValues(task, syntheticUpdate(LENGTH, k, 10), enc, 10)).attestationDigest;
   }
-  await waitFor('round 1 published', async () => (await getRound(db, plan.id, 1))?.state === 'published');
+  // The coordinator signs the certificate just after publishing: countersignatures wait for it.
+  await waitFor('round 1 certified', async () => (await getCertificate(db, plan.id, 1)) !== undefined);
   const why = "the mean update's L2 norm 1234.57 exceeds the plan's bound 10";
   await p.carol!.countersign(1, receipts.carol!, { modelDigest: AGREED });
   await p.alice!.countersign(1, receipts.alice!, { rejected: why });

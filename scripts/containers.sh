@@ -204,7 +204,24 @@ cmd_build() {
   build_one kpfl-aggregator docker/aggregator.Dockerfile
   build_one kpfl-participant docker/participant.Dockerfile --build-arg TFJS_NATIVE=none
   if [ "${1:-}" = gpu ]; then
-    build_one kpfl-participant-gpu docker/participant-gpu.Dockerfile --build-arg "CUDA_IMAGE=$BASE_IMAGE"
+    # No CUDA image can be pulled: a stand-in for it, the debootstrap tree without Node (the
+    # Dockerfile copies Node in) plus this host's CAs where update-ca-certificates keeps them. The
+    # build gets as far as tfjs-node-gpu's libtensorflow download (docs/deploy.md, GPU members).
+    local boot standin=localhost/kpfl-cuda-standin:bookworm t
+    boot=$(ls "$CACHE"/debootstrap-"$SUITE"-minbase-*.tar | head -n 1)
+    if ! podman image exists "$standin"; then
+      t=$(mktemp -d)
+      cp "$boot" "$t/standin.tar"
+      mkdir -p "$t/root/etc/ssl/certs" "$t/root/usr/local/share/ca-certificates"
+      install -m 0644 "$HOST_CA" "$t/root/etc/ssl/certs/ca-certificates.crt"
+      cp /usr/local/share/ca-certificates/*.crt "$t/root/usr/local/share/ca-certificates/" 2>/dev/null || true
+      tar -C "$t/root" -rf "$t/standin.tar" ./etc/ssl/certs/ca-certificates.crt ./usr/local/share/ca-certificates
+      podman import -q --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
+        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+        "$t/standin.tar" "$standin" >/dev/null
+      rm -rf "$t"
+    fi
+    build_one kpfl-participant-gpu docker/participant-gpu.Dockerfile --build-arg "CUDA_IMAGE=$standin"
   fi
 }
 
@@ -353,10 +370,12 @@ psql_in() {
   dc "$dir" exec -T postgres psql -U kpfl -d kpfl -tA -c "$@"
 }
 
+RUN_DIR=
 cmd_run() {
   local dir t0 plan=containers-plan n
   dir=$(mktemp -d /tmp/kpfl-containers.XXXXXX)
-  trap 'cmd_clean "$dir"' EXIT
+  RUN_DIR=$dir
+  trap 'cmd_clean "$RUN_DIR"' EXIT
   cmd_engine
   cmd_build
   t0=$(now)
@@ -369,7 +388,7 @@ cmd_run() {
     sleep 1
   done
   [ "$n" = 2 ] || die "the 2 rounds did not publish: $(psql_in "$dir" "SELECT round, state FROM kpfl.rounds")"
-  say "2 rounds published over mutual TLS, $(since "$t0") s after up"
+  say "2 rounds published over mutual TLS, $(since "$t0") s after \`up\` began (enrollment included)"
   dc "$dir" --profile ops run --rm ops rounds status --plan "$plan"
 }
 

@@ -16,6 +16,10 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 ARG BUILD_IMAGE=node:20-bookworm
 # Must equal the locked @tensorflow/tfjs version (tfjs-node registers its backend with that copy).
 ARG TFJS_VERSION=4.22.0
+# tfjs-node's install script downloads libtensorflow from storage.googleapis.com. Where that host is
+# unreachable, build with --build-arg TFJS_NATIVE=none: the image then has no native backend and
+# trains on wasm/cpu (--backend auto), as scripts/containers.sh builds it.
+ARG TFJS_NATIVE=tfjs-node
 
 FROM ${NODE_IMAGE} AS manifests
 WORKDIR /src
@@ -26,13 +30,16 @@ RUN find packages -mindepth 2 -maxdepth 2 ! -name package.json -exec rm -rf {} +
 # (this needs network access at build time; it cannot be done offline).
 FROM ${BUILD_IMAGE} AS deps
 ARG TFJS_VERSION
+ARG TFJS_NATIVE
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY --from=manifests /src/packages ./packages
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --no-audit --no-fund \
- && npm install --no-save --no-audit --no-fund "@tensorflow/tfjs-node@${TFJS_VERSION}" \
- && node -e "require('@tensorflow/tfjs-node')" \
+ && if [ "$TFJS_NATIVE" != none ]; then \
+      npm install --no-save --no-audit --no-fund "@tensorflow/tfjs-node@${TFJS_VERSION}" \
+      && node -e "require('@tensorflow/tfjs-node')"; \
+    fi \
  && rm -rf node_modules/@biomejs node_modules/typescript node_modules/@types
 
 FROM ${NODE_IMAGE} AS runtime

@@ -2,8 +2,8 @@
  * The deployment files (docker/*.Dockerfile, docker/compose.yaml, docker/config/*.yaml,
  * docs/deploy.md) refer only to things that exist: kpfl subcommands and their options, config
  * keys, environment variables the code reads, kit paths the enrollment steps write, the /healthz
- * endpoint. There is no Docker engine here, so nothing is built or started by this file
- * (test/deploy-local.test.ts runs the services as plain processes).
+ * endpoint, for every service and image, also those test/containers.test.ts does not start. Nothing
+ * is built or started by this file: test/containers.test.ts builds and runs them with a real engine.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -27,7 +27,7 @@ import {
   dockerfileOf,
   parseCompose,
   parseDockerfile,
-} from '../scripts/compose-local.js';
+} from './compose-files.js';
 import { runKpfl } from './harness.js';
 
 const ROLES: Role[] = ['aggregator', 'worker', 'participant'];

@@ -380,7 +380,8 @@ cmd_run() {
   cmd_build
   t0=$(now)
   cmd_up "$dir"
-  dc "$dir" --profile ops run --rm ops rounds schedule --rounds 2 --min-participants 2 --fraction 1 \
+  # Two participants run here: he mode (secure aggregation needs three).
+  dc "$dir" --profile ops run --rm ops rounds schedule --mode he --rounds 2 --min-participants 2 --fraction 1 \
     --deadline 120s --max-examples 300 --plan-id "$plan" >&2
   for _ in $(seq 300); do
     n=$(psql_in "$dir" "SELECT count(*) FROM kpfl.rounds WHERE plan_id = '$plan' AND state = 'published'")

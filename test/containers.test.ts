@@ -141,6 +141,9 @@ test('the compose deployment runs in real containers', { timeout: 1_200_000 }, a
       'ops',
       'rounds',
       'schedule',
+      // Two participants run here; secure mode needs three (with two, each reads the other).
+      '--mode',
+      'he',
       '--rounds',
       String(n),
       '--min-participants',

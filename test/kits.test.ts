@@ -104,7 +104,10 @@ describe('kit files', () => {
         (k) => (k.members[0].roles = ['admin']),
         /coordinator\.json: members\.0\.roles\.0: expected one of participant, auditor$/,
       ],
-      [(k) => (k.heParams = 'toy'), /coordinator\.json: heParams: expected one of compact, reference, exact$/],
+      [
+        (k) => (k.heParams = 'toy'),
+        /coordinator\.json: heParams: expected one of compact, reference, exact$/,
+      ],
       [(k) => delete k.signingKey.privateJwk.d, /coordinator\.json: signingKey\.privateJwk\.d: required$/],
     ];
     for (const [edit, message] of cases) {

@@ -2,8 +2,9 @@
  * @kpfl/bench: the benchmark suites behind `kpfl bench` — he (CKKS codec vs the reference parameters),
  * convergence (FedAvg on MNIST against the FedAvg paper), overhead (one round: plain vs he vs local
  * training, split by stage, bytes on the wire) and scale (10 / 100 / 1,000 simulated participants against
- * an aggregator process), streams (the aggregator's memory under many slow SubmitUpdate streams) — and
- * the accuracy-per-round HTML report.
+ * an aggregator process), secure (mode secure vs he vs plain: bytes, round time, mask-and-share and
+ * unmask cost at 10 / 100 / 1,000 simulated members, accuracy), streams (the aggregator's memory under
+ * many slow SubmitUpdate streams) — and the accuracy-per-round HTML report.
  */
 export {
   type ConvergenceOptions,
@@ -48,6 +49,28 @@ export {
   type ScaleResult,
   type ScaleRun,
 } from './scale.js';
+export {
+  type DemoMode,
+  formatSecure,
+  measureMasks,
+  measureUnmask,
+  runSecureSuite,
+  SECURE_ANCHORS,
+  SECURE_PARTS,
+  type SecureAccuracy,
+  type SecureBytesRow,
+  type SecureDemoOutcome,
+  type SecureDemoRequest,
+  type SecureDemoRunner,
+  type SecureMaskRow,
+  type SecurePart,
+  type SecureRoundRun,
+  type SecureSuiteEnv,
+  type SecureSuiteOptions,
+  type SecureSuiteResult,
+  type SecureUnmaskRow,
+  type UnmaskedSum,
+} from './secure.js';
 export {
   formatStreams,
   runStreams,

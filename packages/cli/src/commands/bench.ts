@@ -8,6 +8,7 @@ import {
   formatHeSuite,
   formatOverhead,
   formatScale,
+  formatSecure,
   formatStreams,
   type HeSuiteResult,
   type OverheadMode,
@@ -16,13 +17,18 @@ import {
   runHeSuite,
   runOverhead,
   runScale,
+  runSecureSuite,
   runStreams,
   type ScaleResult,
+  SECURE_PARTS,
+  type SecureDemoRunner,
+  type SecurePart,
+  type SecureSuiteResult,
   type StreamsResult,
   writeAccuracyReport,
 } from '@kpfl/bench';
 import { parsePartitionSpec, parseServerOptimizer } from '@kpfl/model';
-import { Argument, type Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { databaseUrlOption, OPERATOR_DEFAULTS, redisUrlOption } from '../config.js';
 import { provisionKits, readMemberKit } from '../kits.js';
 import { cliCommand, cliCommandAt, DEFAULT_DATASET, REPO_ROOT } from '../paths.js';
@@ -39,8 +45,9 @@ import {
   parseServerOptimizerOption,
   UserError,
 } from '../user-error.js';
+import { type DemoOptions, registerDemo, runDemo } from './demo.js';
 
-const SUITES = ['he', 'overhead', 'scale', 'convergence', 'streams'] as const;
+const SUITES = ['he', 'overhead', 'scale', 'convergence', 'streams', 'secure'] as const;
 type Suite = (typeof SUITES)[number];
 const OVERHEAD_MODES = ['plain', 'he', 'local'] as const satisfies readonly OverheadMode[];
 
@@ -73,9 +80,10 @@ interface BenchCliOptions {
   workers?: number;
   trainLimit?: number;
   testLimit?: number;
-  // overhead
-  participants: number;
-  maxExamples: number;
+  // overhead (the first entry) and secure (rounds)
+  participants?: number[];
+  /** overhead: default 2000; secure: rounds default 2000, accuracy default all. */
+  maxExamples?: number;
   overheadBatchSize: number;
   localEpochs: number;
   model: 'mlp' | 'cnn';
@@ -94,6 +102,11 @@ interface BenchCliOptions {
   settle: number;
   aggregatorRoot?: string;
   maxInflightMib?: number;
+  // secure
+  parts?: SecurePart[];
+  simulated?: number[];
+  modelParams?: number;
+  demoRounds?: number;
 }
 
 export interface BenchOutput {
@@ -104,6 +117,7 @@ export interface BenchOutput {
     scale?: ScaleResult;
     convergence?: ConvergenceResult;
     streams?: StreamsResult;
+    secure?: SecureSuiteResult;
   };
   reports: { convergence?: string };
 }
@@ -124,7 +138,8 @@ export function registerBench(program: Command): void {
     .description(
       'benchmarks: he (CKKS codec vs reference parameters), overhead (one round: plain vs he vs local training), ' +
         'scale (10/100/1,000 simulated participants), convergence (FedAvg on MNIST vs the FedAvg paper), ' +
-        'streams (aggregator memory under many slow SubmitUpdate streams); default: all five',
+        'streams (aggregator memory under many slow SubmitUpdate streams), ' +
+        'secure (mode secure vs he vs plain: bytes, round time, mask/share and unmask cost, accuracy); default: all six',
     )
     .addArgument(
       new Argument('[suite]', 'the suite to run, or all').choices([...SUITES, 'all']).default('all'),
@@ -167,7 +182,7 @@ export function registerBench(program: Command): void {
     )
     .option(
       '--repeats <n>',
-      'he: timed passes (default 1); overhead: rounds per mode (default 3)',
+      'he: timed passes (default 1); overhead: rounds per mode (default 3); secure: passes of masks/unmask, median (default 3)',
       parseIntOption('--repeats', 1),
     )
     .option(
@@ -235,12 +250,15 @@ export function registerBench(program: Command): void {
       'convergence: evaluate on the first n test examples only',
       parseIntOption('--test-limit', 1),
     )
-    .option('--participants <n>', 'overhead: participants', parseIntOption('--participants', 1), 3)
+    .option(
+      '--participants <list>',
+      'overhead: participants (one number, default 3); secure: real participants of the round-time runs (default 3,10)',
+      parseIntList('--participants'),
+    )
     .option(
       '--max-examples <n>',
-      'overhead: examples per participant per round',
+      'examples per participant per round; overhead: default 2000; secure: both the round-time runs (default 2000) and the accuracy runs (default all)',
       parseIntOption('--max-examples', 1),
-      2000,
     )
     .option(
       '--overhead-batch-size <n>',
@@ -308,6 +326,27 @@ export function registerBench(program: Command): void {
       "streams: the aggregator's --max-inflight-mib (default: its own)",
       parseIntOption('--max-inflight-mib', 1),
     )
+    .addOption(
+      new Option('--parts <list>', 'secure: the parts to run, in order')
+        .argParser(parseChoiceList('--parts', SECURE_PARTS))
+        .default([...SECURE_PARTS], SECURE_PARTS.join(',')),
+    )
+    .addOption(
+      new Option('--simulated <list>', 'secure: simulated members of the masks and unmask parts')
+        .argParser(parseIntList('--simulated', 3))
+        .default([10, 100, 1000], '10,100,1000'),
+    )
+    .option(
+      '--model-params <n>',
+      'secure: model length of the masks and unmask parts (default: masks 199210, the 2NN; unmask 7850, kept small so 1,000 members at 30% dropouts stay bounded)',
+      parseIntOption('--model-params', 1),
+    )
+    .option(
+      '--demo-rounds <n>',
+      'secure: rounds of each round-time demo run, the first not counted',
+      parseIntOption('--demo-rounds', 2),
+      3,
+    )
     .addOption(databaseUrlOption('overhead/scale/streams: Postgres connection URL'))
     .addOption(redisUrlOption('overhead/scale/streams: Redis connection URL'))
     .action(async (suite: Suite | 'all', o: BenchCliOptions) => {
@@ -339,6 +378,10 @@ export async function runBench(suiteArg: string, o: BenchCliOptions): Promise<Be
   if (o.model !== 'mlp' && o.model !== 'cnn')
     throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
   const { epochs, modes, sizes, counts } = o;
+  if (suites.includes('overhead') && (o.participants?.length ?? 0) > 1)
+    throw new UserError(
+      `--participants takes one number for the overhead suite, got ${o.participants!.join(',')}`,
+    );
 
   const jsonFile = typeof o.json === 'string' && o.json !== '-' ? resolve(o.json) : undefined;
   const toStdout = !(o.json === true || o.json === '-');
@@ -359,11 +402,11 @@ export async function runBench(suiteArg: string, o: BenchCliOptions): Promise<Be
       const r = await runOverhead(
         {
           dataset: o.dataset,
-          participants: o.participants,
+          participants: o.participants?.[0] ?? 3,
           model: o.model,
           batchSize: o.overheadBatchSize,
           localEpochs: o.localEpochs,
-          maxExamples: o.maxExamples,
+          maxExamples: o.maxExamples ?? 2000,
           repeats: o.repeats ?? 3,
           modes,
           seed: o.seed,
@@ -391,6 +434,25 @@ export async function runBench(suiteArg: string, o: BenchCliOptions): Promise<Be
       );
       output.suites.scale = r;
       show(formatScale(r));
+    } else if (suite === 'secure') {
+      const r = await runSecureSuite(
+        {
+          parts: o.parts,
+          participants: o.participants ?? [3, 10],
+          demoRounds: o.demoRounds ?? 3,
+          roundMaxExamples: o.maxExamples ?? 2000,
+          simulated: o.simulated,
+          maskParameters: o.modelParams ?? 199_210,
+          unmaskParameters: o.modelParams ?? 7_850,
+          repeats: o.repeats ?? 3,
+          accuracyMaxExamples: o.maxExamples ?? 0,
+          seed: o.seed,
+          onProgress: progress,
+        },
+        { runDemo: secureDemoRunner(o) },
+      );
+      output.suites.secure = r;
+      show(formatSecure(r));
     } else if (suite === 'streams') {
       const r = await runStreams(
         {
@@ -462,4 +524,42 @@ export async function runBench(suiteArg: string, o: BenchCliOptions): Promise<Be
   }
   if (jsonFile) progress(`results written to ${jsonFile}`);
   return output;
+}
+
+/**
+ * The secure suite's demo runs: `kpfl demo` with its own defaults (read from the demo command, so they
+ * stay the defaults of `npm run demo`), only mode, participants, rounds, examples and seed set by the
+ * suite, and no HTML report.
+ */
+export function secureDemoRunner(
+  o: Pick<BenchCliOptions, 'dataset' | 'insecure' | 'databaseUrl' | 'redisUrl'>,
+): SecureDemoRunner {
+  return (r, print) =>
+    runDemo(
+      {
+        ...demoDefaults(),
+        dataset: o.dataset,
+        insecure: o.insecure,
+        databaseUrl: o.databaseUrl,
+        redisUrl: o.redisUrl,
+        mode: r.mode,
+        participants: r.participants,
+        rounds: r.rounds,
+        maxExamples: r.maxExamples,
+        seed: r.seed,
+        report: false,
+        json: false,
+        keep: false,
+      },
+      print,
+    );
+}
+
+/** The option defaults of `kpfl demo`, as its command line defines them. */
+export function demoDefaults(): DemoOptions {
+  const program = new Command('kpfl');
+  registerDemo(program);
+  const demo = program.commands.find((c) => c.name() === 'demo');
+  if (!demo) throw new Error('kpfl demo is not registered');
+  return demo.opts() as DemoOptions;
 }

@@ -59,7 +59,7 @@ const VALUES: Record<OptionKind, { bad: string; good: (p: OptionParser<unknown>)
   partition: { bad: 'bogus:3', good: () => 'shards:2' },
   'partition-list': { bad: 'iid,bogus', good: () => 'iid,dirichlet:0.5' },
   'server-optimizer': { bad: 'sgd', good: () => 'fedavgm:momentum=0.5' },
-  'int-list': { bad: '1,x', good: () => '1,2' },
+  'int-list': { bad: '1,x', good: (p) => `${p.example ?? 1},${Number(p.example ?? 1) + 1}` },
   'choice-list': { bad: 'bogus', good: (p) => p.choices!.join(',') },
 };
 

@@ -180,7 +180,7 @@ export type OptionKind =
 /** A commander argParser tagged with the kind of value it accepts. */
 export type OptionParser<T> = ((value: string, previous?: unknown) => T) & {
   readonly kind: OptionKind;
-  /** For 'int' and 'number': a value it accepts (the options test uses it as its positive control). */
+  /** For 'int', 'number' and 'int-list': a value it accepts (the options test uses it as its positive control). */
   readonly example?: string;
   /** For 'choice-list': the accepted items. */
   readonly choices?: readonly string[];

@@ -9,6 +9,7 @@ import {
 } from '@kpfl/aggregator';
 import { DEFAULT_HE_PARAMS, DEFAULT_SECURE_PARAMS, HE_PARAM_SETS } from '@kpfl/he';
 import { type ModelName, parameterCount } from '@kpfl/model';
+import { MIN_SECAGG_MEMBERS } from '@kpfl/secagg';
 import {
   activePlan,
   countContributionsByRound,
@@ -60,7 +61,7 @@ interface Conn {
 interface ScheduleOptions extends Conn, TrainingOptions {
   rounds: number;
   planId?: string;
-  minParticipants: number;
+  minParticipants?: number;
   fraction: number;
   /** Seconds. */
   deadline: number;
@@ -175,9 +176,8 @@ export function registerRounds(program: Command): void {
     )
     .option(
       '--min-participants <n>',
-      'minimum accepted updates for a round to publish at its deadline',
+      'minimum accepted updates for a round to publish at its deadline (default 3 in secure mode, the fewest it runs with; 2 otherwise)',
       parseIntOption('--min-participants', 1),
-      2,
     )
     .option(
       '--fraction <c>',
@@ -270,7 +270,7 @@ export function registerRounds(program: Command): void {
                 .slice(0, 14)}`,
             federation: o.federation,
             rounds: o.rounds,
-            minParticipants: o.minParticipants,
+            minParticipants: o.minParticipants ?? (o.mode === 'secure' ? MIN_SECAGG_MEMBERS : 2),
             fraction: o.fraction,
             deadlineSeconds: Math.round(o.deadline),
             seenWithinSeconds: Math.round(o.seenWithin),

@@ -111,7 +111,7 @@ test('kpfl bench refuses an unknown suite and bad options before running anythin
   assert.notEqual(a.code, 0);
   assert.match(
     a.err,
-    /'nope' is invalid for argument 'suite'\. Allowed choices are he, overhead, scale, convergence, streams, all/,
+    /'nope' is invalid for argument 'suite'\. Allowed choices are he, overhead, scale, convergence, streams, secure, all/,
   );
   assert.match(b.err, /invalid partition 'weird'/);
   assert.match(c.err, /unknown server optimizer 'sgd'/);

@@ -14,7 +14,14 @@ import type { PlainText } from 'node-seal/implementation/plain-text.js';
 import type { PublicKey } from 'node-seal/implementation/public-key.js';
 import type { SecretKey } from 'node-seal/implementation/secret-key.js';
 import { HeError, HeInputError } from './errors.js';
-import { type Codec, HeCodec, type KeyMaterial, loadCiphertext, loadKeyObjects } from './he-codec.js';
+import {
+  type Codec,
+  encryptChunks,
+  HeCodec,
+  type KeyMaterial,
+  loadCiphertext,
+  loadKeyObjects,
+} from './he-codec.js';
 import type { HeContext } from './seal.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -104,31 +111,9 @@ export class BfvCodec implements Codec {
   /** Encrypts residues (checked by the caller) into ceil(len/slotCount) serialized chunks. */
   encrypt(values: Float64Array): Uint8Array[] {
     this.assertOpen();
-    const { seal } = this.ctx;
-    const slots = this.slotCount;
-    const out: Uint8Array[] = [];
-    const pt: PlainText = seal.PlainText();
-    const ct = this.ctx.params.encryption === 'public-key' ? seal.CipherText() : undefined;
-    try {
-      for (let start = 0; start < values.length; start += slots) {
-        encodeResidues(this.ctx, values.subarray(start, Math.min(values.length, start + slots)), pt);
-        if (ct) {
-          this.encryptor.encrypt(pt, ct);
-          out.push(ct.saveArray(seal.ComprModeType.none));
-        } else {
-          const s = this.encryptor.encryptSymmetricSerializable(pt);
-          try {
-            out.push(s.saveArray(seal.ComprModeType.none));
-          } finally {
-            s.delete();
-          }
-        }
-      }
-    } finally {
-      pt.delete();
-      ct?.delete();
-    }
-    return out;
+    return encryptChunks(this.ctx, this.encryptor, values, this.slotCount, (slice, pt) =>
+      encodeResidues(this.ctx, slice, pt),
+    );
   }
 
   /**

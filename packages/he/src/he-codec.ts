@@ -172,33 +172,11 @@ export class HeCodec implements Codec {
   /** Encrypts `values` (already the slice for these chunks) into ceil(len/slotCount) serialized chunks. */
   encrypt(values: Float64Array): Uint8Array[] {
     this.assertOpen();
-    const { seal, scale } = this.ctx;
+    const { scale } = this.ctx;
     const { encoder } = this;
-    const slots = this.slotCount;
-    const out: Uint8Array[] = [];
-    const pt: PlainText = seal.PlainText();
-    const ct: CipherText | undefined =
-      this.ctx.params.encryption === 'public-key' ? seal.CipherText() : undefined;
-    try {
-      for (let start = 0; start < values.length; start += slots) {
-        encoder.encode(values.subarray(start, Math.min(values.length, start + slots)), scale, pt);
-        if (ct) {
-          this.encryptor.encrypt(pt, ct);
-          out.push(ct.saveArray(seal.ComprModeType.none));
-        } else {
-          const s = this.encryptor.encryptSymmetricSerializable(pt);
-          try {
-            out.push(s.saveArray(seal.ComprModeType.none));
-          } finally {
-            s.delete();
-          }
-        }
-      }
-    } finally {
-      pt.delete();
-      ct?.delete();
-    }
-    return out;
+    return encryptChunks(this.ctx, this.encryptor, values, this.slotCount, (slice, pt) =>
+      encoder.encode(slice, scale, pt),
+    );
   }
 
   /** Decrypts chunks into chunks.length * slotCount values; `firstChunk` only numbers errors. */
@@ -239,4 +217,42 @@ export class HeCodec implements Codec {
   private assertOpen(): void {
     if (this.disposed) throw new HeError('CLOSED', 'the HE codec has been closed');
   }
+}
+
+/**
+ * The encryption loop both schemes share: each slice of `slotCount` values is encoded into one
+ * plaintext (`encode`, the scheme's part) and encrypted, with the public key or seeded symmetric,
+ * as the set says; every SEAL object made here is deleted.
+ */
+export function encryptChunks(
+  ctx: HeContext,
+  encryptor: Encryptor,
+  values: Float64Array,
+  slotCount: number,
+  encode: (slice: Float64Array, pt: PlainText) => void,
+): Uint8Array[] {
+  const { seal } = ctx;
+  const out: Uint8Array[] = [];
+  const pt: PlainText = seal.PlainText();
+  const ct: CipherText | undefined = ctx.params.encryption === 'public-key' ? seal.CipherText() : undefined;
+  try {
+    for (let start = 0; start < values.length; start += slotCount) {
+      encode(values.subarray(start, Math.min(values.length, start + slotCount)), pt);
+      if (ct) {
+        encryptor.encrypt(pt, ct);
+        out.push(ct.saveArray(seal.ComprModeType.none));
+      } else {
+        const s = encryptor.encryptSymmetricSerializable(pt);
+        try {
+          out.push(s.saveArray(seal.ComprModeType.none));
+        } finally {
+          s.delete();
+        }
+      }
+    }
+  } finally {
+    pt.delete();
+    ct?.delete();
+  }
+  return out;
 }

@@ -31,7 +31,12 @@ import {
   parsePartitionSpec,
   weightsDigest,
 } from '../packages/model/src/index.js';
-import { loadLocalData, type RoundReport, runParticipant } from '../packages/participant/src/index.js';
+import {
+  loadLocalData,
+  type RoundReport,
+  runParticipant,
+  tfjsApp,
+} from '../packages/participant/src/index.js';
 import { getModelDigest, getPlan, listRounds, queryAudit } from '../packages/store/src/index.js';
 import { startTestFederation, type TestFederation } from './harness.js';
 
@@ -113,11 +118,13 @@ async function federation(attacks: Attack[], maxUpdateNorm: number) {
       address: f.address(),
       tls: kit.tls,
       consortiumKey: kit.heKey,
-      data: await loadLocalData({
-        dir: DEFAULT_DATASET,
-        slice: { spec: parsePartitionSpec('iid'), clients: 2, clientIndex: i, seed: SEED },
-        testLimit: 500,
-      }),
+      app: tfjsApp(
+        await loadLocalData({
+          dir: DEFAULT_DATASET,
+          slice: { spec: parsePartitionSpec('iid'), clients: 2, clientIndex: i, seed: SEED },
+          testLimit: 500,
+        }),
+      ),
       log: pino({ level: 'info' }, pino.destination({ dest: join(f.work, `${m}.log`), sync: true })),
       idleTimeoutMs: 240_000,
     });

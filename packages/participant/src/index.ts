@@ -1,3 +1,12 @@
+export type {
+  EvaluateResult,
+  FitConfig,
+  FitResult,
+  ParticipantApp,
+  ParticipantHooks,
+  RoundReport,
+  StageTiming,
+} from './app.js';
 export {
   AggregatorConnection,
   AggregatorError,
@@ -6,5 +15,6 @@ export {
 } from './client.js';
 export { type LocalData, type LocalDataOptions, loadLocalData } from './data.js';
 export { HeKeyStore, MemberKeys, type MemberKeysOptions } from './he-keys.js';
-export { type ParticipantOptions, type RoundReport, runParticipant } from './participant.js';
+export { type ParticipantOptions, runParticipant } from './participant.js';
 export { concat, SIMULATED_TRAINING, SimulatedParticipant, simulatedEncoder } from './simulated.js';
+export { tfjsApp } from './tfjs-app.js';

@@ -18,24 +18,19 @@ import {
   signAttestation,
 } from '@kpfl/kpt';
 import {
-  type BackendPreference,
   createServerState,
-  evaluate,
-  type ImageDataset,
   initialWeights,
   type ModelName,
   parseServerOptimizer,
   type ServerOptimizerState,
-  selectBackend,
   serverStep,
-  trainLocal,
   weightsDigest,
 } from '@kpfl/model';
 import type { Task__Output } from '@kpfl/proto';
 import { maskUpdate } from '@kpfl/secagg';
 import type pino from 'pino';
+import type { FitResult, ParticipantApp, ParticipantHooks, RoundReport, StageTiming } from './app.js';
 import { AggregatorConnection, AggregatorError, type ClientTls, isRetryable } from './client.js';
-import type { LocalData } from './data.js';
 import type { MemberKeys } from './he-keys.js';
 import { SecureRounds } from './secure-round.js';
 import { concat } from './simulated.js';
@@ -56,22 +51,13 @@ export interface ParticipantOptions {
    * options; built by the caller (see `kpfl participant`).
    */
   heKeys?: (conn: AggregatorConnection) => MemberKeys;
-  data: LocalData;
-  backend?: BackendPreference;
+  /** The member's training and evaluation: `tfjsApp(localData)` for the built-in trainer. */
+  app: ParticipantApp;
+  hooks?: ParticipantHooks;
   log: pino.Logger;
   /** Stop after this long without any progress (ms); default: never. */
   idleTimeoutMs?: number;
-  /** Called after each round the participant applied, with its evaluation. */
-  onRound?: (r: RoundReport) => void;
   signal?: AbortSignal;
-}
-
-export interface RoundReport {
-  round: number;
-  accuracy: number;
-  loss: number;
-  digest: string;
-  contributed: boolean;
 }
 
 interface GlobalState {
@@ -179,14 +165,22 @@ export async function runParticipant(
     return encoder;
   };
 
+  /** Runs one stage of a round and reports its duration (and payload bytes) to the hooks. */
+  const timed = async <T>(
+    round: number,
+    stage: StageTiming['stage'],
+    run: () => Promise<T>,
+    bytes?: (r: T) => number,
+  ): Promise<T> => {
+    const started = performance.now();
+    const r = await run();
+    const seconds = (performance.now() - started) / 1000;
+    o.hooks?.onStage?.({ round, stage, seconds, ...(bytes ? { bytes: bytes(r) } : {}) });
+    return r;
+  };
+
   const evaluateAndReport = async (s: GlobalState, round: number) => {
-    const ev = await evaluate({
-      model: s.model,
-      weights: s.weights,
-      images: o.data.testImages,
-      labels: o.data.testLabels,
-      pixels: o.data.pixels,
-    });
+    const ev = await timed(round, 'evaluate', () => o.app.evaluate(s.weights, s.model));
     const res = await conn.reportEvaluation({
       round,
       globalModelDigest: s.digest,
@@ -207,7 +201,7 @@ export async function runParticipant(
       contributed: contributedRounds.has(round),
     };
     reports.push(report);
-    o.onRound?.(report);
+    o.hooks?.onRoundEnd?.(report);
     log.info(
       { round, accuracy: ev.accuracy, loss: ev.loss, digest: s.digest, event: 'round.applied' },
       'global model updated',
@@ -216,12 +210,14 @@ export async function runParticipant(
 
   const startPlan = async (task: Task__Output) => {
     const model = task.training!.model as ModelName;
-    const sel = await selectBackend(o.backend ?? 'auto', model);
-    backend = sel.backend;
-    log.info(
-      { backend: sel.backend, skipped: sel.skipped, event: 'backend.selected' },
-      `tfjs backend: ${sel.backend}`,
-    );
+    const sel = await o.app.prepare?.(model);
+    if (sel) {
+      backend = sel.backend;
+      log.info(
+        { backend: sel.backend, skipped: sel.skipped, event: 'backend.selected' },
+        `tfjs backend: ${sel.backend}`,
+      );
+    }
     const weights = initialWeights(model, task.seed);
     if (weights.length !== Number(task.parameterCount)) {
       throw new Error(
@@ -258,14 +254,21 @@ export async function runParticipant(
    */
   const candidateOf = async (task: Task__Output, round: number): Promise<Candidate> => {
     const s = state!;
-    const { chunks, keyEpoch } = await conn.downloadAggregate(round);
+    const { chunks, keyEpoch } = await timed(
+      round,
+      'download',
+      () => conn.downloadAggregate(round),
+      (r) => byteLength(r.chunks),
+    );
     const enc = await ensureEncoder(task, keyEpoch);
     const length = s.weights.length + 1;
     let sum: Float64Array;
     try {
-      sum = await enc.decode(chunks, length);
-      // Secure mode: the exact sum mod t, back to the pre-weighted float sum and the count.
-      if (task.mode === 'secure') sum = dequantizeSum(sum, task.heParams);
+      sum = await timed(round, 'decode', async () => {
+        const decoded = await enc.decode(chunks, length);
+        // Secure mode: the exact sum mod t, back to the pre-weighted float sum and the count.
+        return task.mode === 'secure' ? dequantizeSum(decoded, task.heParams) : decoded;
+      });
     } catch (err) {
       if (!(err instanceof HeInputError)) throw err;
       return { kind: 'rejected', reason: `the aggregate does not decrypt in range: ${err.message}` };
@@ -328,6 +331,7 @@ export async function runParticipant(
 
   const applyRound = async (task: Task__Output, round: number) => {
     const s = state!;
+    o.hooks?.onRoundStart?.({ round, kind: 'apply' });
     if (!task.failedRounds.includes(round)) {
       const candidate = await candidateOf(task, round);
       if (contributedRounds.has(round)) {
@@ -402,14 +406,47 @@ export async function runParticipant(
   const submit = async (p: NonNullable<typeof pending>) => {
     // A fresh session token names the round being submitted to (the aggregator requires it).
     await conn.authenticate();
-    const receipt = await conn.submitUpdate(
-      { round: p.round, attestation: p.attestation, totalBytes: p.bytes },
-      p.chunks,
+    const receipt = await timed(
+      p.round,
+      'upload',
+      () => conn.submitUpdate({ round: p.round, attestation: p.attestation, totalBytes: p.bytes }, p.chunks),
+      () => p.bytes,
     );
     pending = undefined;
     contributedRounds.add(p.round);
     attestationDigests.set(p.round, receipt.attestationDigest);
     return receipt;
+  };
+
+  /** The app's fit of a round, started at most once per round and base model. */
+  type Fitted = FitResult & { seconds: number };
+  let fitting: { round: number; base: string; result: Promise<Fitted> } | undefined;
+  const fitFor = (task: Task__Output): Promise<Fitted> => {
+    const s = state!;
+    if (fitting?.round === task.round && fitting.base === s.digest) return fitting.result;
+    const t = task.training!;
+    o.hooks?.onRoundStart?.({ round: task.round, kind: 'train' });
+    const started = performance.now();
+    const result = o.app
+      .fit(s.weights, {
+        round: task.round,
+        model: s.model,
+        epochs: t.localEpochs,
+        batchSize: t.batchSize,
+        lr: t.learningRate,
+        proxMu: t.proxMu,
+        maxExamples: t.maxExamples || undefined,
+        seed: task.seed * 1000 + task.round,
+      })
+      .then((r) => {
+        const seconds = (performance.now() - started) / 1000;
+        o.hooks?.onStage?.({ round: task.round, stage: 'fit', seconds });
+        return { ...checkFit(r, s.weights.length), seconds };
+      });
+    // Observed by train(); until then a failed fit must not be an unhandled rejection.
+    result.catch(() => {});
+    fitting = { round: task.round, base: s.digest, result };
+    return result;
   };
 
   const train = async (task: Task__Output) => {
@@ -429,22 +466,8 @@ export async function runParticipant(
     }
     const t = task.training!;
     const started = performance.now();
-    const trained = await trainLocal({
-      config: {
-        model: s.model,
-        epochs: t.localEpochs,
-        batchSize: t.batchSize,
-        lr: t.learningRate,
-        seed: task.seed * 1000 + task.round,
-        proxMu: t.proxMu,
-        maxExamples: t.maxExamples || undefined,
-      },
-      weights: s.weights,
-      images: o.data.trainImages,
-      labels: o.data.trainLabels,
-      indices: o.data.trainIndices,
-      pixels: o.data.pixels,
-    });
+    const trained = await fitFor(task);
+    fitting = undefined;
     const n = trained.examples;
     // The update, clipped to the plan's norm bound (the aggregator cannot check it under HE; the
     // members reject a round whose mean update is longer, so an honest update must never be).
@@ -470,19 +493,26 @@ export async function runParticipant(
     const enc = await ensureEncoder(task, task.keyEpoch);
     const encStart = performance.now();
     let advertisementDigest: string | undefined;
-    if (task.mode === 'secure') {
-      // Fixed point mod t, then the masks: only the round's sum of all masked updates means anything.
-      const masks = await secure.masksFor(task);
-      advertisementDigest = masks.advertisementDigest;
-      values = maskUpdate(
-        quantizeUpdate(values, task.heParams, task.parties.length),
-        paramsForMode('secure', task.heParams).plainModulus,
-        masks,
-      );
-    }
-    const chunks = await enc.encode(values);
+    const chunks = await timed(
+      task.round,
+      'encode',
+      async () => {
+        if (task.mode === 'secure') {
+          // Fixed point mod t, then the masks: only the round's sum of all masked updates means anything.
+          const masks = await secure.masksFor(task);
+          advertisementDigest = masks.advertisementDigest;
+          values = maskUpdate(
+            quantizeUpdate(values, task.heParams, task.parties.length),
+            paramsForMode('secure', task.heParams).plainModulus,
+            masks,
+          );
+        }
+        return enc.encode(values);
+      },
+      byteLength,
+    );
     const encodeSeconds = (performance.now() - encStart) / 1000;
-    const bytes = chunks.reduce((a, c) => a + c.byteLength, 0);
+    const bytes = byteLength(chunks);
     const updateDigest = digestOf(concat(chunks));
     const attestation = await signAttestation(o.identity, {
       iss: o.memberId,
@@ -491,7 +521,7 @@ export async function runParticipant(
       baseModelDigest: s.digest,
       updateDigest,
       exampleCount: n,
-      dataCommitment: o.data.commitment,
+      dataCommitment: o.app.dataCommitment,
       chunkCount: chunks.length,
       mode: task.mode as 'he' | 'plain' | 'secure',
       ...(task.mode !== 'plain' && task.keyEpoch ? { keyEpoch: task.keyEpoch } : {}),
@@ -503,7 +533,7 @@ export async function runParticipant(
         lr: t.learningRate,
         proxMu: t.proxMu,
       },
-      metrics: { loss: trained.loss },
+      metrics: { loss: trained.metrics.loss },
     });
     pending = { round: task.round, base: s.digest, attestation, chunks, bytes };
     const receipt = await submit(pending);
@@ -511,8 +541,8 @@ export async function runParticipant(
       {
         round: task.round,
         examples: n,
-        loss: trained.loss,
-        trainSeconds: trained.seconds,
+        loss: trained.metrics.loss,
+        fitSeconds: trained.seconds,
         encodeSeconds,
         bytes,
         accepted: receipt.acceptedInRound,
@@ -580,6 +610,27 @@ export async function runParticipant(
   return { rounds: reports, backend, weights: state?.weights, digest: state?.digest };
 }
 
+const byteLength = (chunks: Uint8Array[]) => chunks.reduce((a, c) => a + c.byteLength, 0);
+
+/** An app's fit result, checked before it is encrypted and signed: a bug there must not reach the round. */
+function checkFit(r: FitResult, length: number): FitResult {
+  if (!(r?.weights instanceof Float32Array) || r.weights.length !== length)
+    throw new Error(
+      `the participant app's fit returned ${r?.weights instanceof Float32Array ? `${r.weights.length} weights` : 'no Float32Array of weights'}, the model has ${length}`,
+    );
+  if (!Number.isSafeInteger(r.examples) || r.examples < 1)
+    throw new Error(
+      `the participant app's fit returned examples = ${r.examples}: it must be a whole number >= 1`,
+    );
+  if (!r.weights.every(Number.isFinite))
+    throw new Error("the participant app's fit returned weights that are not all finite");
+  if (!Number.isFinite(r.metrics?.loss))
+    throw new Error(
+      `the participant app's fit returned loss = ${r.metrics?.loss}: it must be a finite number`,
+    );
+  return r;
+}
+
 /** Refusals that resolve by themselves: the round closed while we trained, or the base digest is not agreed yet. */
 function isRefusalToRetry(err: unknown): boolean {
   return (
@@ -587,5 +638,3 @@ function isRefusalToRetry(err: unknown): boolean {
     (err.codeName === 'FAILED_PRECONDITION' || err.codeName === 'ALREADY_EXISTS')
   );
 }
-
-export type { ImageDataset };

@@ -21,6 +21,7 @@ import {
   loadLocalData,
   MemberKeys,
   runParticipant,
+  tfjsApp,
 } from '@kpfl/participant';
 import * as tf from '@tensorflow/tfjs';
 import { type Command, Option } from 'commander';
@@ -345,8 +346,7 @@ export async function participantMain(o: ParticipantCliOptions) {
             log,
           })
       : undefined,
-    data,
-    backend: o.backend,
+    app: tfjsApp(data, { backend: o.backend }),
     log,
     signal: abort.signal,
   });

@@ -418,7 +418,10 @@ export async function runParticipant(
     return receipt;
   };
 
-  /** The app's fit of a round, started at most once per round and base model. */
+  /**
+   * The app's fit of a round, started at most once per round and base model. A secure round starts
+   * it as soon as its key exchange begins, so advertising and sharing cost no training time.
+   */
   type Fitted = FitResult & { seconds: number };
   let fitting: { round: number; base: string; result: Promise<Fitted> } | undefined;
   const fitFor = (task: Task__Output): Promise<Fitted> => {
@@ -572,6 +575,8 @@ export async function runParticipant(
           }
         }
         if (task.kind === 'TASK_KIND_SECURE_STEP' && state && task.round === state.applied + 1) {
+          // Training needs only the base model: it runs while the keys are exchanged.
+          if (task.securePhase !== 'unmask') void fitFor(task);
           await secure.step(task);
           lastProgress = Date.now();
           continue;

@@ -14,6 +14,7 @@ export {
   wasmBinaryDir,
 } from './backend.js';
 export { dataCommitment, type ImageDataset, loadIdxDataset, manifestDigest } from './dataset.js';
+export { parseDenseModelName } from './dense-models.js';
 export {
   BackendUnavailableError,
   DatasetError,
@@ -26,6 +27,7 @@ export {
   getFlatWeights,
   getModelDefinition,
   initialWeights,
+  isBuiltInModel,
   type LayerSpec,
   layerShapes,
   type ModelDefinition,
@@ -51,5 +53,5 @@ export {
   serverStateToBytes,
   serverStep,
 } from './server-optimizer.js';
-export { evaluate, type TrainConfig, type TrainResult, trainLocal } from './train.js';
+export { evaluate, type Features, type TrainConfig, type TrainResult, trainLocal } from './train.js';
 export { averageDeltas, computeDelta, weightsDigest, weightsFromBytes, weightsToBytes } from './weights.js';

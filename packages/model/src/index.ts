@@ -13,6 +13,15 @@ export {
   selectBackend,
   wasmBinaryDir,
 } from './backend.js';
+export {
+  type CsvDataset,
+  type CsvDatasetOptions,
+  loadCsvDataset,
+  parseCsv,
+  type Standardization,
+  standardization,
+  standardize,
+} from './csv-dataset.js';
 export { dataCommitment, type ImageDataset, loadIdxDataset, manifestDigest } from './dataset.js';
 export { parseDenseModelName } from './dense-models.js';
 export {

@@ -32,6 +32,12 @@ export {
   type ModelConfigErrorCode,
 } from './errors.js';
 export {
+  type ImageFolderDataset,
+  type ImageFolderOptions,
+  loadImageFolder,
+  resizeToUint8,
+} from './image-folder.js';
+export {
   buildModel,
   getFlatWeights,
   getModelDefinition,

@@ -48,7 +48,10 @@ export function manifestDigest(files: { name: string; sha256: string }[]): strin
  * Commitment to the exact examples a participant trains on: 'sha256:' digest of a manifest of
  * the dataset's file digests plus the sorted example indices.
  */
-export function dataCommitment(ds: ImageDataset, indices: number[]): string {
+export function dataCommitment(
+  ds: Pick<ImageDataset, 'manifestDigest' | 'files'>,
+  indices: number[],
+): string {
   const sorted = Int32Array.from(indices).sort();
   const h = createHash('sha256');
   h.update(

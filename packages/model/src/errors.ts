@@ -12,7 +12,21 @@ export type DatasetErrorCode =
   | 'TRUNCATED'
   | 'TRAILING_BYTES'
   | 'COUNT_MISMATCH'
-  | 'DIM_MISMATCH';
+  | 'DIM_MISMATCH'
+  /** CSV and image-folder loaders (csv-dataset.ts, image-folder.ts). */
+  | 'EMPTY_FILE'
+  | 'BAD_CSV'
+  | 'RAGGED_ROW'
+  | 'NON_NUMERIC'
+  | 'UNKNOWN_COLUMN'
+  | 'LABEL_COLUMN_MISSING'
+  | 'EMPTY_LABEL'
+  | 'UNKNOWN_LABEL'
+  | 'FEW_CLASSES'
+  | 'TOO_MANY_CLASSES'
+  | 'BAD_OPTIONS'
+  | 'NOT_AN_IMAGE'
+  | 'NO_CLASS_FOLDERS';
 
 /** A dataset directory or file is missing, corrupt, or does not match its checksums. */
 export class DatasetError extends KpflError<DatasetErrorCode> {

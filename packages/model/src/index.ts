@@ -13,7 +13,17 @@ export {
   selectBackend,
   wasmBinaryDir,
 } from './backend.js';
+export {
+  type CsvDataset,
+  type CsvDatasetOptions,
+  loadCsvDataset,
+  parseCsv,
+  type Standardization,
+  standardization,
+  standardize,
+} from './csv-dataset.js';
 export { dataCommitment, type ImageDataset, loadIdxDataset, manifestDigest } from './dataset.js';
+export { parseDenseModelName } from './dense-models.js';
 export {
   BackendUnavailableError,
   DatasetError,
@@ -22,10 +32,17 @@ export {
   type ModelConfigErrorCode,
 } from './errors.js';
 export {
+  type ImageFolderDataset,
+  type ImageFolderOptions,
+  loadImageFolder,
+  resizeToUint8,
+} from './image-folder.js';
+export {
   buildModel,
   getFlatWeights,
   getModelDefinition,
   initialWeights,
+  isBuiltInModel,
   type LayerSpec,
   layerShapes,
   type ModelDefinition,
@@ -51,5 +68,5 @@ export {
   serverStateToBytes,
   serverStep,
 } from './server-optimizer.js';
-export { evaluate, type TrainConfig, type TrainResult, trainLocal } from './train.js';
+export { evaluate, type Features, type TrainConfig, type TrainResult, trainLocal } from './train.js';
 export { averageDeltas, computeDelta, weightsDigest, weightsFromBytes, weightsToBytes } from './weights.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { DENSE_PREFIX, denseModelDefinition } from './dense-models.js';
 import { ModelConfigError } from './errors.js';
 import { conv2dSame, dense, maxPool2 } from './ops.js';
 import { Rng } from './rng.js';
@@ -138,7 +139,7 @@ const registry = new Map<string, ModelDefinition>([
 export function registerModel(def: ModelDefinition): void {
   if (!def.name || typeof def.name !== 'string')
     throw new ModelConfigError('BAD_MODEL', 'registerModel: definition needs a name');
-  if (def.name === 'mlp' || def.name === 'cnn')
+  if (def.name === 'mlp' || def.name === 'cnn' || def.name.startsWith(DENSE_PREFIX))
     throw new ModelConfigError('BAD_MODEL', `registerModel: '${def.name}' is built in`);
   if (def.layers.length === 0)
     throw new ModelConfigError('BAD_MODEL', `registerModel: model '${def.name}' has no weights`);
@@ -155,13 +156,28 @@ export function registerModel(def: ModelDefinition): void {
 
 /** The definition of a built-in or registered model; throws listing the known names otherwise. */
 export function getModelDefinition(model: ModelId): ModelDefinition {
-  const def = registry.get(model);
+  let def = registry.get(model);
+  // 'dense:F-H-C' names define themselves (dense-models.ts): built on first use, then cached.
+  if (!def && typeof model === 'string' && model.startsWith(DENSE_PREFIX)) {
+    def = denseModelDefinition(model);
+    registry.set(model, def);
+  }
   if (!def)
     throw new ModelConfigError(
       'UNKNOWN_MODEL',
-      `unknown model '${model}'; known models: ${[...registry.keys()].join(', ')}`,
+      `unknown model '${model}'; known models: ${[...registry.keys()].join(', ')}, dense:F-H-C`,
     );
   return def;
+}
+
+/**
+ * Whether every party can derive `model`'s layout from its name alone ('mlp', 'cnn', 'dense:...'),
+ * so that its parameter count and initial weights need not be given. A malformed 'dense:' name throws.
+ */
+export function isBuiltInModel(model: ModelId): boolean {
+  if (model === 'mlp' || model === 'cnn') return true;
+  if (typeof model === 'string' && model.startsWith(DENSE_PREFIX)) return !!getModelDefinition(model);
+  return false;
 }
 
 export function modelNames(): string[] {

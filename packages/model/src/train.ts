@@ -33,6 +33,12 @@ export interface TrainResult {
   seconds: number;
 }
 
+/**
+ * An example's features, `perExample` values each, concatenated. uint8 values are pixels and are
+ * scaled v -> v / 255; float32 values (e.g. standardised CSV columns) are used as they are.
+ */
+export type Features = Uint8Array | Float32Array;
+
 /** Pixel value v (0..255) -> v / 255 as float32: a table keeps it exact and identical everywhere. */
 const SCALE = Float32Array.from({ length: 256 }, (_, v) => v / 255);
 
@@ -46,7 +52,7 @@ function size(shape: number[]): number {
 function checkInputs(
   def: ModelDefinition,
   weights: Float32Array,
-  images: Uint8Array,
+  images: Features,
   labels: Uint8Array,
   pixels: number,
 ): void {
@@ -67,9 +73,9 @@ function checkInputs(
   }
 }
 
-/** Fill a batch: images scaled to [0, 1] and one-hot labels, as fresh arrays (backends may keep them). */
+/** Fill a batch: pixels scaled to [0, 1] (float features as-is) and one-hot labels, as fresh arrays (backends may keep them). */
 function makeBatch(
-  images: Uint8Array,
+  features: Features,
   labels: Uint8Array,
   order: ArrayLike<number>,
   from: number,
@@ -85,7 +91,8 @@ function makeBatch(
     const e = order[from + j];
     const src = e * pixels;
     const dst = j * pixels;
-    for (let p = 0; p < pixels; p++) x[dst + p] = SCALE[images[src + p]];
+    if (features instanceof Float32Array) x.set(features.subarray(src, src + pixels), dst);
+    else for (let p = 0; p < pixels; p++) x[dst + p] = SCALE[features[src + p]];
     const l = labels[e];
     if (l >= numClasses)
       throw new Error(`label ${l} of example ${e} is out of range for ${numClasses} classes`);
@@ -155,7 +162,8 @@ function createNet(def: ModelDefinition, weights: Float32Array): Net {
 export async function trainLocal(args: {
   config: TrainConfig;
   weights: Float32Array;
-  images: Uint8Array;
+  /** Features of every example (uint8 pixels or float32 values), `pixels` per example. */
+  images: Features;
   labels: Uint8Array;
   indices: number[];
   pixels: number;
@@ -266,7 +274,7 @@ export async function trainLocal(args: {
 export async function evaluate(args: {
   model: ModelId;
   weights: Float32Array;
-  images: Uint8Array;
+  images: Features;
   labels: Uint8Array;
   pixels: number;
   limit?: number;

@@ -8,7 +8,7 @@ import {
   schedulePlan,
 } from '@kpfl/aggregator';
 import { DEFAULT_HE_PARAMS, DEFAULT_SECURE_PARAMS, HE_PARAM_SETS } from '@kpfl/he';
-import { type ModelName, parameterCount } from '@kpfl/model';
+import { isBuiltInModel, type ModelName, parameterCount } from '@kpfl/model';
 import { MIN_SECAGG_MEMBERS } from '@kpfl/secagg';
 import {
   activePlan,
@@ -237,8 +237,9 @@ export function registerRounds(program: Command): void {
     .action(async (o: ScheduleOptions) => {
       const startAt = o.startAt ? new Date(o.startAt) : undefined;
       let params: number | undefined = o.parameterCount;
+      const builtIn = isBuiltInModel(o.model);
       if (params === undefined) {
-        if (o.model !== 'mlp' && o.model !== 'cnn') {
+        if (!builtIn) {
           throw new UserError(
             `--model ${o.model} is not built in; give its --parameter-count (the length of its flat weights)`,
           );
@@ -246,8 +247,8 @@ export function registerRounds(program: Command): void {
         params = parameterCount(o.model as ModelName);
       }
       let initial = o.initialModelDigest;
-      if (o.model === 'mlp' || o.model === 'cnn') {
-        const computed = initialModelDigest(o.model, o.seed);
+      if (builtIn) {
+        const computed = initialModelDigest(o.model as ModelName, o.seed);
         if (initial !== undefined && initial !== computed) {
           throw new UserError(
             `--initial-model-digest ${initial} is not the initial ${o.model} for --seed ${o.seed}, which is ${computed}`,

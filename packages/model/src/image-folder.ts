@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import type { ImageDataset } from './dataset.js';
 import { DatasetError } from './errors.js';
 import { Rng } from './rng.js';
 
@@ -10,22 +11,13 @@ import { Rng } from './rng.js';
  * Images read from class folders, in the layout the trainer uses: row-major uint8, `channels`
  * values per pixel (HWC), `rows * cols * channels` bytes per image, concatenated.
  * With channels 1 this is the IDX layout, so the 'mlp' and 'cnn' models take 28x28 grayscale.
+ * `manifestDigest` covers every file's digest and the loading options; `files` lists every image
+ * read, as 'train/<class>/<file>' or '<class>/<file>', in load order.
  */
-export interface ImageFolderDataset {
-  trainImages: Uint8Array;
-  trainLabels: Uint8Array;
-  testImages: Uint8Array;
-  testLabels: Uint8Array;
-  rows: number;
-  cols: number;
+export interface ImageFolderDataset extends ImageDataset {
   channels: 1 | 3;
   /** Class id -> folder name. */
   classes: string[];
-  numClasses: number;
-  /** 'sha256:' digest of every file's digest and the loading options. */
-  manifestDigest: string;
-  /** Every image read, as 'train/<class>/<file>' or '<class>/<file>', in load order. */
-  files: { name: string; sha256: string }[];
 }
 
 export interface ImageFolderOptions {

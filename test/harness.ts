@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
+import pino from 'pino';
 import {
   type AggregatorOptions,
   createLogger,
@@ -27,6 +28,8 @@ import { DEFAULT_HE_PARAMS, DEFAULT_SECURE_PARAMS } from '../packages/he/src/ind
 import { importIdentity } from '../packages/kpt/src/index.js';
 import {
   AggregatorError,
+  type ParticipantOptions,
+  runParticipant,
   SIMULATED_TRAINING,
   SimulatedParticipant,
 } from '../packages/participant/src/index.js';
@@ -216,6 +219,29 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
     });
   }
   return f;
+}
+
+/**
+ * The real participant loop for `member`, with its kit's identity, TLS and consortium key, logging
+ * to <work>/<member>.log; `o` gives the app and anything else the test sets.
+ */
+export async function runMember(
+  f: TestFederation,
+  member: string,
+  o: Pick<ParticipantOptions, 'app'> & Partial<ParticipantOptions>,
+) {
+  const kit = f.memberKit(member);
+  return runParticipant({
+    federation: f.federation,
+    memberId: member,
+    identity: await identityOf(kit),
+    coordinatorJwks: kit.coordinatorJwks,
+    address: f.address(),
+    tls: kit.tls,
+    consortiumKey: kit.heKey,
+    log: pino({ level: 'info' }, pino.destination({ dest: join(f.work, `${member}.log`), sync: true })),
+    ...o,
+  });
 }
 
 /** Runs `kpfl ...` as a child process; resolves with the first JSON line it prints on stdout. */

@@ -6,21 +6,17 @@
  * must stop its participant with a clear message before anything is encrypted, signed or sent.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pino from 'pino';
 import { schedulePlan } from '../packages/aggregator/src/index.js';
-import { identityOf } from '../packages/cli/src/kits.js';
 import { initialWeights, registerModel, weightsDigest } from '../packages/model/src/index.js';
-import {
-  type FitConfig,
-  type ParticipantApp,
-  type RoundReport,
-  runParticipant,
-  type StageTiming,
+import type {
+  FitConfig,
+  ParticipantApp,
+  RoundReport,
+  StageTiming,
 } from '../packages/participant/src/index.js';
 import { getModelDigest, listContributions } from '../packages/store/src/index.js';
-import { startTestFederation, type TestFederation } from './harness.js';
+import { runMember, startTestFederation, type TestFederation } from './harness.js';
 
 const MODEL = 'app-test-linear';
 const LENGTH = 12;
@@ -83,21 +79,8 @@ async function plan(f: TestFederation, rounds: number) {
   });
 }
 
-async function participate(f: TestFederation, member: string, app: ParticipantApp, hooks = {}) {
-  const kit = f.memberKit(member);
-  return runParticipant({
-    federation: f.federation,
-    memberId: member,
-    identity: await identityOf(kit),
-    coordinatorJwks: kit.coordinatorJwks,
-    address: f.address(),
-    tls: kit.tls,
-    app,
-    hooks,
-    log: pino({ level: 'info' }, pino.destination({ dest: join(f.work, `${member}.log`), sync: true })),
-    idleTimeoutMs: 60_000,
-  });
-}
+const participate = (f: TestFederation, member: string, app: ParticipantApp, hooks = {}) =>
+  runMember(f, member, { app, hooks, idleTimeoutMs: 60_000 });
 
 describe('ParticipantApp', () => {
   let f: TestFederation;

@@ -9,12 +9,9 @@
  * crashes. Without a bound the in-range attack is applied and accuracy collapses.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import pino from 'pino';
 import { schedulePlan } from '../packages/aggregator/src/index.js';
 import { verifyAuditDb } from '../packages/audit/src/index.js';
-import { identityOf } from '../packages/cli/src/kits.js';
 import { DEFAULT_DATASET } from '../packages/cli/src/paths.js';
 import { HeCodec } from '../packages/he/src/he-codec.js';
 import {
@@ -31,14 +28,9 @@ import {
   parsePartitionSpec,
   weightsDigest,
 } from '../packages/model/src/index.js';
-import {
-  loadLocalData,
-  type RoundReport,
-  runParticipant,
-  tfjsApp,
-} from '../packages/participant/src/index.js';
+import { loadLocalData, type RoundReport, tfjsApp } from '../packages/participant/src/index.js';
 import { getModelDigest, getPlan, listRounds, queryAudit } from '../packages/store/src/index.js';
-import { startTestFederation, type TestFederation } from './harness.js';
+import { runMember, startTestFederation, type TestFederation } from './harness.js';
 
 const P = parameterCount('mlp');
 const SEED = 7;
@@ -108,16 +100,8 @@ async function federation(attacks: Attack[], maxUpdateNorm: number) {
     initialModelDigest: weightsDigest(initialWeights('mlp', SEED)),
     maxUpdateNorm,
   });
-  const honest = ['alice', 'bob'].map(async (m, i) => {
-    const kit = f.memberKit(m);
-    return runParticipant({
-      federation: f.federation,
-      memberId: m,
-      identity: await identityOf(kit),
-      coordinatorJwks: kit.coordinatorJwks,
-      address: f.address(),
-      tls: kit.tls,
-      consortiumKey: kit.heKey,
+  const honest = ['alice', 'bob'].map(async (m, i) =>
+    runMember(f, m, {
       app: tfjsApp(
         await loadLocalData({
           dir: DEFAULT_DATASET,
@@ -125,10 +109,9 @@ async function federation(attacks: Attack[], maxUpdateNorm: number) {
           testLimit: 500,
         }),
       ),
-      log: pino({ level: 'info' }, pino.destination({ dest: join(f.work, `${m}.log`), sync: true })),
       idleTimeoutMs: 240_000,
-    });
-  });
+    }),
+  );
   // Observed now, awaited below: an honest member failing early is then this test's failure, reported
   // with its message, not an unhandled rejection that kills the test process.
   const honestResults = Promise.all(honest);

@@ -286,16 +286,16 @@ describe('participant plugins', () => {
     const data = await plugin.loadData!({ dir, testLimit: 20 });
     assert.equal(data.trainIndices.length, 200);
     assert.equal(data.testLabels.length, 20);
-    assert.equal(data.pixels, 784);
+    assert.equal(data.perExample, 784);
     assert.match(data.commitment, /^sha256:[0-9a-f]{64}$/);
     const weights = new Float32Array(7850);
     const r = await trainLocal({
       config: { model: 'logreg', epochs: 1, batchSize: 20, lr: 0.1, seed: 1 },
       weights,
-      images: data.trainImages,
+      images: data.trainFeatures,
       labels: data.trainLabels,
       indices: data.trainIndices,
-      pixels: data.pixels,
+      pixels: data.perExample,
     });
     assert.equal(r.weights.length, 7850);
     assert.equal(r.examples, 200);

@@ -83,12 +83,12 @@ export default function examplePlugin(kpfl: ParticipantPluginContext): Participa
         .update(trainIndices.join(','))
         .digest('hex')}`;
       return {
-        trainImages: train.x,
+        trainFeatures: train.x,
         trainLabels: train.y,
         trainIndices,
-        testImages: test.x.subarray(0, keep * FEATURES),
+        testFeatures: test.x.subarray(0, keep * FEATURES),
         testLabels: test.y.subarray(0, keep),
-        pixels: FEATURES,
+        perExample: FEATURES,
         commitment,
       };
     },

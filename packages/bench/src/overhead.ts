@@ -316,10 +316,10 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     await trainLocal({
       config: { ...trainConfig(0), maxExamples: batchSize },
       weights: initialWeights(model, seed),
-      images: w0.data.trainImages,
+      images: w0.data.trainFeatures,
       labels: w0.data.trainLabels,
       indices: w0.data.trainIndices,
-      pixels: w0.data.pixels,
+      pixels: w0.data.perExample,
     });
     const zeros = new Float64Array(P + 1);
     zeros[P] = 1;
@@ -453,9 +453,9 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     const ev = await evaluate({
       model,
       weights: s.weights,
-      images: p.data.testImages,
+      images: p.data.testFeatures,
       labels: p.data.testLabels,
-      pixels: p.data.pixels,
+      pixels: p.data.perExample,
     });
     const res = await p.links[f.mode]!.conn.reportEvaluation({
       round,
@@ -492,10 +492,10 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
           // The same start point and seed as this participant's federated round r.
           config: trainConfig(r),
           weights: p.state[from]!.startedRound === r ? p.state[from]!.weightsBefore! : p.state[from]!.weights,
-          images: p.data.trainImages,
+          images: p.data.trainFeatures,
           labels: p.data.trainLabels,
           indices: p.data.trainIndices,
-          pixels: p.data.pixels,
+          pixels: p.data.perExample,
         });
         per[i]!.train = (performance.now() - t) / 1000;
       }),
@@ -551,10 +551,10 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
         const trained = await trainLocal({
           config: trainConfig(r),
           weights: s.weights,
-          images: p.data.trainImages,
+          images: p.data.trainFeatures,
           labels: p.data.trainLabels,
           indices: p.data.trainIndices,
-          pixels: p.data.pixels,
+          pixels: p.data.perExample,
         });
         per[i]!.train = (performance.now() - t) / 1000;
         const n = trained.examples;

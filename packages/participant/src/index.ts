@@ -13,7 +13,14 @@ export {
   type ClientTls,
   type GrpcStatusName,
 } from './client.js';
-export { type LocalData, type LocalDataOptions, loadLocalData } from './data.js';
+export {
+  type CsvDataOptions,
+  DATA_FORMATS,
+  type DataFormat,
+  type LocalData,
+  type LocalDataOptions,
+  loadLocalData,
+} from './data.js';
 export { HeKeyStore, MemberKeys, type MemberKeysOptions } from './he-keys.js';
 export { type ParticipantOptions, runParticipant } from './participant.js';
 export { concat, SIMULATED_TRAINING, SimulatedParticipant, simulatedEncoder } from './simulated.js';

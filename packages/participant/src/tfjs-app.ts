@@ -19,14 +19,20 @@ export function tfjsApp(data: LocalData, opts: { backend?: BackendPreference } =
           maxExamples: c.maxExamples,
         },
         weights,
-        images: data.trainImages,
+        images: data.trainFeatures,
         labels: data.trainLabels,
         indices: data.trainIndices,
-        pixels: data.pixels,
+        pixels: data.perExample,
       });
       return { weights: trained.weights, examples: trained.examples, metrics: { loss: trained.loss } };
     },
     evaluate: (weights, model) =>
-      evaluate({ model, weights, images: data.testImages, labels: data.testLabels, pixels: data.pixels }),
+      evaluate({
+        model,
+        weights,
+        images: data.testFeatures,
+        labels: data.testLabels,
+        pixels: data.perExample,
+      }),
   };
 }

@@ -25,6 +25,7 @@ import { DEFAULT_DATABASE_URL } from '@kpfl/store';
 import { Option } from 'commander';
 import { LineCounter, parseDocument } from 'yaml';
 import { type ZodIssue, z } from 'zod';
+import { dataSettingsSchema, refineDataSettings } from './data-options.js';
 import { DEFAULT_DATASET } from './paths.js';
 import { parsePostgresUrl, parseRedisUrl, parseSchemaName } from './user-error.js';
 
@@ -82,7 +83,6 @@ const redisUrl = z
   .string()
   .regex(/^rediss?:\/\/\S+$/, 'expected a redis:// or rediss:// URL, e.g. redis://redis:6379');
 const logLevel = z.enum(LOG_LEVELS);
-
 const aggregatorSchema = z
   .object({
     kit: path,
@@ -144,8 +144,10 @@ const participantSchema = z
     healthFile: path.optional(),
     logLevel: logLevel.optional(),
   })
+  .merge(dataSettingsSchema)
   .strict()
   .superRefine((c, ctx) => {
+    refineDataSettings(c, ctx);
     if (c.clientIndex !== undefined && c.clientIndex >= (c.clients ?? 1)) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
@@ -231,6 +233,13 @@ export const CONFIG_KEYS: { [R in Role]: { [K in keyof RoleConfigs[R]]-?: KeySpe
     aggregator: { kind: 'string', flag: '--aggregator', env: 'KPFL_AGGREGATOR', default: '127.0.0.1:50051' },
     insecure: { kind: 'bool', flag: '--insecure', env: 'KPFL_INSECURE', default: false },
     dataset: { kind: 'path', flag: '--dataset', env: 'KPFL_DATASET', default: DEFAULT_DATASET },
+    dataFormat: { kind: 'string', flag: '--data-format', env: 'KPFL_DATA_FORMAT' },
+    labelColumn: { kind: 'string', flag: '--label-column', env: 'KPFL_LABEL_COLUMN' },
+    featureColumns: { kind: 'string', flag: '--feature-columns', env: 'KPFL_FEATURE_COLUMNS' },
+    classes: { kind: 'string', flag: '--classes', env: 'KPFL_CLASSES' },
+    imageSize: { kind: 'string', flag: '--image-size', env: 'KPFL_IMAGE_SIZE' },
+    channels: { kind: 'int', flag: '--channels', env: 'KPFL_CHANNELS' },
+    standardize: { kind: 'string', flag: '--standardize', env: 'KPFL_STANDARDIZE' },
     partition: { kind: 'string', flag: '--partition', env: 'KPFL_PARTITION' },
     clients: { kind: 'int', flag: '--clients', env: 'KPFL_CLIENTS' },
     clientIndex: { kind: 'int', flag: '--client-index', env: 'KPFL_CLIENT_INDEX' },

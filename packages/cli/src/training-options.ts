@@ -1,4 +1,4 @@
-import { initialWeights, type ModelName, weightsDigest } from '@kpfl/model';
+import { initialWeights, type ModelId, weightsDigest } from '@kpfl/model';
 import type { TrainingSettings } from '@kpfl/store';
 import type { Command } from 'commander';
 import { parseFloatOption, parseIntOption, parseServerOptimizerOption } from './user-error.js';
@@ -23,7 +23,7 @@ export interface TrainingOptions {
 export const DEFAULT_MAX_UPDATE_NORM = 100;
 
 /** The digest of a built-in model's seeded initial weights: round 0 of a plan. */
-export function initialModelDigest(model: ModelName, seed: number): string {
+export function initialModelDigest(model: ModelId, seed: number): string {
   return weightsDigest(initialWeights(model, seed));
 }
 

@@ -16,7 +16,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EXIT_CODES, type ExitCode, KpflError } from '@kpfl/common';
 import { ID_PATTERN } from '@kpfl/kpt';
-import { ModelConfigError, parsePartitionSpec, parseServerOptimizer } from '@kpfl/model';
+import { ModelConfigError, parseDenseModelName, parsePartitionSpec, parseServerOptimizer } from '@kpfl/model';
 import { isRoleName } from '@kpfl/store';
 import type { ZodError } from 'zod';
 
@@ -343,11 +343,20 @@ export function parsePlanId(name: string): OptionParser<string> {
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** A built-in model (mlp, cnn) or the name a plugin registers. */
+/** A built-in model (mlp, cnn, dense:F-H-...-C) or the name a plugin registers. */
 export function parseModelName(name: string): OptionParser<string> {
   return tagged('model-name', (value) => {
+    try {
+      if (parseDenseModelName(value)) return value;
+    } catch (e) {
+      if (e instanceof ModelConfigError)
+        throw new UserError(`${name}: ${e.message}`, undefined, { cause: e });
+      throw e;
+    }
     if (!MODEL_NAME.test(value))
-      throw new UserError(`${name}: "${value}" is not a model name (mlp, cnn, or a plugin's model name)`);
+      throw new UserError(
+        `${name}: "${value}" is not a model name (mlp, cnn, dense:F-H-...-C, or a plugin's model name)`,
+      );
     return value;
   });
 }

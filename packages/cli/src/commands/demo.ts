@@ -8,12 +8,14 @@ import { writeAccuracyReport } from '@kpfl/bench';
 import { DEFAULT_HE_PARAMS, DEFAULT_SECURE_PARAMS } from '@kpfl/he';
 import {
   type BackendPreference,
-  loadIdxDataset,
-  type ModelName,
+  getModelDefinition,
+  isBuiltInModel,
+  type ModelId,
   parameterCount,
   parsePartitionSpec,
   parseServerOptimizer,
 } from '@kpfl/model';
+import { loadLocalData } from '@kpfl/participant';
 import {
   checkPostgres,
   dropSchema,
@@ -31,6 +33,13 @@ import {
   OPERATOR_DEFAULTS,
   redisUrlOption,
 } from '../config.js';
+import {
+  addDataOptions,
+  checkDataSettings,
+  type DataSettings,
+  dataFlags,
+  localDataOptions,
+} from '../data-options.js';
 import { type CoordinatorKitFile, readCoordinatorKit } from '../kits.js';
 import { operatorActor } from '../operator.js';
 import { cliCommand, DEFAULT_DATASET } from '../paths.js';
@@ -44,19 +53,19 @@ import {
   existingPath,
   outputFile,
   parseIntOption,
+  parseModelName,
   parsePartitionOption,
   requireService,
   UserError,
 } from '../user-error.js';
 import { REQUEST_FILE, runCoordinatorInit, runMembersEnroll } from './member.js';
 
-const MODELS = ['mlp', 'cnn'] as const satisfies readonly ModelName[];
 const MODES = ['secure', 'he', 'plain'] as const;
 
-export interface DemoOptions {
+export interface DemoOptions extends DataSettings {
   participants: number;
   rounds: number;
-  model: ModelName;
+  model: ModelId;
   partition: string;
   dataset: string;
   localEpochs: number;
@@ -93,7 +102,7 @@ export interface DemoRound {
 export interface DemoResult {
   federation: string;
   mode: (typeof MODES)[number];
-  model: ModelName;
+  model: ModelId;
   partition: string;
   participants: number;
   backend: string;
@@ -110,16 +119,18 @@ export interface DemoResult {
 export function registerDemo(program: Command): void {
   const demo = program.command('demo');
   addTrainingOptions(demo);
+  addDataOptions(demo);
   demo
     .description(
       'run a throwaway federation on this machine: aggregator + N participants over gRPC, real Postgres and Redis',
     )
     .option('--participants <n>', 'number of participants', parseIntOption('--participants', 1), 3)
     .option('--rounds <n>', 'number of rounds', parseIntOption('--rounds', 1), 5)
-    .addOption(
-      new Option('--model <name>', 'mlp (2NN, 199,210 params) | cnn (1,663,370 params)')
-        .choices(MODELS)
-        .default('mlp'),
+    .option(
+      '--model <name>',
+      'mlp (2NN, 199,210 params) | cnn (1,663,370 params) | dense:F-H-...-C (F inputs, hidden widths, C classes)',
+      parseModelName('--model'),
+      'mlp',
     )
     .option(
       '--partition <spec>',
@@ -128,8 +139,8 @@ export function registerDemo(program: Command): void {
       'iid',
     )
     .option(
-      '--dataset <dir>',
-      'directory with the four IDX files',
+      '--dataset <path>',
+      'the data every participant takes its share of: IDX directory, CSV file or image class folders (see --data-format)',
       existingPath('--dataset'),
       DEFAULT_DATASET,
     )
@@ -168,19 +179,35 @@ export function registerDemo(program: Command): void {
     });
 }
 
+/** The dataset loads as the participants will read it, and fits the model: checked before anything is made. */
+async function checkDemoData(o: DemoOptions): Promise<void> {
+  const data = await loadLocalData({ dir: o.dataset, ...localDataOptions(o) });
+  const def = getModelDefinition(o.model);
+  const inputs = def.inputShape.reduce((a, b) => a * b, 1);
+  if (inputs !== data.perExample)
+    throw new UserError(
+      `--model ${o.model} takes ${inputs} values per example, but ${o.dataset} has ${data.perExample}`,
+    );
+  let top = 0;
+  for (const labels of [data.trainLabels, data.testLabels]) for (const l of labels) top = Math.max(top, l);
+  if (top >= def.numClasses)
+    throw new UserError(`--model ${o.model} has ${def.numClasses} classes, but ${o.dataset} has ${top + 1}`);
+}
+
 /** Runs the demo federation; `print` receives the human-readable progress lines. */
 export async function runDemo(o: DemoOptions, print: (line: string) => void): Promise<DemoResult> {
   // The CLI's parsers refuse these already; runDemo is also called directly (tests, harness).
   if (!(MODES as readonly string[]).includes(o.mode))
     throw new UserError(`--mode must be ${MODES.join(', ')}, got "${o.mode}"`);
-  if (!(MODELS as readonly string[]).includes(o.model))
-    throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
+  if (!isBuiltInModel(o.model))
+    throw new UserError(`--model must be mlp, cnn or dense:F-H-...-C, got "${o.model}"`);
+  checkDataSettings(o);
   parsePartitionSpec(o.partition);
   parseServerOptimizer(o.serverOptimizer);
   const databaseUrl = o.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl;
   const redisUrl = o.redisUrl ?? OPERATOR_DEFAULTS.redisUrl;
   // Everything that can be wrong is checked before anything is created: no half-made federation.
-  await loadIdxDataset(o.dataset);
+  await checkDemoData(o);
   await checkPostgres(databaseUrl);
   await requireService('Redis', () => checkRedis(redisUrl));
   const started = performance.now();
@@ -258,6 +285,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
         join(work, `${member}.weights`),
         ...(o.testLimit ? ['--test-limit', String(o.testLimit)] : []),
         ...(o.insecure ? ['--insecure'] : []),
+        ...dataFlags(o),
       ];
       const { cmd, args: argv } = cliCommand(args);
       const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnvironment() });

@@ -37,6 +37,7 @@ import {
   type RoleFlags,
   startHeartbeat,
 } from '../config.js';
+import { addDataOptions, type DataSettings, localDataOptions } from '../data-options.js';
 import { identityOf, readMemberKit } from '../kits.js';
 import {
   existingPath,
@@ -49,7 +50,7 @@ import {
 } from '../user-error.js';
 import { kitDirOf } from './he-key.js';
 
-export interface ParticipantCliOptions {
+export interface ParticipantCliOptions extends DataSettings {
   kit: string;
   aggregator: string;
   insecure?: boolean;
@@ -72,8 +73,9 @@ export interface ParticipantCliOptions {
 const env = envNote;
 
 export function registerParticipant(program: Command): void {
-  program
-    .command('participant')
+  const cmd = program.command('participant');
+  addDataOptions(cmd, (key) => env('participant', key));
+  cmd
     .description(
       'run a participant: authenticate, train on local data, submit encrypted updates until the plan ends',
     )
@@ -95,7 +97,7 @@ export function registerParticipant(program: Command): void {
     )
     .option(
       '--dataset <dir>',
-      `directory with the four IDX files (or what --plugin's loadData reads)${env('participant', 'dataset')}`,
+      `the local data: a directory of the four IDX files, a CSV file (or a directory with train.csv and test.csv), a directory of class folders of images, or what --plugin's loadData reads${env('participant', 'dataset')}`,
       existingPath('--dataset'),
       defaultOf('participant', 'dataset') as string,
     )
@@ -313,7 +315,7 @@ export async function participantMain(o: ParticipantCliOptions) {
       : undefined;
   const data = plugin?.loadData
     ? await plugin.loadData({ dir: o.dataset, slice, testLimit: o.testLimit })
-    : await loadLocalData({ dir: o.dataset, slice, testLimit: o.testLimit });
+    : await loadLocalData({ dir: o.dataset, slice, testLimit: o.testLimit, ...localDataOptions(o) });
   log.info(
     { examples: data.trainIndices.length, test: data.testLabels.length, event: 'data.loaded' },
     'local data loaded',

@@ -12,7 +12,6 @@ import {
   type ModelName,
   parameterCount,
   parsePartitionSpec,
-  parseServerOptimizer,
 } from '@kpfl/model';
 import {
   checkPostgres,
@@ -23,6 +22,7 @@ import {
   planSummary,
   roundEvaluations,
 } from '@kpfl/store';
+import { strategyFromSpec } from '@kpfl/strategy';
 import { type Command, Option } from 'commander';
 import {
   BACKENDS,
@@ -176,7 +176,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
   if (!(MODELS as readonly string[]).includes(o.model))
     throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
   parsePartitionSpec(o.partition);
-  parseServerOptimizer(o.serverOptimizer);
+  strategyFromSpec(o.serverOptimizer);
   const databaseUrl = o.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl;
   const redisUrl = o.redisUrl ?? OPERATOR_DEFAULTS.redisUrl;
   // Everything that can be wrong is checked before anything is created: no half-made federation.

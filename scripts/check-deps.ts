@@ -27,17 +27,31 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   he: ['common'],
   model: ['common'],
   store: ['common'],
+  // the server strategy: pure arithmetic and sampling, shared by both roles
+  strategy: ['common'],
   // SecAgg+ mask cryptography: pure, knows no wire, storage or HE
   secagg: ['common'],
   // verification of what kpt signs and store keeps
   audit: ['common', 'kpt', 'store'],
   // the two roles: never each other
-  aggregator: ['common', 'proto', 'kpt', 'he', 'secagg', 'store', 'audit'],
-  participant: ['common', 'proto', 'kpt', 'he', 'secagg', 'model'],
+  aggregator: ['common', 'proto', 'kpt', 'he', 'secagg', 'strategy', 'store', 'audit'],
+  participant: ['common', 'proto', 'kpt', 'he', 'secagg', 'model', 'strategy'],
   // the web console: reads what the Audit service and the store give, never the gRPC roles
   console: ['common', 'kpt', 'store', 'audit'],
   // runs aggregators and participants to measure them
-  bench: ['common', 'proto', 'kpt', 'he', 'secagg', 'model', 'store', 'audit', 'aggregator', 'participant'],
+  bench: [
+    'common',
+    'proto',
+    'kpt',
+    'he',
+    'secagg',
+    'model',
+    'strategy',
+    'store',
+    'audit',
+    'aggregator',
+    'participant',
+  ],
   // the command: may import everything, nothing imports it
   cli: [
     'common',
@@ -46,6 +60,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     'he',
     'secagg',
     'model',
+    'strategy',
     'store',
     'audit',
     'aggregator',
@@ -62,6 +77,18 @@ export const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   he: ['@grpc/', 'pg', 'bullmq', 'ioredis', '@tensorflow/', 'jose'],
   model: ['@grpc/', 'pg', 'bullmq', 'ioredis', 'node-seal', 'jose'],
   store: ['@grpc/', 'bullmq', 'ioredis', 'jose', 'node-seal', '@tensorflow/'],
+  strategy: [
+    '@grpc/',
+    'pg',
+    'bullmq',
+    'ioredis',
+    'node-seal',
+    '@tensorflow/',
+    'jose',
+    'fs',
+    'node:fs',
+    'node:fs/',
+  ],
   secagg: [
     '@grpc/',
     'pg',

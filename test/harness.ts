@@ -61,6 +61,8 @@ export interface TestFederationOptions {
   /** false: the in-process aggregator is a gRPC front end only; round jobs wait for a worker. */
   worker?: boolean;
   onRoundFailure?: 'continue' | 'stop';
+  /** The plan's strategy spec (default: the simulated training's fedavg). */
+  serverOptimizer?: string;
   maxUpdateNorm?: number;
   /** Limits of the in-process aggregator (defaults: the aggregator's). */
   limits?: Pick<AggregatorOptions, 'maxInflightBytes' | 'sessionsPerMinute'>;
@@ -168,7 +170,10 @@ export async function startTestFederation(o: TestFederationOptions = {}): Promis
         heParams: p.mode === 'secure' ? DEFAULT_SECURE_PARAMS : DEFAULT_HE_PARAMS,
         phaseSeconds: p.phaseSeconds,
         parameterCount: p.parameterCount ?? 10_000,
-        training: SIMULATED_TRAINING,
+        training: {
+          ...SIMULATED_TRAINING,
+          serverOptimizer: p.serverOptimizer ?? SIMULATED_TRAINING.serverOptimizer,
+        },
         seed: 1,
         // Simulated participants train nothing: any fixed digest names the model round 1 starts from.
         initialModelDigest: INITIAL_DIGEST,

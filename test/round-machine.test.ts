@@ -19,6 +19,7 @@ import {
   loadAggregate,
   queryAudit,
 } from '../packages/store/src/index.js';
+import { registerStrategy } from '../packages/strategy/src/index.js';
 import {
   importIdentity,
   reportInitialModel,
@@ -269,6 +270,58 @@ test('kpfl rounds schedule and cancel go through the state machine and are audit
     'a refused cancel audits nothing',
   );
 
+  const verify = await runKpfl(['audit', 'verify', '--federation', f.federation, '--schema', f.schema]);
+  assert.equal(verify.code, 0, verify.out + verify.err);
+});
+
+test("a strategy's onRoundFailure stops the plan after its failures in a row", {
+  timeout: 120_000,
+}, async (t) => {
+  // Registered in this process, which runs the engine: stop at the second failed round in a row,
+  // and close at a quorum of 2 of the 3 sampled.
+  registerStrategy('test-stop-twice', {
+    defaults: {},
+    create: () => ({
+      apply: (_s, global, _d, out) => out.set(global),
+      quorum: ({ minParticipants }) => minParticipants,
+      onRoundFailure: ({ consecutiveFailures }) => (consecutiveFailures >= 2 ? 'stop' : 'continue'),
+    }),
+  });
+  const f = await startTestFederation({ worker: false });
+  t.after(() => f.stop());
+  const plan = await f.schedule({
+    rounds: 4,
+    minParticipants: 2,
+    parameterCount: LENGTH,
+    mode: 'plain',
+    serverOptimizer: 'test-stop-twice',
+  });
+  const c = await createCore({
+    federation: f.federation,
+    coordinatorKey: await importIdentity(f.coordinator.signingKey.privateJwk),
+    schema: f.schema,
+    redisPrefix: f.redisPrefix,
+    log: createLogger('engine', { level: 'silent' }),
+  });
+  t.after(async () => {
+    await c.queue.close();
+    c.sums.dropAll();
+    await Promise.allSettled([c.redis.quit(), c.queueRedis.quit()]);
+    await c.db.close();
+  });
+  const db = f.agg!.db;
+  const opened = await c.engine.open(plan.id, 1);
+  assert.equal(opened?.sampled.length, 3);
+  assert.equal(opened?.quorum, 2, "the strategy's quorum, not the sample size");
+  assert.equal(await c.engine.close(plan.id, 1, 'deadline'), 'failed');
+  assert.equal((await getPlan(db, plan.id))?.state, 'running', 'one failure: the strategy continues');
+  await c.engine.open(plan.id, 2);
+  assert.equal(await c.engine.close(plan.id, 2, 'deadline'), 'failed');
+  assert.equal((await getPlan(db, plan.id))?.state, 'failed', 'two in a row: the strategy stops the plan');
+  const stopped = (await queryAudit(db, { planId: plan.id, event: 'plan.failed', limit: 10 })).rows;
+  assert.equal(stopped.length, 1);
+  assert.deepEqual(stopped[0]!.data, { round: 2, stoppedBy: 'strategy', consecutiveFailures: 2 });
+  assert.equal(await c.engine.open(plan.id, 3), undefined, 'nothing opens after the plan stopped');
   const verify = await runKpfl(['audit', 'verify', '--federation', f.federation, '--schema', f.schema]);
   assert.equal(verify.code, 0, verify.out + verify.err);
 });

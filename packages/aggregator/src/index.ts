@@ -15,7 +15,6 @@ export { reconcile } from './reconciler.js';
 export { RoundEngine, type RoundEngineHooks } from './round-engine.js';
 export { RETRY_AFTER_TRAILER } from './rpc.js';
 export { RunningSums } from './running-sums.js';
-export { sampleParticipants } from './sampling.js';
 export {
   checkRedis,
   DEFAULT_REDIS_URL,

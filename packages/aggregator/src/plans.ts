@@ -11,6 +11,7 @@ import {
 } from '@kpfl/store';
 import { RoundError } from './errors.js';
 import { requiredJobs } from './jobs.js';
+import { planStrategy } from './plan-strategy.js';
 import type { RoundJobs } from './round-engine.js';
 
 export interface PlanRequest {
@@ -53,6 +54,12 @@ export async function schedulePlan(db: Db, jobs: RoundJobs, p: PlanRequest): Pro
   if (!(p.minParticipants >= 1)) throw new RoundError('bad_plan', '--min-participants must be at least 1');
   if (!(p.fraction > 0 && p.fraction <= 1)) throw new RoundError('bad_plan', '--fraction must be in (0, 1]');
   if (!(p.deadlineSeconds > 0)) throw new RoundError('bad_plan', '--deadline must be positive');
+  try {
+    // A plan whose strategy this aggregator cannot build would fail at its first open.
+    planStrategy(p);
+  } catch (err) {
+    throw new RoundError('bad_plan', (err as Error).message, { cause: err });
+  }
   if (p.mode !== 'plain') await checkHeParams(db, p);
   if (p.mode === 'secure' && p.minParticipants < MIN_SECAGG_MEMBERS)
     throw new RoundError(

@@ -20,6 +20,7 @@ import {
   listAdvertisements,
   listContributions,
   listMembers,
+  listRounds,
   listShareSenders,
   listUnmaskResponses,
   lockPlan,
@@ -39,6 +40,7 @@ import {
   type SecurePhaseState,
   storeAggregate,
   type TransitionResult,
+  type Tx,
   transitionRound,
   type UnmaskResponseRow,
   usesHeKey,
@@ -47,8 +49,8 @@ import { RoundError } from './errors.js';
 import { type RoundJobData, requiredJobs } from './jobs.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { planStrategy } from './plan-strategy.js';
 import type { RunningSums } from './running-sums.js';
-import { sampleParticipants } from './sampling.js';
 import { roundGraphOf, unmaskCorrection } from './unmasking.js';
 
 /** What the engine asks of the job queue; implemented over BullMQ in scheduler.ts. */
@@ -134,13 +136,14 @@ export class RoundEngine {
       plan.seen_within_seconds,
       plan.min_participants,
     );
-    const { sampled, samplingSeed } = sampleParticipants(
+    const strategy = planStrategy(plan);
+    const { sampled, samplingSeed } = strategy.sample({
       eligible,
-      plan.fraction,
-      plan.min_participants,
-      plan.seed,
+      fraction: plan.fraction,
+      min: plan.min_participants,
+      planSeed: plan.seed,
       round,
-    );
+    });
     let keyEpoch: number | undefined;
     if (usesHeKey(plan.mode)) {
       const epoch = await currentKeyEpoch(db, plan.federation);
@@ -161,7 +164,7 @@ export class RoundEngine {
           planId,
           round,
           sampled,
-          quorum: sampled.length,
+          quorum: strategy.quorum({ sampled, minParticipants: plan.min_participants }),
           minParticipants: plan.min_participants,
           samplingSeed,
           // Secure rounds reset it when their submit phase starts.
@@ -295,13 +298,7 @@ export class RoundEngine {
         return { state: t.round.state, changed: t };
       }
       const reason = `only ${n} of the required ${round.min_participants} contributions by the deadline`;
-      const t = await transitionRound(
-        tx,
-        planId,
-        roundNo,
-        { to: 'failed', reason, contributions: n },
-        COORDINATOR,
-      );
+      const t = await this.failRound(tx, plan, roundNo, { reason, contributions: n });
       return { state: t.round.state, changed: t };
     });
     if (!closed) return undefined;
@@ -454,13 +451,7 @@ export class RoundEngine {
       if (why === 'complete' && done.length < expected) return undefined;
       const needed = Math.max(MIN_SECAGG_MEMBERS, round.min_participants);
       const fail = async (reason: string) => {
-        const t = await transitionRound(
-          tx,
-          planId,
-          roundNo,
-          { to: 'failed', reason, contributions: 0 },
-          COORDINATOR,
-        );
+        const t = await this.failRound(tx, plan, roundNo, { reason, contributions: 0 });
         return { state: t.round.state, changed: t };
       };
       if (done.length < needed)
@@ -529,17 +520,10 @@ export class RoundEngine {
     const dropouts = (round.shared ?? []).filter((m) => !survivors.includes(m)).sort();
     const threshold = round.secagg_threshold ?? 2;
     if (survivors.length < threshold) {
-      const t = await transitionRound(
-        tx,
-        plan.id,
-        round.round,
-        {
-          to: 'failed',
-          reason: `only ${survivors.length} survivors, below the secure-aggregation threshold of ${threshold}: their masks cannot be removed`,
-          contributions,
-        },
-        COORDINATOR,
-      );
+      const t = await this.failRound(tx, plan, round.round, {
+        reason: `only ${survivors.length} survivors, below the secure-aggregation threshold of ${threshold}: their masks cannot be removed`,
+        contributions,
+      });
       return { state: t.round.state, changed: t };
     }
     if (!this.d.signer)
@@ -592,15 +576,18 @@ export class RoundEngine {
       } catch (err) {
         problem = (err as Error).message;
       }
-      const t = await transitionRound(
-        tx,
-        plan.id,
-        roundNo,
-        problem
-          ? { to: 'failed', reason: `the round cannot be unmasked: ${problem}`, contributions: n }
-          : { to: 'aggregating', why, contributions: n },
-        COORDINATOR,
-      );
+      const t = problem
+        ? await this.failRound(tx, plan, roundNo, {
+            reason: `the round cannot be unmasked: ${problem}`,
+            contributions: n,
+          })
+        : await transitionRound(
+            tx,
+            plan.id,
+            roundNo,
+            { to: 'aggregating', why, contributions: n },
+            COORDINATOR,
+          );
       return { state: t.round.state, changed: t };
     });
     if (!step) return undefined;
@@ -668,6 +655,39 @@ export class RoundEngine {
     }
     log.warn({ plan: planId, actor, rounds: result.failedRounds, event: 'plan.cancelled' }, 'plan cancelled');
     return result;
+  }
+
+  /**
+   * Fails a round, then asks the plan's strategy whether the plan goes on, in the same
+   * transaction. The plan's own on_round_failure = stop ends it inside transitionRound already; a
+   * strategy can stop a plan that would continue, never keep one going that was told to stop.
+   */
+  private async failRound(
+    tx: Tx,
+    plan: PlanRow,
+    roundNo: number,
+    failure: { reason: string; contributions: number },
+  ): Promise<TransitionResult> {
+    const t = await transitionRound(tx, plan.id, roundNo, { to: 'failed', ...failure }, COORDINATOR);
+    if (t.planFinished || (await lockPlan(tx, plan.id)).state !== 'running') return t;
+    let consecutiveFailures = 0;
+    for (const r of (await listRounds(tx, plan.id)).reverse()) {
+      if (r.round > roundNo) continue;
+      if (r.state !== 'failed') break;
+      consecutiveFailures++;
+    }
+    const action = planStrategy(plan).onRoundFailure({
+      round: roundNo,
+      contributions: failure.contributions,
+      consecutiveFailures,
+    });
+    if (action !== 'stop') return t;
+    await finishPlan(tx, plan.id, 'failed', COORDINATOR, {
+      round: roundNo,
+      stoppedBy: 'strategy',
+      consecutiveFailures,
+    });
+    return { ...t, planFinished: 'failed' };
   }
 
   /** Folds the round's sum and publishes it, unless another closer did so first. */

@@ -42,6 +42,7 @@ import { createKeyHandlers } from './key-service.js';
 import type { InflightBudget, SessionRateLimiter, StreamSlots } from './limits.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { planStrategy } from './plan-strategy.js';
 import type { RoundEngine } from './round-engine.js';
 import type { RpcKit } from './rpc.js';
 import { createSecureHandlers } from './secure-service.js';
@@ -382,15 +383,19 @@ export function createHandlers(d: ServiceDeps): AggregatorHandlers {
       slotCount: plan.slot_count,
       parameterCount: plan.parameter_count,
       seed: plan.seed,
-      training: {
-        model: plan.model,
-        localEpochs: plan.training.localEpochs,
-        batchSize: plan.training.batchSize,
-        learningRate: plan.training.learningRate,
-        proxMu: plan.training.proxMu,
-        serverOptimizer: plan.training.serverOptimizer,
-        maxExamples: plan.training.maxExamples,
-      },
+      // The strategy shapes what the round's participants train with (fedprox: its mu).
+      training: planStrategy(plan).configureRound({
+        round: current && !isFinished(current.state) ? current.round : latestDone + 1,
+        training: {
+          model: plan.model,
+          localEpochs: plan.training.localEpochs,
+          batchSize: plan.training.batchSize,
+          learningRate: plan.training.learningRate,
+          proxMu: plan.training.proxMu,
+          serverOptimizer: plan.training.serverOptimizer,
+          maxExamples: plan.training.maxExamples,
+        },
+      }),
       // A secure round waits for every member's poll at each of its key-exchange phases: a shorter
       // poll while one runs keeps the phases from costing half a second each.
       retryAfterMs: plan.mode === 'secure' && current && !isFinished(current.state) ? SECURE_POLL_MS : 500,

@@ -4,24 +4,21 @@
  * reach the target test accuracy next to the paper's Table 2.
  *
  * This is an in-process simulation: the same @kpfl/model code a participant runs (partition, trainLocal
- * with FedProx's proximal term when asked, evaluate on the full test set, serverStep with FedAvg /
- * FedAvgM / FedAdam), but the aggregate is a plain float64 sum of n_k * (w_k - w) computed here, with no
+ * with FedProx's proximal term when asked, evaluate on the full test set, the @kpfl/strategy server
+ * step), but the aggregate is a plain float64 sum of n_k * (w_k - w) computed here, with no
  * gRPC, no encryption and no Postgres. What the real pipeline costs per round is measured by the
  * overhead suite; HE mode and plain mode agree to 1e-6 (test/federation.test.ts).
  */
 import { availableParallelism } from 'node:os';
 import {
   type BackendPreference,
-  createServerState,
-  formatServerOptimizer,
   initialWeights,
   loadIdxDataset,
   parsePartitionSpec,
-  parseServerOptimizer,
   partition,
   Rng,
-  serverStep,
 } from '@kpfl/model';
+import { type ServerStrategy, strategyFromSpec } from '@kpfl/strategy';
 import { paperReference } from './paper.js';
 import { startTrainer, type Trainer } from './trainer.js';
 import {
@@ -138,7 +135,7 @@ export interface ConvergenceResult {
 }
 
 export const SIMULATION_NOTE =
-  'in-process simulation: the same @kpfl/model partition, trainLocal, evaluate and serverStep code as a participant, ' +
+  'in-process simulation: the same @kpfl/model partition, trainLocal and evaluate code and the @kpfl/strategy step a participant runs, ' +
   'aggregated by a plain float64 sum here (no gRPC, no encryption, no Postgres); the system cost per round is measured by `kpfl bench overhead`';
 
 export function settingName(s: ConvergenceSetting, batchSize: number): string {
@@ -161,7 +158,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
   const evalEvery = Math.max(1, Math.floor(o.evalEvery ?? 1));
   const seed = o.seed ?? 1;
   const proxMu = o.proxMu ?? 0;
-  const spec = parseServerOptimizer(o.optimizer ?? 'fedavg');
+  const strategy = strategyFromSpec(o.optimizer ?? 'fedavg');
   const workers = o.workers ?? Math.max(1, Math.min(4, availableParallelism()));
   for (const s of settings) parsePartitionSpec(s.partition);
   if (!(K >= 1 && C > 0 && C <= 1)) throw new Error('clients must be >= 1 and fraction in (0, 1]');
@@ -178,7 +175,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
   const runs: ConvergenceRun[] = [];
   try {
     progress(
-      `convergence: ${model} on ${trainer.backend}, K=${K}, C=${C}, B=${B}, lr=${lr}, ${formatServerOptimizer(spec)}${proxMu ? `, FedProx mu=${proxMu}` : ''}; ${trainN} train / ${testN} test examples; budget ${budget} s for ${settings.length} setting(s)`,
+      `convergence: ${model} on ${trainer.backend}, K=${K}, C=${C}, B=${B}, lr=${lr}, ${strategy.format()}${proxMu ? `, FedProx mu=${proxMu}` : ''}; ${trainN} train / ${testN} test examples; budget ${budget} s for ${settings.length} setting(s)`,
     );
     // Test set split so that each worker evaluates a share.
     const parts = Math.max(1, trainer.workers);
@@ -209,7 +206,7 @@ export async function runConvergence(o: ConvergenceOptions): Promise<Convergence
         evalEvery,
         seed,
         proxMu,
-        spec,
+        strategy,
         progress,
       });
       runs.push(run);
@@ -253,7 +250,7 @@ async function runSetting(a: {
   evalEvery: number;
   seed: number;
   proxMu: number;
-  spec: ReturnType<typeof parseServerOptimizer>;
+  strategy: ServerStrategy;
   progress: (line: string) => void;
 }): Promise<ConvergenceRun> {
   const { setting, trainer, K, C, B, target, seed } = a;
@@ -265,7 +262,7 @@ async function runSetting(a: {
   );
   const m = Math.max(1, Math.round(C * K));
   let w = initialWeights(a.model, seed);
-  const state = createServerState(a.spec, w.length);
+  const state = a.strategy.initState(w.length);
   const curve: CurvePoint[] = [];
 
   const evaluateRound = async (round: number, weights: Float32Array): Promise<CurvePoint> => {
@@ -301,7 +298,8 @@ async function runSetting(a: {
             batchSize: B,
             lr: a.lr,
             seed: seed * 1_000_003 + r * 1_009 + k,
-            proxMu: a.proxMu,
+            // fedprox's mu reaches training as on a participant: through the strategy's round config.
+            proxMu: a.strategy.configureRound({ round: r, training: { proxMu: a.proxMu } }).proxMu,
           },
           weights: base,
           indices: parts[k]!,
@@ -327,7 +325,7 @@ async function runSetting(a: {
       for (let i = 0; i < sum.length; i++) sum[i] += n * (res.weights[i]! - base[i]!);
     }
     for (let i = 0; i < sum.length; i++) sum[i] /= total;
-    w = serverStep(a.spec, state, base, sum);
+    w = a.strategy.step(state, base, sum);
     roundsRun = r;
     const outOfTime = since() >= a.budget;
     if (r >= a.maxRounds || outOfTime) {
@@ -354,7 +352,7 @@ async function runSetting(a: {
     epochs: setting.epochs,
     batchSize: B,
     lr: a.lr,
-    optimizer: formatServerOptimizer(a.spec),
+    optimizer: a.strategy.format(),
     proxMu: a.proxMu,
     clients: K,
     clientsPerRound: m,

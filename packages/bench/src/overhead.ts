@@ -40,20 +40,17 @@ import {
   signAttestation,
 } from '@kpfl/kpt';
 import {
-  createServerState,
   evaluate,
   initialWeights,
   parameterCount,
   parsePartitionSpec,
-  parseServerOptimizer,
-  type ServerOptimizerState,
   selectBackend,
-  serverStep,
   trainLocal,
   weightsDigest,
 } from '@kpfl/model';
 import { AggregatorConnection, concat, type LocalData, loadLocalData } from '@kpfl/participant';
 import { DEFAULT_DATABASE_URL, dropSchema, getRound } from '@kpfl/store';
+import { type StrategyState, strategyFromSpec } from '@kpfl/strategy';
 import { deleteRedisPrefix } from './cleanup.js';
 import type { BenchEnv, MemberKitLike } from './env.js';
 import { CountingProxy } from './proxy.js';
@@ -200,7 +197,7 @@ interface BenchParticipant {
       'plain' | 'he',
       {
         weights: Float32Array;
-        optimizer: ServerOptimizerState;
+        optimizer: StrategyState;
         digest: string;
         /** The global model round `startedRound` started from (the local-training baseline starts there too). */
         weightsBefore?: Float32Array;
@@ -237,7 +234,7 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
   const tls = o.tls ?? true;
   const budget = o.timeBudgetSeconds ?? 900;
   const P = parameterCount(model);
-  const spec = parseServerOptimizer('fedavg');
+  const strategy = strategyFromSpec('fedavg');
   const training = {
     model,
     localEpochs: epochs,
@@ -301,7 +298,7 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
         p.links[f.mode] = { conn, proxy, enc };
         p.state[f.mode] = {
           weights: weights.slice(),
-          optimizer: createServerState(spec, P),
+          optimizer: strategy.initState(P),
           digest: weightsDigest(weights),
         };
       }
@@ -615,7 +612,7 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
         const total = sum[P]!;
         const avg = new Float64Array(P);
         for (let k = 0; k < P; k++) avg[k] = sum[k]! / total;
-        s.weights = serverStep(spec, s.optimizer, s.weights, avg);
+        s.weights = strategy.step(s.optimizer, s.weights, avg);
         s.digest = weightsDigest(s.weights);
         per[i]!.decrypt = (performance.now() - t) / 1000;
         per[i]!.aggregate = aggregate;

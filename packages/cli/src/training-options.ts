@@ -1,7 +1,12 @@
 import { initialWeights, type ModelId, weightsDigest } from '@kpfl/model';
 import type { TrainingSettings } from '@kpfl/store';
 import type { Command } from 'commander';
-import { parseFloatOption, parseIntOption, parseServerOptimizerOption } from './user-error.js';
+import {
+  parseFloatOption,
+  parseIntOption,
+  parseServerOptimizerOption,
+  serverOptimizerHelp,
+} from './user-error.js';
 
 export interface TrainingOptions {
   model: string;
@@ -49,11 +54,16 @@ export function addTrainingOptions(cmd: Command): Command {
     )
     .option(
       '--server-optimizer <spec>',
-      'fedavg | fedavgm:lr=1,momentum=0.9 | fedadam:lr=0.01,...',
+      serverOptimizerHelp(),
       parseServerOptimizerOption('--server-optimizer'),
       'fedavg',
     )
-    .option('--prox-mu <x>', 'FedProx proximal term (0 = off)', parseFloatOption('--prox-mu', 0), 0)
+    .option(
+      '--prox-mu <x>',
+      'FedProx proximal term (0 = off; --server-optimizer fedprox:mu=X sets it too)',
+      parseFloatOption('--prox-mu', 0),
+      0,
+    )
     .option(
       '--max-update-norm <x>',
       'L2 bound: each participant clips its update to it, and rejects a round whose mean update is longer (0 = none)',

@@ -16,8 +16,9 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { EXIT_CODES, type ExitCode, KpflError } from '@kpfl/common';
 import { ID_PATTERN } from '@kpfl/kpt';
-import { ModelConfigError, parseDenseModelName, parsePartitionSpec, parseServerOptimizer } from '@kpfl/model';
+import { ModelConfigError, parseDenseModelName, parsePartitionSpec } from '@kpfl/model';
 import { isRoleName } from '@kpfl/store';
+import { StrategyError, strategyFromSpec, strategyNames } from '@kpfl/strategy';
 import type { ZodError } from 'zod';
 
 export type UserErrorCode = 'USAGE' | 'UNAVAILABLE' | 'FAILED';
@@ -508,7 +509,7 @@ function modelSetting<T>(name: string, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof ModelConfigError)
+    if (err instanceof ModelConfigError || err instanceof StrategyError)
       throw new UserError(`${name}: ${err.message}`, EXIT_CODES.usage, { cause: err });
     throw err;
   }
@@ -530,12 +531,17 @@ export function parsePartitionList(name: string): OptionParser<string> {
   });
 }
 
-/** 'fedavg' | 'fedavgm:...' | 'fedadam:...' (checked by @kpfl/model); returns the text as given. */
+/** A registered strategy's spec, 'fedavg' | 'fedadam:lr=0.01,...' (checked by @kpfl/strategy); returns the text as given. */
 export function parseServerOptimizerOption(name: string): OptionParser<string> {
   return tagged('server-optimizer', (value) => {
-    modelSetting(name, () => parseServerOptimizer(value));
+    modelSetting(name, () => strategyFromSpec(value));
     return value;
   });
+}
+
+/** Help text for a strategy spec option: every registered name, and where the parameters are. */
+export function serverOptimizerHelp(prefix = ''): string {
+  return `${prefix}${strategyNames().join(' | ')}, each with optional name:key=value,... parameters (README "Server optimizers")`;
 }
 
 /** "1,5,10": positive integers separated by commas. */

@@ -58,8 +58,6 @@ export type ModelConfigErrorCode =
   | 'BAD_PARTITION'
   /** A client count that cannot share the dataset (not a positive integer, more clients than examples). */
   | 'BAD_CLIENTS'
-  /** A server optimizer spec that does not parse or has out-of-range values. */
-  | 'BAD_SERVER_OPTIMIZER'
   /** A custom model definition that cannot be registered. */
   | 'BAD_MODEL'
   /** A model name that is neither built in nor registered. */

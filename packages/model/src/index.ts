@@ -1,6 +1,6 @@
 /**
  * @kpfl/model: tfjs models, IDX datasets, partitioning, local training, evaluation,
- * canonical flat weights and their digest, and the server optimizer step.
+ * canonical flat weights and their digest (the server step is @kpfl/strategy's).
  * Knows nothing of gRPC, Postgres, HE or tokens.
  */
 export {
@@ -58,15 +58,5 @@ export {
 export * as ops from './ops.js';
 export { formatPartitionSpec, type PartitionSpec, parsePartitionSpec, partition } from './partition.js';
 export { Rng } from './rng.js';
-export {
-  createServerState,
-  formatServerOptimizer,
-  parseServerOptimizer,
-  type ServerOptimizerSpec,
-  type ServerOptimizerState,
-  serverStateFromBytes,
-  serverStateToBytes,
-  serverStep,
-} from './server-optimizer.js';
 export { evaluate, type Features, type TrainConfig, type TrainResult, trainLocal } from './train.js';
 export { averageDeltas, computeDelta, weightsDigest, weightsFromBytes, weightsToBytes } from './weights.js';

@@ -17,17 +17,10 @@ import {
   parseStrictJson,
   signAttestation,
 } from '@kpfl/kpt';
-import {
-  createServerState,
-  initialWeights,
-  type ModelName,
-  parseServerOptimizer,
-  type ServerOptimizerState,
-  serverStep,
-  weightsDigest,
-} from '@kpfl/model';
+import { initialWeights, type ModelName, weightsDigest } from '@kpfl/model';
 import type { Task__Output } from '@kpfl/proto';
 import { maskUpdate } from '@kpfl/secagg';
+import { cloneState, type StrategyState, strategyFromSpec } from '@kpfl/strategy';
 import type pino from 'pino';
 import type { FitResult, ParticipantApp, ParticipantHooks, RoundReport, StageTiming } from './app.js';
 import { AggregatorConnection, AggregatorError, type ClientTls, isRetryable } from './client.js';
@@ -65,13 +58,13 @@ interface GlobalState {
   model: ModelName;
   applied: number;
   weights: Float32Array;
-  optimizer: ServerOptimizerState;
+  optimizer: StrategyState;
   digest: string;
 }
 
 /** What a published aggregate would make of the global model, before its contributors decide. */
 type Candidate =
-  | { kind: 'model'; weights: Float32Array; optimizer: ServerOptimizerState; digest: string }
+  | { kind: 'model'; weights: Float32Array; optimizer: StrategyState; digest: string }
   | { kind: 'rejected'; reason: string };
 
 /** Relative slack on the norm bound: CKKS adds noise of about 1e-8 per slot, far below this. */
@@ -224,13 +217,13 @@ export async function runParticipant(
         `model ${model} has ${weights.length} parameters, the plan expects ${task.parameterCount}`,
       );
     }
-    const spec = parseServerOptimizer(task.training!.serverOptimizer || 'fedavg');
+    const strategy = strategyFromSpec(task.training!.serverOptimizer || 'fedavg');
     state = {
       planId: task.planId,
       model,
       applied: 0,
       weights,
-      optimizer: createServerState(spec, weights.length),
+      optimizer: strategy.initState(weights.length),
       digest: weightsDigest(weights),
     };
     contributedRounds.clear();
@@ -297,13 +290,13 @@ export async function runParticipant(
         reason: `the mean update's L2 norm ${norm.toPrecision(6)} exceeds the plan's bound ${bound}`,
       };
     }
-    const spec = parseServerOptimizer(task.training!.serverOptimizer || 'fedavg');
-    const optimizer: ServerOptimizerState = {
-      ...s.optimizer,
-      m: s.optimizer.m?.slice(),
-      v: s.optimizer.v?.slice(),
-    };
-    const weights = serverStep(spec, optimizer, s.weights, avgDelta);
+    // The plan's strategy steps a copy: the state advances only once the contributors agree.
+    const optimizer = cloneState(s.optimizer);
+    const weights = strategyFromSpec(task.training!.serverOptimizer || 'fedavg').step(
+      optimizer,
+      s.weights,
+      avgDelta,
+    );
     if (!weights.every(Number.isFinite)) {
       return { kind: 'rejected', reason: 'the global model after this round would not be finite' };
     }

@@ -27,7 +27,8 @@ import {
   type StreamsResult,
   writeAccuracyReport,
 } from '@kpfl/bench';
-import { parsePartitionSpec, parseServerOptimizer } from '@kpfl/model';
+import { parsePartitionSpec } from '@kpfl/model';
+import { strategyFromSpec } from '@kpfl/strategy';
 import { Argument, Command, Option } from 'commander';
 import { databaseUrlOption, OPERATOR_DEFAULTS, redisUrlOption } from '../config.js';
 import { provisionKits, readMemberKit } from '../kits.js';
@@ -43,6 +44,7 @@ import {
   parseIntOption,
   parsePartitionList,
   parseServerOptimizerOption,
+  serverOptimizerHelp,
   UserError,
 } from '../user-error.js';
 import { type DemoOptions, registerDemo, runDemo } from './demo.js';
@@ -205,7 +207,7 @@ export function registerBench(program: Command): void {
     )
     .option(
       '--optimizer <spec>',
-      'convergence: server optimizer, fedavg | fedavgm:lr=1,momentum=0.9 | fedadam:lr=0.01,beta1=0.9,beta2=0.99,tau=0.001',
+      serverOptimizerHelp('convergence: server optimizer, '),
       parseServerOptimizerOption('--optimizer'),
       'fedavg',
     )
@@ -374,7 +376,7 @@ export async function runBench(suiteArg: string, o: BenchCliOptions): Promise<Be
   // The command line's parsers checked these; checked again here for callers that pass options directly.
   const partitions = o.partitions.split(',').map((s) => s.trim());
   for (const p of partitions) parsePartitionSpec(p);
-  parseServerOptimizer(o.optimizer);
+  strategyFromSpec(o.optimizer);
   if (o.model !== 'mlp' && o.model !== 'cnn')
     throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
   const { epochs, modes, sizes, counts } = o;

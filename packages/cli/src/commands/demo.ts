@@ -13,7 +13,6 @@ import {
   type ModelId,
   parameterCount,
   parsePartitionSpec,
-  parseServerOptimizer,
 } from '@kpfl/model';
 import { loadLocalData } from '@kpfl/participant';
 import {
@@ -25,6 +24,7 @@ import {
   planSummary,
   roundEvaluations,
 } from '@kpfl/store';
+import { strategyFromSpec } from '@kpfl/strategy';
 import { type Command, Option } from 'commander';
 import {
   BACKENDS,
@@ -203,7 +203,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
     throw new UserError(`--model must be mlp, cnn or dense:F-H-...-C, got "${o.model}"`);
   checkDataSettings(o);
   parsePartitionSpec(o.partition);
-  parseServerOptimizer(o.serverOptimizer);
+  strategyFromSpec(o.serverOptimizer);
   const databaseUrl = o.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl;
   const redisUrl = o.redisUrl ?? OPERATOR_DEFAULTS.redisUrl;
   // Everything that can be wrong is checked before anything is created: no half-made federation.

@@ -9,6 +9,7 @@ import { DEFAULT_HE_PARAMS, DEFAULT_SECURE_PARAMS } from '@kpfl/he';
 import {
   type BackendPreference,
   loadIdxDataset,
+  type ModelId,
   type ModelName,
   parameterCount,
   parsePartitionSpec,
@@ -38,10 +39,12 @@ import {
   addTrainingOptions,
   DEFAULT_MAX_UPDATE_NORM,
   initialModelDigest,
+  registerModelFile,
   trainingSettings,
 } from '../training-options.js';
 import {
   existingPath,
+  outputDir,
   outputFile,
   parseIntOption,
   parsePartitionOption,
@@ -75,6 +78,10 @@ export interface DemoOptions {
   insecure?: boolean;
   keep?: boolean;
   json?: boolean;
+  /** A tfjs model.json the federation starts from instead of --model. */
+  modelFile?: string;
+  /** Each participant saves the agreed model after every round into <saveModel>/<member>. */
+  saveModel?: string;
   /** HTML accuracy report: a file path, or false for none (default reports/demo-<federation>.html). */
   report?: string | false;
   /** Postgres and Redis to use (the CLI passes --database-url/DATABASE_URL and --redis-url/REDIS_URL). */
@@ -93,7 +100,8 @@ export interface DemoRound {
 export interface DemoResult {
   federation: string;
   mode: (typeof MODES)[number];
-  model: ModelName;
+  /** mlp, cnn, or the layers:... name of --model-file. */
+  model: ModelId;
   partition: string;
   participants: number;
   backend: string;
@@ -152,6 +160,16 @@ export function registerDemo(program: Command): void {
     )
     .option('--deadline <seconds>', 'round deadline in seconds', parseIntOption('--deadline', 1), 600)
     .option('--insecure', 'plaintext gRPC instead of mutual TLS')
+    .option(
+      '--model-file <path>',
+      "start from a tfjs LayersModel's model.json (weights beside it) instead of --model",
+      existingPath('--model-file'),
+    )
+    .option(
+      '--save-model <dir>',
+      'each participant saves the agreed model after every round into <dir>/<member> (tfjs format)',
+      outputDir('--save-model'),
+    )
     .option('--keep', 'keep the work directory and database schema')
     .option(
       '--report <file>',
@@ -177,6 +195,8 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
     throw new UserError(`--model must be mlp or cnn, got "${o.model}"`);
   parsePartitionSpec(o.partition);
   parseServerOptimizer(o.serverOptimizer);
+  // A bad --model-file is refused here, before anything is created.
+  const model: ModelId = o.modelFile ? (await registerModelFile(o.modelFile)).name : o.model;
   const databaseUrl = o.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl;
   const redisUrl = o.redisUrl ?? OPERATOR_DEFAULTS.redisUrl;
   // Everything that can be wrong is checked before anything is created: no half-made federation.
@@ -193,7 +213,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
   let agg: Awaited<ReturnType<typeof startLocalAggregator>> | undefined;
   try {
     print(
-      `kpfl demo: ${o.participants} participants, ${o.rounds} rounds, ${o.model}, ${o.partition}, mode ${o.mode}${o.insecure ? ' (insecure gRPC)' : ', mutual TLS'}`,
+      `kpfl demo: ${o.participants} participants, ${o.rounds} rounds, ${model}, ${o.partition}, mode ${o.mode}${o.insecure ? ' (insecure gRPC)' : ', mutual TLS'}`,
     );
     const coordinator = await enrollFederation({
       federation,
@@ -224,10 +244,10 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       deadlineSeconds: o.deadline,
       mode: o.mode,
       heParams: heParamsOf(o.mode),
-      parameterCount: parameterCount(o.model),
-      training: trainingSettings(o),
+      parameterCount: parameterCount(model),
+      training: trainingSettings({ ...o, model }),
       seed: o.seed,
-      initialModelDigest: initialModelDigest(o.model, o.seed),
+      initialModelDigest: initialModelDigest(model, o.seed),
       maxUpdateNorm: o.maxUpdateNorm ?? DEFAULT_MAX_UPDATE_NORM,
     });
     print(
@@ -254,8 +274,8 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
         '--backend',
         o.backend,
         '--json',
-        '--save-model',
-        join(work, `${member}.weights`),
+        ...(o.modelFile ? ['--model-file', o.modelFile] : []),
+        ...(o.saveModel ? ['--save-model', join(o.saveModel, member)] : []),
         ...(o.testLimit ? ['--test-limit', String(o.testLimit)] : []),
         ...(o.insecure ? ['--insecure'] : []),
       ];
@@ -322,7 +342,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
     const result: DemoResult = {
       federation,
       mode: o.mode,
-      model: o.model,
+      model,
       partition: o.partition,
       participants: o.participants,
       backend: summaries[0]?.backend ?? 'unknown',
@@ -339,7 +359,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
         typeof o.report === 'string' ? o.report : join('reports', `${federation}.html`),
         [
           {
-            name: `${o.mode} · ${o.model} · ${o.partition}`,
+            name: `${o.mode} · ${model} · ${o.partition}`,
             points: rounds.map((r) => ({ round: r.round, accuracy: r.accuracy, loss: r.loss })),
           },
         ],

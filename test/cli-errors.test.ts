@@ -110,3 +110,37 @@ test('reported: bad audit input ends with one line and exit 2, not "unexpected e
     await db.end();
   }
 });
+
+test('a bad --model-file is refused with one line naming the problem, exit 2, before anything runs', {
+  timeout: 120_000,
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kpfl-model-file-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const notModel = join(dir, 'model.json');
+  writeFileSync(notModel, '{"format": "layers-model"}\n');
+  const schedule = ['rounds', 'schedule', '--federation', 'f', '--rounds', '1'];
+  const cases: { args: string[]; message: RegExp }[] = [
+    {
+      args: [...schedule, '--model-file', notModel],
+      message: /model file .*model\.json: is not a tfjs LayersModel: it has no modelTopology/,
+    },
+    {
+      args: [...schedule, '--model-file', notModel, '--model', 'cnn'],
+      message:
+        /--model-file sets --model, --parameter-count and --initial-model-digest from the file; drop --model/,
+    },
+    {
+      args: ['demo', '--rounds', '1', '--model-file', notModel],
+      message: /model file .*: is not a tfjs LayersModel/,
+    },
+  ];
+  for (const c of cases) {
+    const r = await runKpfl(c.args, process.env);
+    const label = `kpfl ${c.args.join(' ')}`;
+    assert.equal(r.code, 2, `${label}: exit code (${r.err})`);
+    assert.match(r.err, c.message, label);
+    assert.equal(r.err.trim().split('\n').length, 1, `${label}: one line, got:\n${r.err}`);
+    assert.doesNotMatch(r.err, /\n\s+at /, `${label}: no stack trace`);
+    assert.doesNotMatch(r.out, /kpfl demo:|"plan"/, `${label}: nothing was started`);
+  }
+});

@@ -1,7 +1,9 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DemoOptions, type DemoResult, runDemo } from '../packages/cli/src/commands/demo.js';
 import { DEFAULT_DATASET } from '../packages/cli/src/paths.js';
+import { loadLayersModelFile } from '../packages/model/src/index.js';
 import { dropSchema } from '../packages/store/src/index.js';
 
 /** A small, fast, seeded federation: real gRPC, Postgres, Redis, tfjs on real MNIST slices. */
@@ -29,17 +31,21 @@ export const SMALL_DEMO: DemoOptions = {
 export async function runKeptDemo(
   o: Partial<DemoOptions>,
 ): Promise<{ result: DemoResult; weights: Float32Array[]; cleanup: () => Promise<void> }> {
-  const result = await runDemo({ ...SMALL_DEMO, report: false, ...o }, () => {});
+  const saved = mkdtempSync(join(tmpdir(), 'kpfl-saved-'));
+  const result = await runDemo({ ...SMALL_DEMO, report: false, saveModel: saved, ...o }, () => {});
   const work = result.workDir!;
-  const weights = Array.from({ length: result.participants }, (_, i) => {
-    const b = readFileSync(join(work, `member-${i + 1}.weights`));
-    return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-  });
+  const weights = await Promise.all(
+    Array.from(
+      { length: result.participants },
+      async (_, i) => (await loadLayersModelFile(join(saved, `member-${i + 1}`, 'model.json'))).weights,
+    ),
+  );
   return {
     result,
     weights,
     cleanup: async () => {
       rmSync(work, { recursive: true, force: true });
+      rmSync(saved, { recursive: true, force: true });
       await dropSchema(undefined, `demo_${result.federation.slice('demo-'.length)}`);
     },
   };

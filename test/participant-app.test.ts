@@ -11,6 +11,7 @@ import { schedulePlan } from '../packages/aggregator/src/index.js';
 import { initialWeights, registerModel, weightsDigest } from '../packages/model/src/index.js';
 import type {
   FitConfig,
+  GlobalModel,
   ParticipantApp,
   RoundReport,
   StageTiming,
@@ -96,10 +97,16 @@ describe('ParticipantApp', () => {
     const stages: StageTiming[] = [];
     const starts: string[] = [];
     const ends: RoundReport[] = [];
+    const globals: GlobalModel[] = [];
     const hooks = {
       onStage: (t: StageTiming) => stages.push(t),
       onRoundStart: (e: { round: number; kind: string }) => starts.push(`${e.kind}:${e.round}`),
-      onRoundEnd: (r: RoundReport) => ends.push(r),
+      // A promise the loop waits for (how `--save-model` writes each agreed model).
+      onRoundEnd: async (r: RoundReport, g: GlobalModel) => {
+        await new Promise((res) => setTimeout(res, 5));
+        ends.push(r);
+        globals.push({ model: g.model, weights: g.weights.slice() });
+      },
     };
     const [a, b] = await Promise.all([
       participate(f, 'alice', stepApp(0, step, seen[0]!), hooks),
@@ -143,6 +150,13 @@ describe('ParticipantApp', () => {
         [2, true, 0.5],
       ],
     );
+    // The hook saw each agreed model: the initial one, then each round's.
+    assert.deepEqual(
+      globals.map((g) => g.model),
+      [MODEL, MODEL, MODEL],
+    );
+    assert.equal(weightsDigest(globals[0]!.weights), weightsDigest(initialWeights(MODEL, SEED)));
+    assert.deepEqual(Array.from(globals.at(-1)!.weights), Array.from(expected));
     // The evaluation the app returned is what was reported.
     assert.equal(
       ends[2]!.loss,

@@ -1,4 +1,11 @@
-import { initialWeights, type ModelId, weightsDigest } from '@kpfl/model';
+import {
+  initialWeights,
+  loadLayersModelFile,
+  type ModelDefinition,
+  type ModelId,
+  registerModel,
+  weightsDigest,
+} from '@kpfl/model';
 import type { TrainingSettings } from '@kpfl/store';
 import type { Command } from 'commander';
 import {
@@ -27,9 +34,20 @@ export interface TrainingOptions {
  */
 export const DEFAULT_MAX_UPDATE_NORM = 100;
 
-/** The digest of a built-in model's seeded initial weights: round 0 of a plan. */
+/** The digest of a model's initial weights (seeded, or a model file's own): round 0 of a plan. */
 export function initialModelDigest(model: ModelId, seed: number): string {
   return weightsDigest(initialWeights(model, seed));
+}
+
+/**
+ * Loads a tfjs model.json (--model-file) and registers it under its derived name, so that the
+ * operator's plan and every member holding the same file name the same model. A bad file throws
+ * ModelConfigError, which the CLI prints as one line (exit 2).
+ */
+export async function registerModelFile(path: string): Promise<ModelDefinition> {
+  const { definition } = await loadLayersModelFile(path);
+  registerModel(definition);
+  return definition;
 }
 
 /**

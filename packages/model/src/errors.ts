@@ -61,11 +61,16 @@ export type ModelConfigErrorCode =
   /** A custom model definition that cannot be registered. */
   | 'BAD_MODEL'
   /** A model name that is neither built in nor registered. */
-  | 'UNKNOWN_MODEL';
+  | 'UNKNOWN_MODEL'
+  /** A tfjs model.json (or its weight shards) that is missing, malformed or not a classifier kpfl can train. */
+  | 'BAD_MODEL_FILE'
+  /** A directory to save a model into that holds files other than a saved model's. */
+  | 'BAD_SAVE_DIR';
 
 /**
  * A setting of the training setup is wrong: a partition spec, a client count, a server optimizer
- * spec, a model name or a plugin's model definition. The message names the setting and its valid forms.
+ * spec, a model name, a plugin's model definition, a tfjs model file or the directory to save one
+ * into. The message names the setting and its valid forms.
  */
 export class ModelConfigError extends KpflError<ModelConfigErrorCode> {
   override readonly name = 'ModelConfigError';

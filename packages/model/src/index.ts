@@ -37,6 +37,7 @@ export {
   loadImageFolder,
   resizeToUint8,
 } from './image-folder.js';
+export { type LayersModelFile, loadLayersModelFile, saveLayersModel } from './layers-file.js';
 export {
   buildModel,
   getFlatWeights,

@@ -51,6 +51,12 @@ export interface ModelDefinition {
    * that a backend lacks), else ['Conv2DBackpropFilter'] when any weight has rank 4, else [].
    */
   trainingKernels?: string[];
+  /**
+   * The model's starting weights in canonical order, when they are not drawn from a seed (a
+   * model loaded from a tfjs file starts from that file's weights). initialWeights() returns a
+   * copy of them, so every member holding the same file starts from the same digest.
+   */
+  initialWeights?: Float32Array;
 }
 
 function mlpDefinition(): ModelDefinition {
@@ -151,6 +157,13 @@ export function registerModel(def: ModelDefinition): void {
       );
     }
   }
+  const total = def.layers.reduce((n, l) => n + size(l.shape), 0);
+  if (def.initialWeights && def.initialWeights.length !== total) {
+    throw new ModelConfigError(
+      'BAD_MODEL',
+      `registerModel: model '${def.name}' has ${total} parameters but its initialWeights hold ${def.initialWeights.length}`,
+    );
+  }
   registry.set(def.name, def);
 }
 
@@ -216,9 +229,12 @@ function fans(shape: number[]): [number, number] {
  * Initial weights in plain JavaScript from a seeded PRNG: glorot-uniform kernels
  * (U(-l, l), l = sqrt(6 / (fanIn + fanOut))), zero biases. Only IEEE-exact operations
  * (+, *, sqrt) are used, so every participant on every backend gets identical bits.
+ * A definition with its own `initialWeights` (a loaded tfjs file) gets a copy of those
+ * instead, whatever the seed.
  */
 export function initialWeights(model: ModelId, seed: number): Float32Array {
   const def = getModelDefinition(model);
+  if (def.initialWeights) return def.initialWeights.slice();
   const out = new Float32Array(parameterCount(model));
   const rng = new Rng(seed, 0x1a17);
   let off = 0;

@@ -63,11 +63,24 @@ export interface RoundReport {
   contributed: boolean;
 }
 
-/** Observers of the loop (benchmarks, progress bars); a hook that throws stops the participant. */
+/** The agreed global model after a round, as `ParticipantHooks.onRoundEnd` receives it. */
+export interface GlobalModel {
+  model: ModelId;
+  /** Canonical flat weights; the loop's own array: read it, copy it to keep a changed version. */
+  weights: Float32Array;
+}
+
+/**
+ * Observers of the loop (benchmarks, progress bars, saving the model); a hook that throws (or
+ * whose promise rejects) stops the participant.
+ */
 export interface ParticipantHooks {
   /** A round's work begins: `train` when sampled, `apply` when its published aggregate is applied. */
   onRoundStart?(e: { round: number; kind: 'train' | 'apply' }): void;
   onStage?(t: StageTiming): void;
-  /** After each round the participant applied, with its evaluation. */
-  onRoundEnd?(r: RoundReport): void;
+  /**
+   * After each round the participant applied (round 0: the initial model), with its evaluation
+   * and the agreed model. The loop waits for a returned promise before it goes on.
+   */
+  onRoundEnd?(r: RoundReport, global: GlobalModel): void | Promise<void>;
 }

@@ -2,6 +2,7 @@ export type {
   EvaluateResult,
   FitConfig,
   FitResult,
+  GlobalModel,
   ParticipantApp,
   ParticipantHooks,
   RoundReport,

@@ -194,7 +194,7 @@ export async function runParticipant(
       contributed: contributedRounds.has(round),
     };
     reports.push(report);
-    o.hooks?.onRoundEnd?.(report);
+    await o.hooks?.onRoundEnd?.(report, { model: s.model, weights: s.weights });
     log.info(
       { round, accuracy: ev.accuracy, loss: ev.loss, digest: s.digest, event: 'round.applied' },
       'global model updated',

@@ -47,10 +47,12 @@ import {
   addTrainingOptions,
   DEFAULT_MAX_UPDATE_NORM,
   initialModelDigest,
+  registerModelFile,
   trainingSettings,
 } from '../training-options.js';
 import {
   existingPath,
+  outputDir,
   outputFile,
   parseIntOption,
   parseModelName,
@@ -84,6 +86,10 @@ export interface DemoOptions extends DataSettings {
   insecure?: boolean;
   keep?: boolean;
   json?: boolean;
+  /** A tfjs model.json the federation starts from instead of --model. */
+  modelFile?: string;
+  /** Each participant saves the agreed model after every round into <saveModel>/<member>. */
+  saveModel?: string;
   /** HTML accuracy report: a file path, or false for none (default reports/demo-<federation>.html). */
   report?: string | false;
   /** Postgres and Redis to use (the CLI passes --database-url/DATABASE_URL and --redis-url/REDIS_URL). */
@@ -102,6 +108,7 @@ export interface DemoRound {
 export interface DemoResult {
   federation: string;
   mode: (typeof MODES)[number];
+  /** mlp, cnn, or the layers:... name of --model-file. */
   model: ModelId;
   partition: string;
   participants: number;
@@ -163,6 +170,16 @@ export function registerDemo(program: Command): void {
     )
     .option('--deadline <seconds>', 'round deadline in seconds', parseIntOption('--deadline', 1), 600)
     .option('--insecure', 'plaintext gRPC instead of mutual TLS')
+    .option(
+      '--model-file <path>',
+      "start from a tfjs LayersModel's model.json (weights beside it) instead of --model",
+      existingPath('--model-file'),
+    )
+    .option(
+      '--save-model <dir>',
+      'each participant saves the agreed model after every round into <dir>/<member> (tfjs format)',
+      outputDir('--save-model'),
+    )
     .option('--keep', 'keep the work directory and database schema')
     .option(
       '--report <file>',
@@ -180,18 +197,18 @@ export function registerDemo(program: Command): void {
 }
 
 /** The dataset loads as the participants will read it, and fits the model: checked before anything is made. */
-async function checkDemoData(o: DemoOptions): Promise<void> {
+async function checkDemoData(o: DemoOptions, model: ModelId): Promise<void> {
   const data = await loadLocalData({ dir: o.dataset, ...localDataOptions(o) });
-  const def = getModelDefinition(o.model);
+  const def = getModelDefinition(model);
   const inputs = def.inputShape.reduce((a, b) => a * b, 1);
   if (inputs !== data.perExample)
     throw new UserError(
-      `--model ${o.model} takes ${inputs} values per example, but ${o.dataset} has ${data.perExample}`,
+      `model ${model} takes ${inputs} values per example, but ${o.dataset} has ${data.perExample}`,
     );
   let top = 0;
   for (const labels of [data.trainLabels, data.testLabels]) for (const l of labels) top = Math.max(top, l);
   if (top >= def.numClasses)
-    throw new UserError(`--model ${o.model} has ${def.numClasses} classes, but ${o.dataset} has ${top + 1}`);
+    throw new UserError(`model ${model} has ${def.numClasses} classes, but ${o.dataset} has ${top + 1}`);
 }
 
 /** Runs the demo federation; `print` receives the human-readable progress lines. */
@@ -204,10 +221,12 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
   checkDataSettings(o);
   parsePartitionSpec(o.partition);
   strategyFromSpec(o.serverOptimizer);
+  // A bad --model-file is refused here, before anything is created.
+  const model: ModelId = o.modelFile ? (await registerModelFile(o.modelFile)).name : o.model;
   const databaseUrl = o.databaseUrl ?? OPERATOR_DEFAULTS.databaseUrl;
   const redisUrl = o.redisUrl ?? OPERATOR_DEFAULTS.redisUrl;
   // Everything that can be wrong is checked before anything is created: no half-made federation.
-  await checkDemoData(o);
+  await checkDemoData(o, model);
   await checkPostgres(databaseUrl);
   await requireService('Redis', () => checkRedis(redisUrl));
   const started = performance.now();
@@ -220,7 +239,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
   let agg: Awaited<ReturnType<typeof startLocalAggregator>> | undefined;
   try {
     print(
-      `kpfl demo: ${o.participants} participants, ${o.rounds} rounds, ${o.model}, ${o.partition}, mode ${o.mode}${o.insecure ? ' (insecure gRPC)' : ', mutual TLS'}`,
+      `kpfl demo: ${o.participants} participants, ${o.rounds} rounds, ${model}, ${o.partition}, mode ${o.mode}${o.insecure ? ' (insecure gRPC)' : ', mutual TLS'}`,
     );
     const coordinator = await enrollFederation({
       federation,
@@ -251,10 +270,10 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       deadlineSeconds: o.deadline,
       mode: o.mode,
       heParams: heParamsOf(o.mode),
-      parameterCount: parameterCount(o.model),
-      training: trainingSettings(o),
+      parameterCount: parameterCount(model),
+      training: trainingSettings({ ...o, model }),
       seed: o.seed,
-      initialModelDigest: initialModelDigest(o.model, o.seed),
+      initialModelDigest: initialModelDigest(model, o.seed),
       maxUpdateNorm: o.maxUpdateNorm ?? DEFAULT_MAX_UPDATE_NORM,
     });
     print(
@@ -281,8 +300,8 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
         '--backend',
         o.backend,
         '--json',
-        '--save-model',
-        join(work, `${member}.weights`),
+        ...(o.modelFile ? ['--model-file', o.modelFile] : []),
+        ...(o.saveModel ? ['--save-model', join(o.saveModel, member)] : []),
         ...(o.testLimit ? ['--test-limit', String(o.testLimit)] : []),
         ...(o.insecure ? ['--insecure'] : []),
         ...dataFlags(o),
@@ -350,7 +369,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
     const result: DemoResult = {
       federation,
       mode: o.mode,
-      model: o.model,
+      model,
       partition: o.partition,
       participants: o.participants,
       backend: summaries[0]?.backend ?? 'unknown',
@@ -367,7 +386,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
         typeof o.report === 'string' ? o.report : join('reports', `${federation}.html`),
         [
           {
-            name: `${o.mode} · ${o.model} · ${o.partition}`,
+            name: `${o.mode} · ${model} · ${o.partition}`,
             points: rounds.map((r) => ({ round: r.round, accuracy: r.accuracy, loss: r.loss })),
           },
         ],

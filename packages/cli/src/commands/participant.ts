@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createLogger } from '@kpfl/aggregator';
@@ -11,8 +10,8 @@ import {
   type ModelDefinition,
   parsePartitionSpec,
   registerModel,
+  saveLayersModel,
   selectBackend,
-  weightsToBytes,
 } from '@kpfl/model';
 import {
   HeKeyStore,
@@ -20,6 +19,7 @@ import {
   type LocalDataOptions,
   loadLocalData,
   MemberKeys,
+  type ParticipantHooks,
   runParticipant,
   tfjsApp,
 } from '@kpfl/participant';
@@ -39,9 +39,11 @@ import {
 } from '../config.js';
 import { addDataOptions, type DataSettings, localDataOptions } from '../data-options.js';
 import { identityOf, readMemberKit } from '../kits.js';
+import { registerModelFile } from '../training-options.js';
 import {
   existingPath,
   firstZodIssue,
+  outputDir,
   outputFile,
   parseHostPort,
   parseIntOption,
@@ -62,6 +64,9 @@ export interface ParticipantCliOptions extends DataSettings {
   backend: BackendPreference;
   testLimit?: number;
   json?: boolean;
+  /** A tfjs model.json to register (members of a plan scheduled with --model-file need the same file). */
+  modelFile?: string;
+  /** Directory the agreed global model is saved into after each round, in the tfjs format. */
   saveModel?: string;
   /** Module adding models and/or a dataset loader (see ParticipantPlugin). */
   plugin?: string;
@@ -133,9 +138,14 @@ export function registerParticipant(program: Command): void {
       parseIntOption('--test-limit', 1),
     )
     .option(
-      '--save-model <file>',
-      `write the final global model (little-endian float32) to this file${env('participant', 'saveModel')}`,
-      outputFile('--save-model'),
+      '--model-file <path>',
+      `a tfjs LayersModel's model.json (weights beside it) that the plan starts from${env('participant', 'modelFile')}`,
+      existingPath('--model-file'),
+    )
+    .option(
+      '--save-model <dir>',
+      `after each agreed round, save the global model into this directory as a tfjs LayersModel${env('participant', 'saveModel')}`,
+      outputDir('--save-model'),
     )
     .option(
       '--plugin <module>',
@@ -294,6 +304,20 @@ export async function loadParticipantPlugin(file: string): Promise<ParticipantPl
   return p;
 }
 
+/** The onRoundEnd hook of --save-model: the agreed model of every applied round replaces the last. */
+function saveEachRound(
+  dir: string,
+  log: ReturnType<typeof createLogger>,
+): NonNullable<ParticipantHooks['onRoundEnd']> {
+  return async (r, g) => {
+    await saveLayersModel(dir, g.model, g.weights);
+    log.info(
+      { round: r.round, path: dir, digest: r.digest, event: 'model.saved' },
+      `saved the round ${r.round} model to ${dir}`,
+    );
+  };
+}
+
 export async function participantMain(o: ParticipantCliOptions) {
   // An explicitly requested backend must exist before anything else happens: fail fast, naming the package.
   if (o.backend !== 'auto') await selectBackend(o.backend, 'mlp');
@@ -303,6 +327,13 @@ export async function participantMain(o: ParticipantCliOptions) {
   const log = createLogger('participant', { level: o.logLevel }).child({ member: kit.memberId });
   const stopHeartbeat = o.healthFile ? startHeartbeat(o.healthFile) : () => {};
   const plugin = o.plugin ? await loadParticipantPlugin(o.plugin) : undefined;
+  if (o.modelFile) {
+    const def = await registerModelFile(o.modelFile);
+    log.info(
+      { model: def.name, file: o.modelFile, event: 'model.registered' },
+      `model ${def.name} from ${o.modelFile}`,
+    );
+  }
   const partitionSpec = o.partition;
   const slice =
     partitionSpec !== undefined
@@ -349,13 +380,11 @@ export async function participantMain(o: ParticipantCliOptions) {
           })
       : undefined,
     app: tfjsApp(data, { backend: o.backend }),
+    hooks: o.saveModel ? { onRoundEnd: saveEachRound(o.saveModel, log) } : undefined,
     log,
     signal: abort.signal,
   });
   stopHeartbeat();
-  if (o.saveModel && result.weights) {
-    writeFileSync(o.saveModel, weightsToBytes(result.weights));
-  }
   return {
     member: kit.memberId,
     backend: result.backend,

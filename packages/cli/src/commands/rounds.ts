@@ -30,10 +30,12 @@ import { operatorActor } from '../operator.js';
 import {
   addTrainingOptions,
   initialModelDigest,
+  registerModelFile,
   type TrainingOptions,
   trainingSettings,
 } from '../training-options.js';
 import {
+  existingPath,
   parseDigestOption,
   parseDuration,
   parseFloatOption,
@@ -71,6 +73,8 @@ interface ScheduleOptions extends Conn, TrainingOptions {
   seenWithin: number;
   parameterCount?: number;
   initialModelDigest?: string;
+  /** A tfjs model.json: sets model, parameterCount and initialModelDigest from the file. */
+  modelFile?: string;
   mode: 'he' | 'plain' | 'secure';
   heParams?: string;
   /** Seconds. */
@@ -214,6 +218,11 @@ export function registerRounds(program: Command): void {
       "digest of the initial model, round 0 (needed for plugin models; the participants' log names it)",
       parseDigestOption('--initial-model-digest'),
     )
+    .option(
+      '--model-file <path>',
+      "a tfjs LayersModel's model.json (weights beside it): the plan starts from it; sets --model, --parameter-count and --initial-model-digest (participants run with the same --model-file)",
+      existingPath('--model-file'),
+    )
     .addOption(
       new Option(
         '--mode <mode>',
@@ -234,8 +243,22 @@ export function registerRounds(program: Command): void {
       parseDuration('--phase-seconds'),
     )
     .option('--seed <n>', 'seed for model init and sampling', parseIntOption('--seed'), 1)
-    .action(async (o: ScheduleOptions) => {
+    .action(async (o: ScheduleOptions, cmd: Command) => {
       const startAt = o.startAt ? new Date(o.startAt) : undefined;
+      if (o.modelFile) {
+        const given = ['model', 'parameterCount', 'initialModelDigest'].filter(
+          (k) => o[k as keyof ScheduleOptions] !== undefined && cmd.getOptionValueSource(k) !== 'default',
+        );
+        if (given.length > 0) {
+          throw new UserError(
+            `--model-file sets --model, --parameter-count and --initial-model-digest from the file; drop ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`,
+          );
+        }
+        const def = await registerModelFile(o.modelFile);
+        o.model = def.name;
+        o.parameterCount = parameterCount(def.name);
+        o.initialModelDigest = initialModelDigest(def.name, o.seed);
+      }
       let params: number | undefined = o.parameterCount;
       const builtIn = isBuiltInModel(o.model);
       if (params === undefined) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
 import { DEFAULT_DATABASE_URL } from '../packages/store/src/index.js';
@@ -17,6 +17,15 @@ test('kpfl demo refuses bad input with one clear line, a non-zero exit and nothi
     rmSync(empty, { recursive: true, force: true });
     rmSync(corrupt, { recursive: true, force: true });
   });
+  const rows = Array.from({ length: 20 }, (_, i) => `${i},${i % 3},${i % 2 ? 'x' : 'y'}`);
+  const csv = join(empty, '..', `${basename(empty)}-table.csv`);
+  const ragged = join(empty, '..', `${basename(empty)}-ragged.csv`);
+  writeFileSync(csv, `a,b,label\n${rows.join('\n')}\n`);
+  writeFileSync(ragged, `a,b,label\n1,2,x\n3,y\n`);
+  t.after(() => {
+    rmSync(csv, { force: true });
+    rmSync(ragged, { force: true });
+  });
   for (const f of [
     'train-images-idx3-ubyte',
     'train-labels-idx1-ubyte',
@@ -29,7 +38,29 @@ test('kpfl demo refuses bad input with one clear line, a non-zero exit and nothi
     {
       args: ['--model', 'resnet'],
       code: 2,
-      message: /option '--model <name>' argument 'resnet' is invalid\. Allowed choices are mlp, cnn/,
+      message: /--model must be mlp, cnn or dense:F-H-\.\.\.-C, got "resnet"/,
+    },
+    { args: ['--model', 'dense:13-0-3'], code: 2, message: /--model: invalid dense model 'dense:13-0-3'/ },
+    { args: ['--standardize', 'none'], code: 2, message: /--standardize: only applies to --data-format csv/ },
+    {
+      args: ['--data-format', 'images'],
+      code: 2,
+      message: /--image-size: --data-format images needs the size every image is resized to/,
+    },
+    {
+      args: ['--data-format', 'csv', '--dataset', csv, '--feature-columns', 'a,nope', '--model', 'dense:2-2'],
+      code: 2,
+      message: /nope/,
+    },
+    {
+      args: ['--data-format', 'csv', '--dataset', ragged, '--model', 'dense:2-2'],
+      code: 2,
+      message: /ragged\.csv:3/,
+    },
+    {
+      args: ['--data-format', 'csv', '--dataset', csv, '--model', 'dense:3-2'],
+      code: 2,
+      message: /model dense:3-2 takes 3 values per example, but .*table\.csv has 2/,
     },
     {
       args: ['--partition', 'bogus:3'],

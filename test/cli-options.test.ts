@@ -61,6 +61,9 @@ const VALUES: Record<OptionKind, { bad: string; good: (p: OptionParser<unknown>)
   'server-optimizer': { bad: 'sgd', good: () => 'fedavgm:momentum=0.5' },
   'int-list': { bad: '1,x', good: (p) => `${p.example ?? 1},${Number(p.example ?? 1) + 1}` },
   'choice-list': { bad: 'bogus', good: (p) => p.choices!.join(',') },
+  'column-name': { bad: '', good: () => 'label' },
+  'name-list': { bad: 'a,,b', good: () => 'a,b' },
+  'image-size': { bad: '28', good: () => '28x28' },
 };
 
 /**

@@ -1,10 +1,12 @@
 import { DATA_FORMATS, type LocalDataOptions } from '@kpfl/participant';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
-import { parseIntOption, UserError } from './user-error.js';
+import { parseIntOption, parseWithSchema, UserError } from './user-error.js';
 
 /** ROWSxCOLS of --image-size. */
 const IMAGE_SIZE = /^([1-9]\d{0,3})x([1-9]\d{0,3})$/;
+
+const columnName = z.string().min(1, 'expected a column name');
 
 /** Comma-separated names (--feature-columns, --classes): none empty, none twice. */
 const nameList = z.string().refine(
@@ -15,16 +17,18 @@ const nameList = z.string().refine(
   { message: 'expected comma-separated names, none empty and none twice, e.g. a,b,c' },
 );
 
+const imageSize = z.string().regex(IMAGE_SIZE, 'expected ROWSxCOLS, e.g. 28x28');
+
 /**
  * The settings that say how a participant reads its data: config keys of `participant` (merged
  * into its schema) and flags of `demo`, which hands them on to its participants.
  */
 export const dataSettingsSchema = z.object({
   dataFormat: z.enum(DATA_FORMATS).optional(),
-  labelColumn: z.string().min(1, 'expected a column name').optional(),
+  labelColumn: columnName.optional(),
   featureColumns: nameList.optional(),
   classes: nameList.optional(),
-  imageSize: z.string().regex(IMAGE_SIZE, 'expected ROWSxCOLS, e.g. 28x28').optional(),
+  imageSize: imageSize.optional(),
   channels: z
     .union([z.literal(1), z.literal(3)], { errorMap: () => ({ message: 'expected 1 or 3' }) })
     .optional(),
@@ -119,14 +123,20 @@ export function addDataOptions(cmd: Command, note: (key: keyof DataSettings) => 
         `how --dataset is read (default idx)${note('dataFormat')}`,
       ).choices(DATA_FORMATS),
     )
-    .option('--label-column <name>', `csv: the label column (default: the last)${note('labelColumn')}`)
+    .option(
+      '--label-column <name>',
+      `csv: the label column (default: the last)${note('labelColumn')}`,
+      parseWithSchema('column-name', '--label-column', columnName),
+    )
     .option(
       '--feature-columns <a,b,...>',
       `csv: the feature columns, in order (default: all but the label)${note('featureColumns')}`,
+      parseWithSchema('name-list', '--feature-columns', nameList),
     )
     .option(
       '--classes <a,b,...>',
       `csv: every class label in class-id order (default: those in the file, sorted)${note('classes')}`,
+      parseWithSchema('name-list', '--classes', nameList),
     )
     .addOption(
       new Option(
@@ -134,7 +144,11 @@ export function addDataOptions(cmd: Command, note: (key: keyof DataSettings) => 
         `csv: local = z-scores from this member's own training rows (default), none = values as written${note('standardize')}`,
       ).choices(['local', 'none']),
     )
-    .option('--image-size <ROWSxCOLS>', `images: resize every image to this, e.g. 28x28${note('imageSize')}`)
+    .option(
+      '--image-size <ROWSxCOLS>',
+      `images: resize every image to this, e.g. 28x28${note('imageSize')}`,
+      parseWithSchema('image-size', '--image-size', imageSize),
+    )
     .option(
       '--channels <n>',
       `images: 1 (grayscale, default) or 3 (RGB)${note('channels')}`,

@@ -19,7 +19,7 @@ import { ID_PATTERN } from '@kpfl/kpt';
 import { ModelConfigError, parseDenseModelName, parsePartitionSpec } from '@kpfl/model';
 import { isRoleName } from '@kpfl/store';
 import { StrategyError, strategyFromSpec, strategyNames } from '@kpfl/strategy';
-import type { ZodError } from 'zod';
+import type { ZodError, ZodType } from 'zod';
 
 export type UserErrorCode = 'USAGE' | 'UNAVAILABLE' | 'FAILED';
 
@@ -176,7 +176,10 @@ export type OptionKind =
   | 'server-optimizer'
   | 'int-list'
   | 'choice-list'
-  | 'role-list';
+  | 'role-list'
+  | 'column-name'
+  | 'name-list'
+  | 'image-size';
 
 /** A commander argParser tagged with the kind of value it accepts. */
 export type OptionParser<T> = ((value: string, previous?: unknown) => T) & {
@@ -293,6 +296,19 @@ export function parseIsoTime(name: string): OptionParser<string> {
 }
 
 const ID_RULE = 'letters, digits, ".", "_" and "-", starting with a letter or digit, at most 64 characters';
+
+/** A value a zod schema checks (the same schema the config file uses), refused with the schema's message. */
+export function parseWithSchema(
+  kind: OptionKind,
+  name: string,
+  schema: ZodType<string>,
+): OptionParser<string> {
+  return tagged(kind, (value) => {
+    const r = schema.safeParse(value);
+    if (!r.success) throw new UserError(`${name}: "${value}": ${firstZodIssue(r.error)}`);
+    return r.data;
+  });
+}
 
 /** A federation, member or auditor id. */
 export function parseIdOption(name: string): OptionParser<string> {

@@ -1,6 +1,6 @@
 export { federationJwks } from './certificates.js';
 export { RpcError, toServiceError } from './errors.js';
-export { type CoordinatorKitLike, kitOptions, startLocalAggregator } from './kit.js';
+export { type CoordinatorKitLike, coordinatorKitOf, kitOptions, startLocalAggregator } from './kit.js';
 export {
   DEFAULT_MAX_INFLIGHT_MIB,
   DEFAULT_SESSIONS_PER_MINUTE,

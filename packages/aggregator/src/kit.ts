@@ -1,4 +1,4 @@
-import { type IdentityKey, importIdentity, type JSONWebKeySet } from '@kpfl/kpt';
+import { type FederationKits, type IdentityKey, importIdentity, type JSONWebKeySet } from '@kpfl/kpt';
 import { type KitMember, migrateSchema } from '@kpfl/store';
 import { type AggregatorOptions, type RunningAggregator, startAggregator } from './server.js';
 
@@ -13,6 +13,39 @@ export interface CoordinatorKitLike {
   jwks: JSONWebKeySet;
   /** `kpfl provision`'s convenience path: epoch 1's keyId (the kits hold the key; this never does). */
   heEpoch?: { epoch: 1; keyId: string; heParams: string };
+}
+
+/**
+ * The coordinator's kit of a federation `createFederationKits` made in one go (`kpfl provision`,
+ * @kpfl/testing): its keys and certificates, and a registry of every member and auditor it made.
+ * `heEpoch` names the consortium key made with them, when there is one.
+ */
+export function coordinatorKitOf(
+  kits: FederationKits,
+  heEpoch?: CoordinatorKitLike['heEpoch'],
+): CoordinatorKitLike & Pick<FederationKits['coordinator'], 'ca' | 'server'> {
+  const party = (
+    k: FederationKits['members'][number] | FederationKits['auditors'][number],
+    role: string,
+  ) => ({
+    id: k.memberId,
+    kid: k.identity.kid,
+    publicJwk: k.identity.publicJwk,
+    encryptionJwk: k.encryption.publicJwk,
+    roles: [role],
+  });
+  return {
+    federation: kits.coordinator.federation,
+    signingKey: kits.coordinator.signingKey,
+    ca: kits.coordinator.ca,
+    server: kits.coordinator.server,
+    members: [
+      ...kits.members.map((m) => party(m, 'participant')),
+      ...kits.auditors.map((a) => party(a, 'auditor')),
+    ],
+    jwks: kits.jwks,
+    ...(heEpoch ? { heEpoch } : {}),
+  };
 }
 
 /**

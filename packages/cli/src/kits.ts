@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { coordinatorKitOf } from '@kpfl/aggregator';
 import {
   type ConsortiumKey,
   consortiumKeyId,
@@ -87,31 +88,11 @@ export async function provisionKits(o: {
     mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
   };
+  const heEpoch = { epoch: 1 as const, keyId: consortiumKeyId(heKey), heParams: o.heParams };
   const coordinator: CoordinatorKitFile = {
     kind: 'kpfl-coordinator-kit',
-    federation: o.federation,
-    signingKey: kits.coordinator.signingKey,
-    ca: kits.coordinator.ca,
-    server: kits.coordinator.server,
-    members: [
-      ...kits.members.map((m) => ({
-        id: m.memberId,
-        kid: m.identity.kid,
-        publicJwk: m.identity.publicJwk,
-        encryptionJwk: m.encryption.publicJwk,
-        roles: ['participant'],
-      })),
-      ...kits.auditors.map((a) => ({
-        id: a.memberId,
-        kid: a.identity.kid,
-        publicJwk: a.identity.publicJwk,
-        encryptionJwk: a.encryption.publicJwk,
-        roles: ['auditor'],
-      })),
-    ],
-    jwks: kits.jwks,
+    ...coordinatorKitOf(kits, heEpoch),
     heParams: o.heParams,
-    heEpoch: { epoch: 1, keyId: consortiumKeyId(heKey), heParams: o.heParams },
   };
   write(join(out, 'coordinator', 'coordinator.json'), coordinator);
   for (const m of kits.members) {

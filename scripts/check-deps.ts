@@ -38,6 +38,8 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   participant: ['common', 'proto', 'kpt', 'he', 'secagg', 'model', 'strategy'],
   // the web console: reads what the Audit service and the store give, never the gRPC roles
   console: ['common', 'kpt', 'store', 'audit'],
+  // a whole throwaway federation in one call (tests, benchmarks, first programs)
+  testing: ['common', 'kpt', 'he', 'model', 'store', 'aggregator', 'participant'],
   // runs aggregators and participants to measure them
   bench: [
     'common',
@@ -51,6 +53,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     'audit',
     'aggregator',
     'participant',
+    'testing',
   ],
   // the command: may import everything, nothing imports it
   cli: [
@@ -65,6 +68,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
     'audit',
     'aggregator',
     'participant',
+    'testing',
     'bench',
     'console',
   ],

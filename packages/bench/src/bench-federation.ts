@@ -13,7 +13,7 @@ import { RoundQueue, redisConnection, schedulePlan } from '@kpfl/aggregator';
 import { type IdentityKey, importIdentity } from '@kpfl/kpt';
 import { SIMULATED_TRAINING } from '@kpfl/participant';
 import { type Db, DEFAULT_DATABASE_URL, dropSchema, migrateSchema, openDb, type PlanRow } from '@kpfl/store';
-import { deleteRedisPrefix } from './cleanup.js';
+import { deleteRedisPrefix } from '@kpfl/testing';
 import type { BenchEnv, MemberKitLike } from './env.js';
 
 export interface BenchFederation {

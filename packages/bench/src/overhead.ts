@@ -51,7 +51,7 @@ import {
 import { AggregatorConnection, concat, type LocalData, loadLocalData } from '@kpfl/participant';
 import { DEFAULT_DATABASE_URL, dropSchema, getRound } from '@kpfl/store';
 import { type StrategyState, strategyFromSpec } from '@kpfl/strategy';
-import { deleteRedisPrefix } from './cleanup.js';
+import { deleteRedisPrefix } from '@kpfl/testing';
 import type { BenchEnv, MemberKitLike } from './env.js';
 import { CountingProxy } from './proxy.js';
 import {

@@ -25,6 +25,7 @@ import {
   roundEvaluations,
 } from '@kpfl/store';
 import { strategyFromSpec } from '@kpfl/strategy';
+import { deleteRedisPrefix } from '@kpfl/testing';
 import { type Command, Option } from 'commander';
 import {
   BACKENDS,
@@ -233,6 +234,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
   const id = randomBytes(4).toString('hex');
   const federation = `demo-${id}`;
   const schema = `demo_${id}`;
+  const redisPrefix = `kpfl-demo:${id}`;
   const work = mkdtempSync(join(tmpdir(), 'kpfl-demo-'));
   const members = Array.from({ length: o.participants }, (_, i) => `member-${i + 1}`);
   const children: ChildProcess[] = [];
@@ -256,7 +258,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
       ownerDatabaseUrl: databaseUrl,
       insecure: o.insecure,
       actor: operatorActor(),
-      redisPrefix: `kpfl-demo:${id}`,
+      redisPrefix,
       redisUrl,
       metricsPort: 0,
       log: createLogger('aggregator', { file: join(work, 'aggregator.log') }),
@@ -405,6 +407,7 @@ export async function runDemo(o: DemoOptions, print: (line: string) => void): Pr
     await agg?.close();
     if (!o.keep) {
       await dropSchema(databaseUrl, schema).catch(() => {});
+      await deleteRedisPrefix(redisPrefix, redisUrl).catch(() => {});
       rmSync(work, { recursive: true, force: true });
     }
   }

@@ -47,5 +47,5 @@ EXPOSE 50051 9464
 # KPFL_METRICS_PORT). The worker service has no HTTP server: compose overrides this check for it.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.KPFL_METRICS_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "--import", "tsx", "packages/cli/src/main.ts"]
+ENTRYPOINT ["node", "--conditions=kpfl-source", "--import", "tsx", "packages/cli/src/main.ts"]
 CMD ["aggregator", "--config", "/etc/kpfl/aggregator.yaml"]

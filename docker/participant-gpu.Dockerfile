@@ -67,5 +67,5 @@ COPY docker/config/participant.yaml /etc/kpfl/participant.yaml
 USER node
 HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 \
   CMD ["node", "-e", "try{process.exit(Date.now()-require('fs').statSync(process.env.KPFL_HEALTH_FILE).mtimeMs<60000?0:1)}catch{process.exit(1)}"]
-ENTRYPOINT ["node", "--import", "tsx", "packages/cli/src/main.ts"]
+ENTRYPOINT ["node", "--conditions=kpfl-source", "--import", "tsx", "packages/cli/src/main.ts"]
 CMD ["participant", "--config", "/etc/kpfl/participant.yaml"]

@@ -58,5 +58,5 @@ USER node
 # (training yields to the event loop), so a stale file means a hung or dead process.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "try{process.exit(Date.now()-require('fs').statSync(process.env.KPFL_HEALTH_FILE).mtimeMs<60000?0:1)}catch{process.exit(1)}"]
-ENTRYPOINT ["node", "--import", "tsx", "packages/cli/src/main.ts"]
+ENTRYPOINT ["node", "--conditions=kpfl-source", "--import", "tsx", "packages/cli/src/main.ts"]
 CMD ["participant", "--config", "/etc/kpfl/participant.yaml"]

@@ -9,7 +9,7 @@
  *   - a relative import that reaches into another package's files,
  *   - an import of a third-party module the package must not know (FORBIDDEN),
  *   - a package that has no row in ALLOWED (a new package needs a decision here).
- * Run: node --import tsx scripts/check-deps.ts [root]
+ * Run: node --conditions=kpfl-source --import tsx scripts/check-deps.ts [root]
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';

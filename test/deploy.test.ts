@@ -31,7 +31,7 @@ import {
 import { runKpfl } from './harness.js';
 
 const ROLES: Role[] = ['aggregator', 'worker', 'participant'];
-const ENTRYPOINT = ['node', '--import', 'tsx', 'packages/cli/src/main.ts'];
+const ENTRYPOINT = ['node', '--conditions=kpfl-source', '--import', 'tsx', 'packages/cli/src/main.ts'];
 const DOCKERFILES = ['aggregator.Dockerfile', 'participant.Dockerfile', 'participant-gpu.Dockerfile'];
 /** Variables for the runtime, not for kpfl. */
 const RUNTIME_ENV = new Set(['NODE_ENV', 'NVIDIA_VISIBLE_DEVICES', 'NVIDIA_DRIVER_CAPABILITIES']);
@@ -166,10 +166,10 @@ describe('Dockerfiles', () => {
       assert.ok(img.healthcheck, 'HEALTHCHECK in the final stage');
       assert.deepEqual(img.entrypoint, ENTRYPOINT, 'ENTRYPOINT is the CLI the tests run');
       assert.equal(img.workdir, '/app');
-      // The tests run the same thing: node --import <tsx> <repo>/packages/cli/src/main.ts
-      assert.equal(relative(REPO_ROOT, CLI_MAIN), img.entrypoint![3]);
+      // The tests run the same thing: node --conditions=kpfl-source --import <tsx> <repo>/packages/cli/src/main.ts
+      assert.equal(relative(REPO_ROOT, CLI_MAIN), img.entrypoint![4]);
       assert.equal(import.meta.resolve('tsx'), TSX_LOADER);
-      assert.deepEqual(cliCommand([]).args.slice(0, 1), ['--import']);
+      assert.deepEqual(cliCommand([]).args.slice(0, 2), ['--conditions=kpfl-source', '--import']);
       for (const k of Object.keys(img.env))
         assert.ok(!/PASSWORD|SECRET|TOKEN|PRIVATE|_KEY$/.test(k), `no secret in ENV (${k})`);
       for (const s of df.stages)

@@ -8,7 +8,7 @@ import {
   reconcile,
   startRoundWorkerProcess,
 } from '../packages/aggregator/src/index.js';
-import { TSX_LOADER } from '../packages/cli/src/paths.js';
+import { SOURCE_NODE_ARGS } from '../packages/cli/src/paths.js';
 import { createEncoder } from '../packages/he/src/index.js';
 import { AggregatorError } from '../packages/participant/src/index.js';
 import {
@@ -128,8 +128,7 @@ for (const crashAfter of ['closed', 'published'] as const) {
     const crashing = spawn(
       process.execPath,
       [
-        '--import',
-        TSX_LOADER,
+        ...SOURCE_NODE_ARGS,
         CRASHING_WORKER,
         JSON.stringify({
           federation: f.federation,

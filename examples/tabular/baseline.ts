@@ -3,7 +3,7 @@
  * (the same partition, standardisation, model and fit settings as the federation), and is tested on
  * its own held-out split, as the federation's participants are.
  *
- *   node --import tsx examples/tabular/baseline.ts data/wine/wine.csv
+ *   node --conditions=kpfl-source --import tsx examples/tabular/baseline.ts data/wine/wine.csv
  */
 import { evaluate, initialWeights, parsePartitionSpec, trainLocal } from '@kpfl/model';
 import { loadLocalData } from '@kpfl/participant';

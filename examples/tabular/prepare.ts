@@ -4,7 +4,7 @@
  * (sklearn/datasets/data/wine_data.csv). When the package is not installed, its .deb is fetched
  * with `apt-get download` (no root needed, nothing installed) and only that file is unpacked.
  *
- *   node --import tsx examples/tabular/prepare.ts [OUT_DIR]   (default data/wine)
+ *   node --conditions=kpfl-source --import tsx examples/tabular/prepare.ts [OUT_DIR]   (default data/wine)
  *
  * Prints the path of wine.csv and where it came from.
  */

@@ -27,7 +27,17 @@ function bench(args: string[]): Promise<{ code: number | null; out: string; err:
     }`;
   const child = spawn(
     process.execPath,
-    ['--import', TSX, '--input-type=module', '-e', code, 'kpfl', 'bench', ...args],
+    [
+      '--conditions=kpfl-source',
+      '--import',
+      TSX,
+      '--input-type=module',
+      '-e',
+      code,
+      'kpfl',
+      'bench',
+      ...args,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

@@ -1,6 +1,6 @@
 /**
  * Times one epoch of local training on real MNIST.
- *   node --import tsx packages/model/bench/train-bench.ts [mlp-wasm|mlp-cpu|cnn-wasm|cnn-cpu|all]
+ *   node --conditions=kpfl-source --import tsx packages/model/bench/train-bench.ts [mlp-wasm|mlp-cpu|cnn-wasm|cnn-cpu|all]
  * Each timed run follows a short untimed warm-up run with the same batch size. CPU time is reported next to
  * wall time because the machine may be shared (training is single-threaded, so on an idle machine
  * the two agree).

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -36,8 +38,20 @@ export type { TaskKind } from './generated/kpfl/v1/TaskKind.js';
 export type { TrainingConfig__Output } from './generated/kpfl/v1/TrainingConfig.js';
 export type { UnmaskAnnouncement__Output } from './generated/kpfl/v1/UnmaskAnnouncement.js';
 
-/** Directory holding protos/ (the wire contract), resolved from this file so it works from any cwd. */
-export const PROTO_ROOT = fileURLToPath(new URL('../../../protos', import.meta.url));
+/**
+ * Directory holding the wire contract, resolved from this file so it works from any cwd: the
+ * repository's protos/, or else the copy an installed package carries (npm pack copies it in).
+ */
+export const PROTO_ROOT = findProtoRoot();
+
+function findProtoRoot(): string {
+  // The repository's first: during `npm pack` the package holds a copy for a moment.
+  const candidates = ['../../../protos', '../protos'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  const found = candidates.find((dir) => existsSync(join(dir, 'kpfl', 'v1', 'aggregator.proto')));
+  if (!found)
+    throw new Error(`@kpfl/proto: the .proto files are missing (looked in ${candidates.join(', ')})`);
+  return found;
+}
 export const PROTO_FILES = ['kpfl/v1/aggregator.proto', 'kpfl/v1/audit.proto'];
 
 // These options must match the gen:proto script so the generated types describe what is loaded.

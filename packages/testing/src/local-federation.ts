@@ -91,10 +91,19 @@ export interface LocalFederation {
   address: string;
   aggregator: RunningAggregator;
   schedule(plan: LocalPlan): Promise<PlanRow>;
-  /** Runs `memberId`'s participant loop until the running plans are done (or `signal` aborts). */
+  /**
+   * Runs `memberId`'s participant loop until the running plans are done (or `signal` aborts).
+   * `address` dials something else than the aggregator (e.g. a relay that counts bytes).
+   */
   participate(
     memberId: string,
-    o: { app: ParticipantApp; hooks?: ParticipantHooks; signal?: AbortSignal; idleTimeoutMs?: number },
+    o: {
+      app: ParticipantApp;
+      hooks?: ParticipantHooks;
+      signal?: AbortSignal;
+      idleTimeoutMs?: number;
+      address?: string;
+    },
   ): Promise<ParticipantResult>;
   /** Schedules `plan` and runs every member with its app until it is done. */
   run(
@@ -187,7 +196,7 @@ export async function startLocalFederation(o: LocalFederationOptions): Promise<L
         memberId,
         identity: kit.identity,
         coordinatorJwks: kit.coordinatorJwks,
-        address,
+        address: p.address ?? address,
         tls: tls ? kit.tls : undefined,
         consortiumKey: heKey,
         app: p.app,

@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { schedulePlan } from '../packages/aggregator/src/index.js';
 import { initialWeights, registerModel, weightsDigest } from '../packages/model/src/index.js';
 import type {
   FitConfig,
@@ -17,7 +16,7 @@ import type {
   StageTiming,
 } from '../packages/participant/src/index.js';
 import { getModelDigest, listContributions } from '../packages/store/src/index.js';
-import { runMember, startTestFederation, type TestFederation } from './harness.js';
+import { type LocalFederation, startLocalFederation } from '../packages/testing/src/index.js';
 
 const MODEL = 'app-test-linear';
 const LENGTH = 12;
@@ -54,41 +53,26 @@ function stepApp(i: number, step: number, seen: FitConfig[]): ParticipantApp {
   };
 }
 
-async function plan(f: TestFederation, rounds: number) {
-  const { db, queue } = await f.handles();
-  return schedulePlan(db, queue, {
-    id: `${f.federation}-plan-${rounds}`,
-    federation: f.federation,
+/** A plain-mode plan of the test model: the arithmetic below is exact only without CKKS noise. */
+const plan = (f: LocalFederation, rounds: number) =>
+  f.schedule({
+    model: MODEL,
     rounds,
-    minParticipants: 2,
-    fraction: 1,
-    deadlineSeconds: 60,
     mode: 'plain',
-    heParams: '',
-    parameterCount: LENGTH,
-    training: {
-      model: MODEL,
-      localEpochs: 1,
-      batchSize: 4,
-      learningRate: 0.5,
-      proxMu: 0,
-      serverOptimizer: 'fedavg',
-      maxExamples: 0,
-    },
+    deadlineSeconds: 60,
+    training: { localEpochs: 1, batchSize: 4, learningRate: 0.5, serverOptimizer: 'fedavg' },
     seed: SEED,
-    initialModelDigest: weightsDigest(initialWeights(MODEL, SEED)),
   });
-}
 
-const participate = (f: TestFederation, member: string, app: ParticipantApp, hooks = {}) =>
-  runMember(f, member, { app, hooks, idleTimeoutMs: 60_000 });
+const participate = (f: LocalFederation, member: string, app: ParticipantApp, hooks = {}) =>
+  f.participate(member, { app, hooks, idleTimeoutMs: 60_000 });
 
 describe('ParticipantApp', () => {
-  let f: TestFederation;
+  let f: LocalFederation;
   before(async () => {
-    f = await startTestFederation({ members: ['alice', 'bob'], mode: 'plain' });
+    f = await startLocalFederation({ participants: ['alice', 'bob'] });
   });
-  after(() => f.stop());
+  after(() => f.close());
 
   it('runs a federation of custom apps: FedAvg of their fits, every stage reported to the hooks', async () => {
     const p = await plan(f, ROUNDS);
@@ -126,7 +110,7 @@ describe('ParticipantApp', () => {
     }
     assert.equal(a.digest, b.digest);
     assert.deepEqual(Array.from(a.weights!), Array.from(expected));
-    assert.equal(a.digest, await getModelDigest(f.agg!.db, p.id, ROUNDS));
+    assert.equal(a.digest, await getModelDigest(f.aggregator.db, p.id, ROUNDS));
     // The plan's settings reached the apps, round by round, with a per-round seed.
     assert.deepEqual(
       seen[0]!.map((c) => [c.round, c.model, c.epochs, c.batchSize, c.lr, c.seed]),
@@ -182,6 +166,6 @@ describe('ParticipantApp', () => {
       participate(f, 'bob', zero),
       /returned examples = 0: it must be a whole number >= 1/,
     );
-    assert.deepEqual(await listContributions(f.agg!.db, p.id, 1), []);
+    assert.deepEqual(await listContributions(f.aggregator.db, p.id, 1), []);
   });
 });

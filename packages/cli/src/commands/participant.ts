@@ -15,11 +15,11 @@ import {
 } from '@kpfl/model';
 import {
   HeKeyStore,
-  type LocalData,
-  type LocalDataOptions,
   loadLocalData,
   MemberKeys,
   type ParticipantHooks,
+  type ParticipantPlugin,
+  type ParticipantPluginContext,
   runParticipant,
   tfjsApp,
 } from '@kpfl/participant';
@@ -168,37 +168,6 @@ export function registerParticipant(program: Command): void {
       const summary = await participantMain(c);
       if (c.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
     });
-}
-
-/** What the participant hands a plugin that exports a function (so plugins need not resolve packages themselves). */
-export interface ParticipantPluginContext {
-  tf: typeof tf;
-  registerModel: typeof registerModel;
-  loadIdxDataset: typeof loadIdxDataset;
-  dataCommitment: typeof dataCommitment;
-  loadLocalData: typeof loadLocalData;
-}
-
-/** Options a plugin's loadData receives: the participant's settings that concern its data. */
-export interface PluginDataOptions {
-  /** The --dataset directory (config key participant.dataset). */
-  dir: string;
-  testLimit?: number;
-  /** Simulation settings (--partition/--clients/--client-index/--seed), when given. */
-  slice?: LocalDataOptions['slice'];
-}
-
-/**
- * A participant plugin: a module (TypeScript or JavaScript, loaded with `--plugin FILE`) whose
- * default export is either this object or a function (context) => this object.
- * - models: registered with registerModel() before anything runs; a plan names one with
- *   `kpfl rounds schedule --model NAME`.
- * - loadData: replaces the IDX loader; returns this member's local data (uint8 features scaled
- *   to [0, 1] by the trainer, uint8 labels, and a commitment that goes into every attestation).
- */
-export interface ParticipantPlugin {
-  models?: ModelDefinition[];
-  loadData?(o: PluginDataOptions): Promise<LocalData> | LocalData;
 }
 
 const dims = z.array(z.number().int().positive('must be a positive integer'));

@@ -5,7 +5,8 @@
  * Redis) on a model loaded with loadLayersModelFile; each one's onRoundEnd hook saves the agreed
  * model with saveLayersModel into its own directory. After 2 rounds both directories must hold the
  * same bytes, load in plain tfjs and predict the same, and hold exactly round 2's agreed weights.
- * A model file whose input does not fit the member's data stops the member before it sends anything.
+ * A model file whose input does not fit the member's data stops the member before it sends anything,
+ * and `kpfl participant --model-file` refuses it with one line (exit 2) before it connects.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -36,7 +37,7 @@ import {
   tfjsApp,
 } from '../packages/participant/src/index.js';
 import { getModelDigest, listContributions, listRounds } from '../packages/store/src/index.js';
-import { runMember, startTestFederation, type TestFederation } from './harness.js';
+import { runKpfl, runMember, startTestFederation, type TestFederation } from './harness.js';
 
 const SEED = 11;
 const ROUNDS = 2;
@@ -250,5 +251,38 @@ describe('a federation on a --model-file model', { timeout: 300_000 }, () => {
       new RegExp(`model ${file.definition.name} takes 10 values per example \\(\\[10\\]\\), pixels is 784`),
     );
     assert.deepEqual(await listContributions(f.agg!.db, p.id, 1), [], 'nothing was stored');
+  });
+
+  it('kpfl participant --model-file refuses a file that does not fit its data: exit 2, before it connects', async () => {
+    const narrow = join(work, 'narrow-cli');
+    await saveLayersModel(narrow, 'dense:10-4-10', initialWeights('dense:10-4-10', 5));
+    const name = (await loadLayersModelFile(join(narrow, 'model.json'))).definition.name;
+    const count = async () =>
+      (await f.agg!.db.query<{ n: number }>('SELECT count(*)::int AS n FROM contributions')).rows[0]!.n;
+    const before = await count();
+    const r = await runKpfl([
+      'participant',
+      '--kit',
+      join(f.work, 'members', 'alice'),
+      '--aggregator',
+      f.address(),
+      '--dataset',
+      DEFAULT_DATASET,
+      '--model-file',
+      join(narrow, 'model.json'),
+      '--test-limit',
+      '100',
+      '--log-level',
+      'error',
+    ]);
+    assert.equal(r.code, 2, `exit code (${r.err.slice(-2000)})`);
+    const last = r.err.trim().split('\n').at(-1)!;
+    assert.equal(
+      last,
+      `kpfl: model ${name} takes 10 values per example, but ${DEFAULT_DATASET} has 784`,
+      'one line naming the model, the data and both sizes',
+    );
+    assert.doesNotMatch(r.err, /unexpected error|\n\s+at /, 'no stack trace');
+    assert.equal(await count(), before, 'nothing was stored');
   });
 });

@@ -37,7 +37,7 @@ import {
   type RoleFlags,
   startHeartbeat,
 } from '../config.js';
-import { addDataOptions, type DataSettings, localDataOptions } from '../data-options.js';
+import { addDataOptions, checkModelFitsData, type DataSettings, localDataOptions } from '../data-options.js';
 import { identityOf, readMemberKit } from '../kits.js';
 import { registerModelFile } from '../training-options.js';
 import {
@@ -296,11 +296,11 @@ export async function participantMain(o: ParticipantCliOptions) {
   const log = createLogger('participant', { level: o.logLevel }).child({ member: kit.memberId });
   const stopHeartbeat = o.healthFile ? startHeartbeat(o.healthFile) : () => {};
   const plugin = o.plugin ? await loadParticipantPlugin(o.plugin) : undefined;
-  if (o.modelFile) {
-    const def = await registerModelFile(o.modelFile);
+  const fileModel = o.modelFile ? await registerModelFile(o.modelFile) : undefined;
+  if (fileModel) {
     log.info(
-      { model: def.name, file: o.modelFile, event: 'model.registered' },
-      `model ${def.name} from ${o.modelFile}`,
+      { model: fileModel.name, file: o.modelFile, event: 'model.registered' },
+      `model ${fileModel.name} from ${o.modelFile}`,
     );
   }
   const partitionSpec = o.partition;
@@ -320,6 +320,9 @@ export async function participantMain(o: ParticipantCliOptions) {
     { examples: data.trainIndices.length, test: data.testLabels.length, event: 'data.loaded' },
     'local data loaded',
   );
+  // The member knows its model before any task: a file that does not fit the data stops here, before
+  // it connects, rather than inside the first fit or evaluation.
+  if (fileModel) checkModelFitsData(fileModel.name, data, o.dataset);
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGTERM', stop);

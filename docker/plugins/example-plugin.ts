@@ -15,11 +15,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type {
-  ParticipantPlugin,
-  ParticipantPluginContext,
-  PluginDataOptions,
-} from '../../packages/cli/src/commands/participant.js';
+import type { ParticipantPlugin, ParticipantPluginContext, PluginDataOptions } from '@kpfl/participant';
 
 const FEATURES = 784;
 const CLASSES = 10;

@@ -1,4 +1,5 @@
-import { DATA_FORMATS, type LocalDataOptions } from '@kpfl/participant';
+import { getModelDefinition, type ModelId } from '@kpfl/model';
+import { DATA_FORMATS, type LocalData, type LocalDataOptions } from '@kpfl/participant';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
 import { parseIntOption, parseWithSchema, UserError } from './user-error.js';
@@ -154,4 +155,22 @@ export function addDataOptions(cmd: Command, note: (key: keyof DataSettings) => 
       `images: 1 (grayscale, default) or 3 (RGB)${note('channels')}`,
       parseIntOption('--channels', 1),
     );
+}
+
+/**
+ * `data` fits `model`: as many values per example as the model's input takes, and no label beyond
+ * its classes. Checked where the model is known before anything runs (the demo; a participant
+ * with --model-file), so a mismatch is one line (exit 2), not a failure inside training.
+ */
+export function checkModelFitsData(model: ModelId, data: LocalData, dataset: string): void {
+  const def = getModelDefinition(model);
+  const inputs = def.inputShape.reduce((a, b) => a * b, 1);
+  if (inputs !== data.perExample)
+    throw new UserError(
+      `model ${model} takes ${inputs} values per example, but ${dataset} has ${data.perExample}`,
+    );
+  let top = 0;
+  for (const labels of [data.trainLabels, data.testLabels]) for (const l of labels) top = Math.max(top, l);
+  if (top >= def.numClasses)
+    throw new UserError(`model ${model} has ${def.numClasses} classes, but ${dataset} has ${top + 1}`);
 }

@@ -24,5 +24,6 @@ export {
 } from './data.js';
 export { HeKeyStore, MemberKeys, type MemberKeysOptions } from './he-keys.js';
 export { type ParticipantOptions, runParticipant } from './participant.js';
+export type { ParticipantPlugin, ParticipantPluginContext, PluginDataOptions } from './plugin.js';
 export { concat, SIMULATED_TRAINING, SimulatedParticipant, simulatedEncoder } from './simulated.js';
 export { tfjsApp } from './tfjs-app.js';

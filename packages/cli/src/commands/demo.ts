@@ -8,7 +8,6 @@ import { writeAccuracyReport } from '@kpfl/bench';
 import { DEFAULT_HE_PARAMS, DEFAULT_SECURE_PARAMS } from '@kpfl/he';
 import {
   type BackendPreference,
-  getModelDefinition,
   isBuiltInModel,
   type ModelId,
   parameterCount,
@@ -37,6 +36,7 @@ import {
 import {
   addDataOptions,
   checkDataSettings,
+  checkModelFitsData,
   type DataSettings,
   dataFlags,
   localDataOptions,
@@ -199,17 +199,7 @@ export function registerDemo(program: Command): void {
 
 /** The dataset loads as the participants will read it, and fits the model: checked before anything is made. */
 async function checkDemoData(o: DemoOptions, model: ModelId): Promise<void> {
-  const data = await loadLocalData({ dir: o.dataset, ...localDataOptions(o) });
-  const def = getModelDefinition(model);
-  const inputs = def.inputShape.reduce((a, b) => a * b, 1);
-  if (inputs !== data.perExample)
-    throw new UserError(
-      `model ${model} takes ${inputs} values per example, but ${o.dataset} has ${data.perExample}`,
-    );
-  let top = 0;
-  for (const labels of [data.trainLabels, data.testLabels]) for (const l of labels) top = Math.max(top, l);
-  if (top >= def.numClasses)
-    throw new UserError(`model ${model} has ${def.numClasses} classes, but ${o.dataset} has ${top + 1}`);
+  checkModelFitsData(model, await loadLocalData({ dir: o.dataset, ...localDataOptions(o) }), o.dataset);
 }
 
 /** Runs the demo federation; `print` receives the human-readable progress lines. */

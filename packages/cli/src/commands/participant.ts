@@ -15,11 +15,11 @@ import {
 } from '@kpfl/model';
 import {
   HeKeyStore,
-  type LocalData,
-  type LocalDataOptions,
   loadLocalData,
   MemberKeys,
   type ParticipantHooks,
+  type ParticipantPlugin,
+  type ParticipantPluginContext,
   runParticipant,
   tfjsApp,
 } from '@kpfl/participant';
@@ -37,7 +37,7 @@ import {
   type RoleFlags,
   startHeartbeat,
 } from '../config.js';
-import { addDataOptions, type DataSettings, localDataOptions } from '../data-options.js';
+import { addDataOptions, checkModelFitsData, type DataSettings, localDataOptions } from '../data-options.js';
 import { identityOf, readMemberKit } from '../kits.js';
 import { registerModelFile } from '../training-options.js';
 import {
@@ -170,37 +170,6 @@ export function registerParticipant(program: Command): void {
     });
 }
 
-/** What the participant hands a plugin that exports a function (so plugins need not resolve packages themselves). */
-export interface ParticipantPluginContext {
-  tf: typeof tf;
-  registerModel: typeof registerModel;
-  loadIdxDataset: typeof loadIdxDataset;
-  dataCommitment: typeof dataCommitment;
-  loadLocalData: typeof loadLocalData;
-}
-
-/** Options a plugin's loadData receives: the participant's settings that concern its data. */
-export interface PluginDataOptions {
-  /** The --dataset directory (config key participant.dataset). */
-  dir: string;
-  testLimit?: number;
-  /** Simulation settings (--partition/--clients/--client-index/--seed), when given. */
-  slice?: LocalDataOptions['slice'];
-}
-
-/**
- * A participant plugin: a module (TypeScript or JavaScript, loaded with `--plugin FILE`) whose
- * default export is either this object or a function (context) => this object.
- * - models: registered with registerModel() before anything runs; a plan names one with
- *   `kpfl rounds schedule --model NAME`.
- * - loadData: replaces the IDX loader; returns this member's local data (uint8 features scaled
- *   to [0, 1] by the trainer, uint8 labels, and a commitment that goes into every attestation).
- */
-export interface ParticipantPlugin {
-  models?: ModelDefinition[];
-  loadData?(o: PluginDataOptions): Promise<LocalData> | LocalData;
-}
-
 const dims = z.array(z.number().int().positive('must be a positive integer'));
 
 /** What a plugin's model definitions must look like (the functions are checked to be functions only). */
@@ -327,11 +296,11 @@ export async function participantMain(o: ParticipantCliOptions) {
   const log = createLogger('participant', { level: o.logLevel }).child({ member: kit.memberId });
   const stopHeartbeat = o.healthFile ? startHeartbeat(o.healthFile) : () => {};
   const plugin = o.plugin ? await loadParticipantPlugin(o.plugin) : undefined;
-  if (o.modelFile) {
-    const def = await registerModelFile(o.modelFile);
+  const fileModel = o.modelFile ? await registerModelFile(o.modelFile) : undefined;
+  if (fileModel) {
     log.info(
-      { model: def.name, file: o.modelFile, event: 'model.registered' },
-      `model ${def.name} from ${o.modelFile}`,
+      { model: fileModel.name, file: o.modelFile, event: 'model.registered' },
+      `model ${fileModel.name} from ${o.modelFile}`,
     );
   }
   const partitionSpec = o.partition;
@@ -351,6 +320,9 @@ export async function participantMain(o: ParticipantCliOptions) {
     { examples: data.trainIndices.length, test: data.testLabels.length, event: 'data.loaded' },
     'local data loaded',
   );
+  // The member knows its model before any task: a file that does not fit the data stops here, before
+  // it connects, rather than inside the first fit or evaluation.
+  if (fileModel) checkModelFitsData(fileModel.name, data, o.dataset);
   const abort = new AbortController();
   const stop = () => abort.abort();
   process.once('SIGTERM', stop);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import pg from 'pg';
+import { initialWeights, saveLayersModel } from '../packages/model/src/index.js';
 import { DEFAULT_DATABASE_URL } from '../packages/store/src/index.js';
 import { runKpfl } from './harness.js';
 
@@ -149,6 +150,9 @@ test('a bad --model-file is refused with one line naming the problem, exit 2, be
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const notModel = join(dir, 'model.json');
   writeFileSync(notModel, '{"format": "layers-model"}\n');
+  // A valid model file for 10 inputs: the demo's MNIST has 784 per example.
+  const narrow = join(dir, 'narrow');
+  await saveLayersModel(narrow, 'dense:10-4-10', initialWeights('dense:10-4-10', 1));
   const schedule = ['rounds', 'schedule', '--federation', 'f', '--rounds', '1'];
   const cases: { args: string[]; message: RegExp }[] = [
     {
@@ -163,6 +167,10 @@ test('a bad --model-file is refused with one line naming the problem, exit 2, be
     {
       args: ['demo', '--rounds', '1', '--model-file', notModel],
       message: /model file .*: is not a tfjs LayersModel/,
+    },
+    {
+      args: ['demo', '--rounds', '1', '--model-file', join(narrow, 'model.json')],
+      message: /model layers:[0-9a-f]{12} takes 10 values per example, but .* has 784/,
     },
   ];
   for (const c of cases) {

@@ -178,6 +178,10 @@ function readWeights(path: string, json: JsonObject): { entries: WeightEntry[]; 
 /** A sync builder of fresh models from a topology (build() must be sync; tfjs's loader is async). */
 async function builderOf(path: string, topology: JsonObject): Promise<() => tf.LayersModel> {
   let template: tf.LayersModel;
+  // Building it writes its first tensors, and tfjs's cpu backend then prints a multi-line "install
+  // the node backend" banner, which would break a command's one-line error. Production mode only
+  // silences tfjs's warnings (selectBackend does the same for cpu).
+  tf.enableProdMode();
   try {
     template = await tf.models.modelFromJSON({ modelTopology: topology });
   } catch (e) {

@@ -1,21 +1,42 @@
 /**
- * Overhead suite: the same seeded participants run the same round in plain mode, in HE mode, and as
- * local training alone, interleaved in one run, and each stage is timed:
+ * Overhead suite: the same seeded members run the same rounds as real participants (`runParticipant`
+ * from @kpfl/participant with a thin wrapper of `tfjsApp`) in a plain federation and in an HE
+ * federation, and as local training alone, interleaved in one run. Nothing of a participant's round is
+ * re-implemented here: the stage times come from the loop's `ParticipantHooks`, timestamped when the
+ * bench receives them (`onStage` is called the moment a stage ends):
  *
- *   train     trainLocal on the participant's own data (the real @kpfl/model code)
- *   encrypt   the real UpdateEncoder (CKKS in worker threads, or the plain codec)
- *   upload    attestation, a session token naming the round, SubmitUpdate stream until the countersigned
- *             receipt (client-observed; includes the aggregator's verification, the Postgres insert and
- *             the fold, which happen before the receipt)
- *   aggregate from the last receipt until the round is published (close job, settle, store, certify)
- *   download  DownloadAggregate stream
- *   decrypt   decode of the published sum + the server step in plain JS numbers (+ the model digest)
+ *   train     the hook stage `fit` (the app's fit: trainLocal on the member's own data)
+ *   encrypt   the hook stage `encode` (the real UpdateEncoder: CKKS in worker threads, or the plain codec)
+ *   upload    from the end of `encode` to the end of the hook stage `upload` (the countersigned receipt):
+ *             the update's digest, the attestation, a session token naming the round, the SubmitUpdate
+ *             stream and everything the aggregator does before the receipt (verify, Postgres insert,
+ *             fold); `auth (in upload)` is the part before the stream (digest, attestation, token)
+ *   aggregate not a hook stage: from the round's last receipt (the latest `upload` end) until the
+ *             aggregator committed the round as published (its RoundEngine `afterCommit('published')`,
+ *             observed in this process); the same for every participant
+ *   download  the hook stage `download` (DownloadAggregate stream)
+ *   decrypt   the hook stage `decode` (decode of the published sum; the server step that follows is
+ *             not a hook stage and falls into `wait`)
  *
- * Real components, in one process: an in-process aggregator (real gRPC with mutual TLS, Postgres schema,
- * Redis prefix, BullMQ round jobs), participants with real kits, session tokens and attestations. Each
- * participant reaches the aggregator through a counting TCP relay, so "bytes on the wire" are real bytes
- * (TLS + HTTP/2 + gRPC included). Participants run concurrently on this machine, as in `kpfl demo`;
- * their training shares this process's main thread, their HE encoders have their own worker threads.
+ * A round runs from the first participant's `onRoundStart({ kind: 'train' })` until every participant
+ * holds the new global model (the start of its `evaluate` stage, after its contributors agreed the
+ * model's digest). `wait` is what the round holds beyond a participant's stages: waiting for slower
+ * participants' receipts, the loop's polls (every `retry_after_ms`, 500 ms from the aggregator) for
+ * the published round and for the contributors' agreement, the server step and the countersignature.
+ * The evaluation each participant reports afterwards is not in the round.
+ *
+ * Interleaving: each federation's plan has repeats + 1 rounds. The participants' `onRoundEnd` hook
+ * holds each one after round r - 1 until the bench lets that federation run round r, so plain and he
+ * (and local training) take turns, their order rotated every repeat, and machine noise hits all of
+ * them. Round 1 of each federation is a warm-up, left out of the figures (tfjs kernel compilation,
+ * HE worker start-up, first sessions). Local training calls the same app's `fit` with the global model
+ * and seed of round r of the first federation.
+ *
+ * Real components, in one process: in-process aggregators (real gRPC with mutual TLS, Postgres schema,
+ * Redis prefix, BullMQ round jobs), participants with real kits. Each participant's `address` is its
+ * own counting TCP relay (proxy.ts), so "bytes on the wire" are real bytes (TLS + HTTP/2 + gRPC
+ * included). Participants run concurrently on this machine, as in `kpfl demo`; their training shares
+ * this process's main thread, their HE encoders have their own worker threads.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,29 +49,25 @@ import {
   schedulePlan,
   startLocalAggregator,
 } from '@kpfl/aggregator';
-import { createAccumulator, createEncoder, DEFAULT_HE_PARAMS, type UpdateEncoder } from '@kpfl/he';
+import { createAccumulator, createEncoder, DEFAULT_HE_PARAMS } from '@kpfl/he';
+import { importIdentity } from '@kpfl/kpt';
 import {
-  countersignRoundCertificate,
-  digestOf,
-  type GeneralJWS,
-  type IdentityKey,
-  importIdentity,
-  type JSONWebKeySet,
-  parseStrictJson,
-  signAttestation,
-} from '@kpfl/kpt';
-import {
-  evaluate,
   initialWeights,
+  type ModelId,
   parameterCount,
   parsePartitionSpec,
   selectBackend,
-  trainLocal,
   weightsDigest,
 } from '@kpfl/model';
-import { AggregatorConnection, concat, type LocalData, loadLocalData } from '@kpfl/participant';
+import {
+  type FitConfig,
+  loadLocalData,
+  type ParticipantApp,
+  type ParticipantHooks,
+  runParticipant,
+  tfjsApp,
+} from '@kpfl/participant';
 import { DEFAULT_DATABASE_URL, dropSchema, getRound } from '@kpfl/store';
-import { type StrategyState, strategyFromSpec } from '@kpfl/strategy';
 import { deleteRedisPrefix } from '@kpfl/testing';
 import type { BenchEnv, MemberKitLike } from './env.js';
 import { CountingProxy } from './proxy.js';
@@ -115,14 +132,16 @@ export const STAGES: readonly (keyof StageTimes)[] = [
 export interface OverheadRound {
   mode: OverheadMode;
   repeat: number;
-  /** From the start of the round's work until every participant holds the new global model. */
+  /** From the first participant's round start until every participant holds the new global model. */
   roundSeconds: number;
   /** Mean over participants (aggregate: the round's, the same for all). */
   stages: StageTimes;
   perParticipant: StageTimes[];
-  /** Part of upload: getting a session token that names the round (challenge + Authenticate), mean per participant. */
+  /** Mean per participant: the round's time beyond its stages (polls, agreement, waiting for others). */
+  waitSeconds: number;
+  /** Part of upload before the stream: update digest, attestation, session token naming the round; mean per participant. */
   authSeconds: number;
-  /** Re-measured after the round: folding each participant's exact update bytes into the aggregator's accumulator. */
+  /** Re-measured after the round: folding an update of this mode and size into a fresh accumulator, per update. */
   foldSecondsPerUpdate: number;
   /** The aggregator's own kpfl_aggregation_seconds for this round (settle + store + certify). */
   publishSeconds: number;
@@ -141,6 +160,7 @@ export interface OverheadModeSummary {
   rounds: number;
   roundSeconds: number;
   stages: StageTimes;
+  waitSeconds: number;
   authSeconds: number;
   foldSecondsPerUpdate: number;
   publishSeconds: number;
@@ -182,37 +202,58 @@ const zeroStages = (): StageTimes => ({
   decrypt: 0,
 });
 
-interface BenchParticipant {
-  memberId: string;
-  identity: IdentityKey;
-  coordinatorJwks: JSONWebKeySet;
-  data: LocalData;
-  /** Per mode (plain / he): connection, relay and encoder. */
-  links: Partial<
-    Record<'plain' | 'he', { conn: AggregatorConnection; proxy: CountingProxy; enc: UpdateEncoder }>
-  >;
-  /** Per mode: own copy of the global state (the two federations evolve separately). */
-  state: Partial<
-    Record<
-      'plain' | 'he',
-      {
-        weights: Float32Array;
-        optimizer: StrategyState;
-        digest: string;
-        /** The global model round `startedRound` started from (the local-training baseline starts there too). */
-        weightsBefore?: Float32Array;
-        startedRound?: number;
-      }
-    >
-  >;
+type FedMode = 'plain' | 'he';
+
+/** What one participant's hooks saw of one round (performance.now() ms, stage seconds). */
+interface Trace {
+  trainStart?: number;
+  fit?: number;
+  encode?: number;
+  encodeEnd?: number;
+  upload?: number;
+  uploadEnd?: number;
+  download?: number;
+  decode?: number;
+  /** Start of the evaluate stage: the participant holds the round's agreed model. */
+  holdAt?: number;
+  updateBytes?: number;
+  aggregateBytes?: number;
+  accuracy?: number;
 }
 
 interface ModeFederation {
-  mode: 'plain' | 'he';
+  mode: FedMode;
   agg: RunningAggregator;
   schema: string;
   redisPrefix: string;
   planId: string;
+  /** performance.now() when the aggregator committed each round as published. */
+  publishedAt: Map<number, number>;
+  proxies: CountingProxy[];
+  /** Per participant, per round. */
+  traces: Map<number, Trace>[];
+  /** An update of this mode's size (encoded once by the bench) to re-measure the fold on. */
+  sample: Uint8Array[];
+}
+
+/** Thrown from a participant's hook when the bench is done with it: ends its loop. */
+class BenchStop extends Error {}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // rejected gates are observed by the hooks that await them, if any
+  return { promise, resolve, reject };
 }
 
 export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<OverheadResult> {
@@ -234,7 +275,8 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
   const tls = o.tls ?? true;
   const budget = o.timeBudgetSeconds ?? 900;
   const P = parameterCount(model);
-  const strategy = strategyFromSpec('fedavg');
+  // Round 1 of each plan is the warm-up; repeat k runs round k + 1.
+  const planRounds = repeats + 1;
   const training = {
     model,
     localEpochs: epochs,
@@ -250,109 +292,172 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
   const work = mkdtempSync(join(tmpdir(), 'kpfl-bench-overhead-'));
   const members = Array.from({ length: N }, (_, i) => `member-${i + 1}`);
   const feds: ModeFederation[] = [];
-  const parts: BenchParticipant[] = [];
   const rounds: OverheadRound[] = [];
+  const runs: Promise<void>[] = [];
+  const abort = new AbortController();
   let backendName = '';
+
+  // The turns: participants of federation `mode` wait in onRoundEnd(r - 1) for gate `mode:r`; the
+  // bench waits for all N onRoundEnd(r) (`arrived`), or for a participant that failed.
+  const gates = new Map<string, Deferred>();
+  const arrivals = new Map<string, { count: number; all: Deferred }>();
+  let stopped: BenchStop | undefined;
+  const failed = deferred();
+  const gate = (key: string) => {
+    let g = gates.get(key);
+    if (!g) {
+      g = deferred();
+      if (stopped) g.reject(stopped);
+      gates.set(key, g);
+    }
+    return g;
+  };
+  const arrival = (key: string) => {
+    let a = arrivals.get(key);
+    if (!a) {
+      a = { count: 0, all: deferred() };
+      arrivals.set(key, a);
+    }
+    return a;
+  };
+  const stopAll = () => {
+    stopped ??= new BenchStop('the benchmark is done with this participant');
+    for (const g of gates.values()) g.reject(stopped);
+    abort.abort();
+  };
+  /** Global model each participant held at the start of round r of the first federation (local training starts there). */
+  const startWeights: Map<number, Float32Array>[] = members.map(() => new Map());
+  const apps: ParticipantApp[] = [];
+
   try {
-    // Select the tfjs backend once, before participants train or evaluate concurrently (first use from
-    // several concurrent calls would race to select it).
+    // Select the tfjs backend once, before participants prepare, train or evaluate concurrently (first
+    // use from several concurrent calls would race to select it); the apps' prepare reports it.
     const backend = await selectBackend('auto', model);
     backendName = backend.backend;
     progress(
       `overhead: provisioning ${N} members, ${model} (${P} parameters) on tfjs ${backend.backend}, ${heParams}`,
     );
     const { coordinator } = await env.provisionKits({ federation, members, out: work, heParams });
-    const fedModes = modes.filter((m): m is 'plain' | 'he' => m !== 'local');
+    const fedModes = [...new Set(modes.filter((m): m is FedMode => m !== 'local'))];
     if (fedModes.length === 0) fedModes.push('plain'); // local alone still needs the participants' global model
-    for (const mode of fedModes) feds.push(await startFederation(mode, coordinator));
+    const baseMode = fedModes[0]!;
     const kits: MemberKitLike[] = members.map((m) => env.readMemberKit(join(work, 'members', m)));
     for (let i = 0; i < N; i++) {
-      const kit = kits[i]!;
-      const identity = await importIdentity(kit.identity.privateJwk);
       const data = await loadLocalData({
         dir: o.dataset,
         slice: { spec: parsePartitionSpec(partitionSpec), clients: N, clientIndex: i, seed },
         testLimit: o.testLimit ?? 1000,
       });
-      const weights = initialWeights(model, seed);
-      const p: BenchParticipant = {
-        memberId: kit.memberId,
-        identity,
-        coordinatorJwks: kit.coordinatorJwks,
-        data,
-        links: {},
-        state: {},
-      };
-      for (const f of feds) {
-        const proxy = await CountingProxy.start(f.agg.port);
-        const conn = new AggregatorConnection({
-          address: `localhost:${proxy.port}`,
-          memberId: kit.memberId,
-          identity,
-          tls: tls ? kit.tls : undefined,
-        });
-        const enc =
-          f.mode === 'he'
-            ? await createEncoder({ mode: 'he', key: kit.heKey! })
-            : await createEncoder({ mode: 'plain' });
-        p.links[f.mode] = { conn, proxy, enc };
-        p.state[f.mode] = {
-          weights: weights.slice(),
-          optimizer: strategy.initState(P),
-          digest: weightsDigest(weights),
+      apps.push({ ...tfjsApp(data), prepare: async () => backend });
+    }
+    for (const mode of fedModes) await startFederation(mode, coordinator, kits[0]!);
+
+    for (const f of feds) {
+      for (let i = 0; i < N; i++) {
+        const kit = kits[i]!;
+        const traces = f.traces[i]!;
+        const trace = (round: number) => {
+          let t = traces.get(round);
+          if (!t) {
+            t = {};
+            traces.set(round, t);
+          }
+          return t;
         };
+        const hooks: ParticipantHooks = {
+          onRoundStart({ round, kind }) {
+            if (kind === 'train') trace(round).trainStart ??= performance.now();
+          },
+          onStage(s) {
+            const now = performance.now();
+            const t = trace(s.round);
+            if (s.stage === 'fit') t.fit = s.seconds;
+            else if (s.stage === 'encode') {
+              t.encode = s.seconds;
+              t.encodeEnd = now;
+              t.updateBytes = s.bytes;
+            } else if (s.stage === 'upload') {
+              t.upload = s.seconds;
+              t.uploadEnd = now;
+            } else if (s.stage === 'download') {
+              t.download = s.seconds;
+              t.aggregateBytes = s.bytes;
+            } else if (s.stage === 'decode') t.decode = s.seconds;
+            else if (s.stage === 'evaluate') t.holdAt = now - s.seconds * 1000;
+          },
+          async onRoundEnd(report, global) {
+            trace(report.round).accuracy = report.accuracy;
+            if (f.mode === baseMode) startWeights[i]!.set(report.round + 1, global.weights.slice());
+            const a = arrival(`${f.mode}:${report.round}`);
+            if (++a.count === N) a.all.resolve();
+            await gate(`${f.mode}:${report.round + 1}`).promise;
+          },
+        };
+        const identity = await importIdentity(kit.identity.privateJwk);
+        runs.push(
+          runParticipant({
+            federation,
+            memberId: kit.memberId,
+            identity,
+            coordinatorJwks: kit.coordinatorJwks,
+            address: `localhost:${f.proxies[i]!.port}`,
+            tls: tls ? kit.tls : undefined,
+            consortiumKey: kit.heKey,
+            app: apps[i]!,
+            hooks,
+            log: createLogger('participant', { file: join(work, `${f.mode}-${kit.memberId}.log`) }),
+            idleTimeoutMs: 300_000,
+            signal: abort.signal,
+          }).then(
+            () => {
+              if (!stopped) failed.reject(new Error(`${kit.memberId} (${f.mode}): the plan ended early`));
+            },
+            (err) => {
+              if (!(err instanceof BenchStop)) {
+                failed.reject(
+                  new Error(`${kit.memberId} (${f.mode}): ${(err as Error).message}`, { cause: err }),
+                );
+              }
+            },
+          ),
+        );
       }
-      parts.push(p);
     }
     // Round 0: every participant evaluates the initial model and reports its digest (untimed).
-    for (const f of feds) await Promise.all(parts.map((p) => evaluateAndReport(p, f, 0)));
-    // Warm-up (untimed): the first training step compiles the backend's gradient kernels, the first
-    // encode warms each encoder; neither belongs to whichever mode happens to run first.
-    progress('overhead: warming up (one training batch, one encode per encoder)');
-    const w0 = parts[0]!;
-    await trainLocal({
-      config: { ...trainConfig(0), maxExamples: batchSize },
-      weights: initialWeights(model, seed),
-      images: w0.data.trainFeatures,
-      labels: w0.data.trainLabels,
-      indices: w0.data.trainIndices,
-      pixels: w0.data.perExample,
-    });
-    const zeros = new Float64Array(P + 1);
-    zeros[P] = 1;
-    for (const p of parts) for (const l of Object.values(p.links)) await l.enc.encode(zeros);
+    for (const f of feds) await until(arrival(`${f.mode}:0`).all.promise, `${f.mode}: round 0`);
 
-    for (let r = 1; r <= repeats; r++) {
+    progress('overhead: warm-up round (round 1 of each federation, not counted)');
+    for (const f of feds) await federatedRound(f, 1);
+
+    for (let k = 1; k <= repeats; k++) {
+      const r = k + 1;
       // Rotate the order every repeat, so that no mode always runs first (or right after another).
-      const order = modes.map((_, i) => modes[(i + r - 1) % modes.length]!);
+      const order = modes.map((_, i) => modes[(i + k - 1) % modes.length]!);
       for (const mode of order) {
         const row =
           mode === 'local'
-            ? await localRound(r, feds[0]!.mode)
-            : await federatedRound(r, feds.find((f) => f.mode === mode)!);
-        rounds.push(row);
+            ? await localRound(k, r)
+            : await federatedRound(feds.find((f) => f.mode === mode)!, r, k);
+        rounds.push(row!);
         progress(
-          `overhead: ${mode.padEnd(5)} round ${r}/${repeats}: ${row.roundSeconds.toFixed(2)} s (${STAGES.filter(
-            (s) => row.stages[s] > 0,
+          `overhead: ${mode.padEnd(5)} round ${k}/${repeats}: ${row!.roundSeconds.toFixed(2)} s (${STAGES.filter(
+            (s) => row!.stages[s] > 0,
           )
-            .map((s) => `${s} ${row.stages[s].toFixed(2)}`)
-            .join(', ')})`,
+            .map((s) => `${s} ${row!.stages[s].toFixed(2)}`)
+            .join(', ')}${mode === 'local' ? '' : `, wait ${row!.waitSeconds.toFixed(2)}`})`,
         );
       }
-      if ((performance.now() - started) / 1000 > budget && r < repeats) {
-        progress(`overhead: time budget of ${budget} s reached after ${r} repeat(s)`);
+      if ((performance.now() - started) / 1000 > budget && k < repeats) {
+        progress(`overhead: time budget of ${budget} s reached after ${k} repeat(s)`);
         break;
       }
     }
   } finally {
-    for (const p of parts) {
-      for (const l of Object.values(p.links)) {
-        l.conn.close();
-        await l.enc.close().catch(() => {});
-        await l.proxy.close().catch(() => {});
-      }
-    }
+    stopAll();
+    // Bounded: a participant stuck in a call must not hold the clean-up.
+    await Promise.race([Promise.allSettled(runs), sleep(15_000)]);
     for (const f of feds) {
+      for (const p of f.proxies) await p.close().catch(() => {});
       await f.agg.close().catch(() => {});
       await dropSchema(env.databaseUrl, f.schema).catch(() => {});
       await deleteRedisPrefix(f.redisPrefix, env.redisUrl).catch(() => {});
@@ -371,6 +476,7 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
       rounds: rs.length,
       roundSeconds: median(rs.map((x) => x.roundSeconds)),
       stages,
+      waitSeconds: median(rs.map((x) => x.waitSeconds)),
       authSeconds: median(rs.map((x) => x.authSeconds)),
       foldSecondsPerUpdate: median(rs.map((x) => x.foldSecondsPerUpdate)),
       publishSeconds: median(rs.map((x) => x.publishSeconds)),
@@ -405,20 +511,37 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     totalSeconds: (performance.now() - started) / 1000,
     machine: finishMachineInfo(machine),
     notes: [
-      `${N} participants run concurrently in one process on this machine (as kpfl demo does with processes): training shares the main thread, HE encoders use their own worker threads.`,
-      'Modes are interleaved and their order rotates every repeat; one untimed warm-up training batch and encode come first.',
-      'upload is client-observed and includes the aggregator verifying the attestation, storing the update in Postgres and folding it, all before the receipt; aggregate = last receipt -> round published.',
-      'Round time excludes the untimed evaluation each participant reports after the round.',
-      'Wire bytes are counted by a TCP relay per participant: TLS records, HTTP/2 and gRPC framing, authentication and GetTask calls included.',
+      `${N} real participants (runParticipant) per federation run concurrently in one process on this machine (as kpfl demo does with processes): training shares the main thread, HE encoders use their own worker threads.`,
+      'Modes are interleaved (participants wait in their onRoundEnd hook for their turn) and their order rotates every repeat; round 1 of each federation is a warm-up, not counted.',
+      'Stages are the participant hooks: train = fit, encrypt = encode, upload = encode end -> receipt (digest, attestation, session token, stream; the aggregator verifies, stores and folds before the receipt), download, decrypt = decode; aggregate = last receipt -> the aggregator commits the round as published.',
+      "Round = first participant's round start -> every participant holds the agreed model; wait = the rest of the round: the loop's 500 ms polls for the published round and for the contributors' agreement, the server step, the countersignature, slower participants.",
+      'Wire bytes are counted by a TCP relay per participant: TLS records, HTTP/2 and gRPC framing, authentication, GetTask polls, countersignature and evaluation report included.',
     ],
   };
 
+  async function until<T>(p: Promise<T>, what: string, ms = 600_000): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`overhead: ${what} did not finish within ${ms / 1000} s`)),
+        ms,
+      );
+    });
+    try {
+      return await Promise.race([p, failed.promise as Promise<never>, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async function startFederation(
-    mode: 'plain' | 'he',
+    mode: FedMode,
     coordinator: CoordinatorKitLike,
-  ): Promise<ModeFederation> {
+    kit: MemberKitLike,
+  ): Promise<void> {
     const schema = `bench_${id}_${mode}`;
     const redisPrefix = `kpfl-bench:${id}:${mode}`;
+    const publishedAt = new Map<number, number>();
     const agg = await startLocalAggregator(coordinator, {
       schema,
       ownerDatabaseUrl: env.databaseUrl ?? DEFAULT_DATABASE_URL,
@@ -427,11 +550,42 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
       redisPrefix,
       redisUrl: env.redisUrl,
       log: createLogger('aggregator', { file: join(work, `aggregator-${mode}.log`) }),
+      engineHooks: {
+        afterCommit(step, _planId, round) {
+          if (step === 'published') publishedAt.set(round, performance.now());
+        },
+      },
     });
+    const f: ModeFederation = {
+      mode,
+      agg,
+      schema,
+      redisPrefix,
+      planId: '',
+      publishedAt,
+      proxies: [],
+      traces: members.map(() => new Map()),
+      sample: [],
+    };
+    feds.push(f); // closed in the finally even if the rest of the set-up fails
+    for (let i = 0; i < N; i++) f.proxies.push(await CountingProxy.start(agg.port));
+    // An update of this mode's exact size and chunking, to re-measure the fold on after each round.
+    const enc =
+      mode === 'he'
+        ? await createEncoder({ mode: 'he', key: kit.heKey! })
+        : await createEncoder({ mode: 'plain' });
+    try {
+      const values = new Float64Array(P + 1);
+      for (let k = 0; k < P; k++) values[k] = Math.sin(k) * 0.01;
+      values[P] = maxExamples || 1;
+      f.sample = await enc.encode(values);
+    } finally {
+      await enc.close().catch(() => {});
+    }
     const plan = await schedulePlan(agg.db, agg.queue, {
       id: `${federation}-${mode}`,
       federation,
-      rounds: repeats,
+      rounds: planRounds,
       minParticipants: N,
       fraction: 1,
       deadlineSeconds: 3600,
@@ -442,68 +596,43 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
       seed,
       initialModelDigest: weightsDigest(initialWeights(model, seed)),
     });
-    return { mode, agg, schema, redisPrefix, planId: plan.id };
+    f.planId = plan.id;
   }
 
-  async function evaluateAndReport(p: BenchParticipant, f: ModeFederation, round: number): Promise<number> {
-    const s = p.state[f.mode]!;
-    const ev = await evaluate({
-      model,
-      weights: s.weights,
-      images: p.data.testFeatures,
-      labels: p.data.testLabels,
-      pixels: p.data.perExample,
-    });
-    const res = await p.links[f.mode]!.conn.reportEvaluation({
-      round,
-      globalModelDigest: s.digest,
-      accuracy: ev.accuracy,
-      loss: ev.loss,
-      examples: ev.examples,
-    });
-    if (!res.digestAgrees) {
-      throw new Error(`${p.memberId} (${f.mode}): global model digest disagrees after round ${round}`);
-    }
-    return ev.accuracy;
-  }
-
-  function trainConfig(round: number) {
+  function fitConfig(round: number): FitConfig {
+    // What runParticipant asks of the app in round `round` of these plans.
     return {
-      model,
+      round,
+      model: model as ModelId,
       epochs,
       batchSize,
       lr,
-      seed: seed * 1000 + round,
       proxMu: 0,
       maxExamples: maxExamples || undefined,
+      seed: seed * 1000 + round,
     };
   }
 
-  async function localRound(r: number, from: 'plain' | 'he'): Promise<OverheadRound> {
-    const per = parts.map(() => zeroStages());
+  async function localRound(k: number, r: number): Promise<OverheadRound> {
+    const per = members.map(() => zeroStages());
     const t0 = performance.now();
     await Promise.all(
-      parts.map(async (p, i) => {
+      members.map(async (_, i) => {
         const t = performance.now();
-        await trainLocal({
-          // The same start point and seed as this participant's federated round r.
-          config: trainConfig(r),
-          weights: p.state[from]!.startedRound === r ? p.state[from]!.weightsBefore! : p.state[from]!.weights,
-          images: p.data.trainFeatures,
-          labels: p.data.trainLabels,
-          indices: p.data.trainIndices,
-          pixels: p.data.perExample,
-        });
+        // The same start point and seed as this participant's federated round r (the first
+        // federation's; when it only ran the warm-up, `--modes local`, the model after it).
+        const from = startWeights[i]!.get(r) ?? [...startWeights[i]!.values()].at(-1)!;
+        await apps[i]!.fit(from, fitConfig(r));
         per[i]!.train = (performance.now() - t) / 1000;
       }),
     );
-    const roundSeconds = (performance.now() - t0) / 1000;
     return {
       mode: 'local',
-      repeat: r,
-      roundSeconds,
+      repeat: k,
+      roundSeconds: (performance.now() - t0) / 1000,
       stages: meanStages(per),
       perParticipant: per,
+      waitSeconds: 0,
       authSeconds: 0,
       foldSecondsPerUpdate: 0,
       publishSeconds: 0,
@@ -514,162 +643,83 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     };
   }
 
-  async function federatedRound(r: number, f: ModeFederation): Promise<OverheadRound> {
+  /** Lets federation f's participants run round r and waits until all of them applied it; k: the repeat (none: warm-up). */
+  async function federatedRound(
+    f: ModeFederation,
+    r: number,
+    k?: number,
+  ): Promise<OverheadRound | undefined> {
     const { agg, planId, mode } = f;
-    // Untimed: the round is open and its base model agreed.
-    const until = Date.now() + 60_000;
+    // Untimed: the round is open.
+    const deadline = Date.now() + 60_000;
     for (;;) {
       const row = await getRound(agg.db, planId, r);
       if (row && (row.state === 'open' || row.state === 'collecting')) break;
-      if (Date.now() > until) throw new Error(`${mode}: round ${r} did not open within 60 s`);
+      if (Date.now() > deadline) throw new Error(`${mode}: round ${r} did not open within 60 s`);
       await sleep(20);
     }
-    const per = parts.map(() => zeroStages());
-    const auth = parts.map(() => 0);
-    const chunksOf: Uint8Array[][] = [];
-    const receiptAt: number[] = [];
-    const attestationDigests: string[] = [];
-    const wire0 = parts.map((p) => p.links[mode]!.proxy.snapshot());
+    const wire0 = f.proxies.map((p) => p.snapshot());
     const publish0 = await aggregationSecondsSum(agg);
-    const t0 = performance.now();
-    await Promise.all(
-      parts.map(async (p, i) => {
-        const { conn, enc } = p.links[mode]!;
-        const s = p.state[mode]!;
-        const task = await waitTrainTask(conn, r);
-        if (task.baseModelDigest !== s.digest) {
-          throw new Error(
-            `${p.memberId} (${mode}): round ${r} starts from ${task.baseModelDigest}, holds ${s.digest}`,
-          );
-        }
-        s.weightsBefore = s.weights;
-        s.startedRound = r;
-        let t = performance.now();
-        const trained = await trainLocal({
-          config: trainConfig(r),
-          weights: s.weights,
-          images: p.data.trainFeatures,
-          labels: p.data.trainLabels,
-          indices: p.data.trainIndices,
-          pixels: p.data.perExample,
-        });
-        per[i]!.train = (performance.now() - t) / 1000;
-        const n = trained.examples;
-        const values = new Float64Array(P + 1);
-        for (let k = 0; k < P; k++) values[k] = n * (trained.weights[k]! - s.weights[k]!);
-        values[P] = n;
-        t = performance.now();
-        const chunks = await enc.encode(values);
-        per[i]!.encrypt = (performance.now() - t) / 1000;
-        chunksOf[i] = chunks;
-        t = performance.now();
-        const attestation = await signAttestation(p.identity, {
-          iss: p.memberId,
-          federation,
-          round: r,
-          baseModelDigest: s.digest,
-          updateDigest: digestOf(concat(chunks)),
-          exampleCount: n,
-          dataCommitment: p.data.commitment,
-          chunkCount: chunks.length,
-          mode,
-          ...(mode === 'he' && task.keyEpoch ? { keyEpoch: task.keyEpoch } : {}),
-          training: { model, epochs, batchSize, lr, proxMu: 0 },
-          metrics: { loss: trained.loss },
-        });
-        // As a real participant does: a fresh session token naming the round being submitted to.
-        const ta = performance.now();
-        await conn.authenticate();
-        auth[i] = (performance.now() - ta) / 1000;
-        const receipt = await conn.submitUpdate(
-          { round: r, attestation, totalBytes: chunks.reduce((a, c) => a + c.byteLength, 0) },
-          chunks,
-        );
-        attestationDigests[i] = receipt.attestationDigest;
-        receiptAt[i] = performance.now();
-        per[i]!.upload = (receiptAt[i]! - t) / 1000;
-      }),
-    );
-    const lastReceipt = Math.max(...receiptAt);
-    for (;;) {
-      const row = await getRound(agg.db, planId, r);
-      if (row?.state === 'published') break;
-      if (row?.state === 'failed') throw new Error(`${mode}: round ${r} failed: ${row.failure_reason}`);
-      await sleep(5);
-    }
-    const aggregate = (performance.now() - lastReceipt) / 1000;
-    let aggregateBytes = 0;
-    await Promise.all(
-      parts.map(async (p, i) => {
-        const { conn, enc } = p.links[mode]!;
-        const s = p.state[mode]!;
-        let t = performance.now();
-        const { chunks } = await conn.downloadAggregate(r);
-        per[i]!.download = (performance.now() - t) / 1000;
-        aggregateBytes = chunks.reduce((a, c) => a + c.byteLength, 0);
-        t = performance.now();
-        const sum = await enc.decode(chunks, P + 1);
-        const total = sum[P]!;
-        const avg = new Float64Array(P);
-        for (let k = 0; k < P; k++) avg[k] = sum[k]! / total;
-        s.weights = strategy.step(s.optimizer, s.weights, avg);
-        s.digest = weightsDigest(s.weights);
-        per[i]!.decrypt = (performance.now() - t) / 1000;
-        per[i]!.aggregate = aggregate;
-      }),
-    );
-    const roundSeconds = (performance.now() - t0) / 1000;
-    const wire1 = parts.map((p) => p.links[mode]!.proxy.snapshot());
+    gate(`${mode}:${r}`).resolve();
+    await until(arrival(`${mode}:${r}`).all.promise, `${mode}: round ${r}`);
+    const wire1 = f.proxies.map((p) => p.snapshot());
     const publishSeconds = (await aggregationSecondsSum(agg)) - publish0;
-    // Untimed: the aggregator's fold, re-measured on the exact update bytes of this round.
-    const acc = await createAccumulator({
-      mode,
-      paramsName: heParams,
-      chunkCount: chunksOf[0]!.length,
-    });
+    if (k === undefined) return undefined;
+
+    const traces = f.traces.map((t) => t.get(r)!);
+    const need = (t: Trace, key: keyof Trace) => {
+      const v = t[key];
+      if (v === undefined) throw new Error(`${mode}: round ${r}: no ${key} from the participant hooks`);
+      return v;
+    };
+    const t0 = Math.min(...traces.map((t) => need(t, 'trainStart')));
+    const lastReceipt = Math.max(...traces.map((t) => need(t, 'uploadEnd')));
+    const published = f.publishedAt.get(r);
+    if (published === undefined) throw new Error(`${mode}: round ${r} published unseen`);
+    const aggregate = (published - lastReceipt) / 1000;
+    const holdAt = traces.map((t) => need(t, 'holdAt'));
+    const per = traces.map(
+      (t): StageTimes => ({
+        train: need(t, 'fit'),
+        encrypt: need(t, 'encode'),
+        upload: (need(t, 'uploadEnd') - need(t, 'encodeEnd')) / 1000,
+        aggregate,
+        download: need(t, 'download'),
+        decrypt: need(t, 'decode'),
+      }),
+    );
+    const waits = per.map((s, i) => (holdAt[i]! - t0) / 1000 - STAGES.reduce((a, st) => a + s[st], 0));
+    const auth = traces.map(
+      (t) => (need(t, 'uploadEnd') - need(t, 'upload') * 1000 - need(t, 'encodeEnd')) / 1000,
+    );
+    // Untimed: the aggregator's fold, re-measured on an update of this mode and size, N times.
+    const acc = await createAccumulator({ mode, paramsName: heParams, chunkCount: f.sample.length });
     let foldTotal = 0;
     try {
-      for (const chunks of chunksOf) {
+      for (let i = 0; i < N; i++) {
         const t = performance.now();
-        await acc.add(chunks);
+        await acc.add(f.sample);
         foldTotal += (performance.now() - t) / 1000;
       }
     } finally {
       acc.dispose();
     }
-    // Untimed: each contributor countersigns with the digest it computed (their majority agrees the
-    // next round's base model, ADR 0007), then evaluates and reports.
-    await Promise.all(
-      parts.map(async (p, i) => {
-        const { conn } = p.links[mode]!;
-        const { certificateJson } = await conn.getRoundCertificate(r);
-        const signed = await countersignRoundCertificate(
-          parseStrictJson(certificateJson, 'CERTIFICATE_INVALID', 'round certificate') as GeneralJWS,
-          p.identity,
-          p.memberId,
-          attestationDigests[i]!,
-          p.coordinatorJwks,
-          { modelDigest: p.state[mode]!.digest },
-        );
-        await conn.countersign(r, JSON.stringify(signed));
-      }),
-    );
-    const accs = await Promise.all(parts.map((p) => evaluateAndReport(p, f, r)));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     return {
       mode,
-      repeat: r,
-      roundSeconds,
+      repeat: k,
+      roundSeconds: (Math.max(...holdAt) - t0) / 1000,
       stages: meanStages(per),
       perParticipant: per,
+      waitSeconds: mean(waits),
       authSeconds: mean(auth),
-      foldSecondsPerUpdate: foldTotal / chunksOf.length,
+      foldSecondsPerUpdate: foldTotal / N,
       publishSeconds,
       wireBytesUp: mean(wire1.map((w, i) => w.up - wire0[i]!.up)),
       wireBytesDown: mean(wire1.map((w, i) => w.down - wire0[i]!.down)),
-      updateBytes: mean(chunksOf.map((c) => c.reduce((a, x) => a + x.byteLength, 0))),
-      aggregateBytes,
-      accuracy: mean(accs),
+      updateBytes: mean(traces.map((t) => need(t, 'updateBytes'))),
+      aggregateBytes: mean(traces.map((t) => need(t, 'aggregateBytes'))),
+      accuracy: mean(traces.map((t) => need(t, 'accuracy'))),
     };
   }
 }
@@ -678,17 +728,6 @@ function meanStages(per: StageTimes[]): StageTimes {
   const out = zeroStages();
   for (const s of STAGES) out[s] = per.reduce((a, p) => a + p[s], 0) / Math.max(1, per.length);
   return out;
-}
-
-async function waitTrainTask(conn: AggregatorConnection, round: number) {
-  const until = Date.now() + 60_000;
-  for (;;) {
-    const task = await conn.getTask(round - 1);
-    if (task.kind === 'TASK_KIND_TRAIN' && task.round === round && task.baseModelDigest) return task;
-    if (Date.now() > until)
-      throw new Error(`no train task for round ${round} within 60 s (last: ${task.kind})`);
-    await sleep(20);
-  }
 }
 
 async function aggregationSecondsSum(agg: RunningAggregator): Promise<number> {
@@ -706,6 +745,7 @@ export function formatOverhead(r: OverheadResult): string {
   const head = [
     'mode',
     ...STAGES,
+    'wait',
     'round',
     'auth (in upload)',
     'fold/update',
@@ -721,6 +761,7 @@ export function formatOverhead(r: OverheadResult): string {
     return [
       m,
       ...STAGES.map((st) => (fed || st === 'train' ? fmtSeconds(s.stages[st]) : '-')),
+      fed ? fmtSeconds(s.waitSeconds) : '-',
       fmtSeconds(s.roundSeconds),
       fed ? fmtSeconds(s.authSeconds) : '-',
       fed ? fmtSeconds(s.foldSecondsPerUpdate) : '-',

@@ -56,6 +56,7 @@ test('overhead: plain vs he vs local training for one small round', { timeout: 1
   for (const mode of ['plain', 'he'] as const) {
     const s = r.summary[mode]!;
     assert.ok(s.roundSeconds > 0);
+    assert.ok(s.waitSeconds >= 0, 'the stages of a participant do not overlap');
     for (const stage of ['train', 'encrypt', 'upload', 'aggregate', 'download', 'decrypt'] as const) {
       assert.ok(s.stages[stage] > 0, `${mode} ${stage} timed`);
     }
@@ -63,6 +64,9 @@ test('overhead: plain vs he vs local training for one small round', { timeout: 1
     assert.ok(s.wireBytesDown > s.aggregateBytes);
   }
   assert.ok(r.summary.he!.updateBytes > r.summary.plain!.updateBytes, 'ciphertexts are larger than floats');
+  for (const row of r.rounds.filter((x) => x.mode !== 'local')) {
+    assert.ok(row.accuracy! > 0 && row.accuracy! <= 1, 'the participants evaluated the round');
+  }
   assert.ok(r.summary.local!.stages.train > 0);
   assert.ok(Number.isFinite(r.ratios.heOverPlain));
   assert.match(formatOverhead(r), /round time he\/plain = /);

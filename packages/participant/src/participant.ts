@@ -70,13 +70,16 @@ type Candidate =
 /** Relative slack on the norm bound: CKKS adds noise of about 1e-8 per slot, far below this. */
 const NORM_SLACK = 1e-4;
 
+/** Waits `ms`, or until `signal` aborts; either way its abort listener is removed (the loop sleeps often). */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const done = () => {
       clearTimeout(t);
+      signal?.removeEventListener('abort', done);
       resolve();
-    });
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 /**

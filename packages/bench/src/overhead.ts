@@ -32,44 +32,25 @@
  * HE worker start-up, first sessions). Local training calls the same app's `fit` with the global model
  * and seed of round r of the first federation.
  *
- * Real components, in one process: in-process aggregators (real gRPC with mutual TLS, Postgres schema,
- * Redis prefix, BullMQ round jobs), participants with real kits. Each participant's `address` is its
+ * Real components, in one process: one federation per mode from @kpfl/testing's startLocalFederation
+ * (an in-process aggregator with real gRPC and mutual TLS, its Postgres schema, Redis prefix and
+ * BullMQ round jobs; members with real kits, session tokens and attestations). Each participant's `address` is its
  * own counting TCP relay (proxy.ts), so "bytes on the wire" are real bytes (TLS + HTTP/2 + gRPC
  * included). Participants run concurrently on this machine, as in `kpfl demo`; their training shares
  * this process's main thread, their HE encoders have their own worker threads.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  type CoordinatorKitLike,
-  createLogger,
-  type RunningAggregator,
-  schedulePlan,
-  startLocalAggregator,
-} from '@kpfl/aggregator';
 import { createAccumulator, createEncoder, DEFAULT_HE_PARAMS } from '@kpfl/he';
-import { importIdentity } from '@kpfl/kpt';
-import {
-  initialWeights,
-  type ModelId,
-  parameterCount,
-  parsePartitionSpec,
-  selectBackend,
-  weightsDigest,
-} from '@kpfl/model';
+import { type ModelId, parameterCount, parsePartitionSpec, selectBackend } from '@kpfl/model';
 import {
   type FitConfig,
   loadLocalData,
   type ParticipantApp,
   type ParticipantHooks,
-  runParticipant,
   tfjsApp,
 } from '@kpfl/participant';
-import { DEFAULT_DATABASE_URL, dropSchema, getRound } from '@kpfl/store';
-import { deleteRedisPrefix } from '@kpfl/testing';
-import type { BenchEnv, MemberKitLike } from './env.js';
+import { getRound } from '@kpfl/store';
+import { type LocalFederation, startLocalFederation } from '@kpfl/testing';
+import type { BenchEnv } from './env.js';
 import { CountingProxy } from './proxy.js';
 import {
   describeMachine,
@@ -223,9 +204,7 @@ interface Trace {
 
 interface ModeFederation {
   mode: FedMode;
-  agg: RunningAggregator;
-  schema: string;
-  redisPrefix: string;
+  fed: LocalFederation;
   planId: string;
   /** performance.now() when the aggregator committed each round as published. */
   publishedAt: Map<number, number>;
@@ -287,9 +266,6 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     maxExamples,
   };
 
-  const id = randomBytes(4).toString('hex');
-  const federation = `bench-${id}`;
-  const work = mkdtempSync(join(tmpdir(), 'kpfl-bench-overhead-'));
   const members = Array.from({ length: N }, (_, i) => `member-${i + 1}`);
   const feds: ModeFederation[] = [];
   const rounds: OverheadRound[] = [];
@@ -337,11 +313,9 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     progress(
       `overhead: provisioning ${N} members, ${model} (${P} parameters) on tfjs ${backend.backend}, ${heParams}`,
     );
-    const { coordinator } = await env.provisionKits({ federation, members, out: work, heParams });
     const fedModes = [...new Set(modes.filter((m): m is FedMode => m !== 'local'))];
     if (fedModes.length === 0) fedModes.push('plain'); // local alone still needs the participants' global model
     const baseMode = fedModes[0]!;
-    const kits: MemberKitLike[] = members.map((m) => env.readMemberKit(join(work, 'members', m)));
     for (let i = 0; i < N; i++) {
       const data = await loadLocalData({
         dir: o.dataset,
@@ -350,11 +324,11 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
       });
       apps.push({ ...tfjsApp(data), prepare: async () => backend });
     }
-    for (const mode of fedModes) await startFederation(mode, coordinator, kits[0]!);
+    for (const mode of fedModes) await startFederation(mode);
 
     for (const f of feds) {
       for (let i = 0; i < N; i++) {
-        const kit = kits[i]!;
+        const member = members[i]!;
         const traces = f.traces[i]!;
         const trace = (round: number) => {
           let t = traces.get(round);
@@ -393,33 +367,27 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
             await gate(`${f.mode}:${report.round + 1}`).promise;
           },
         };
-        const identity = await importIdentity(kit.identity.privateJwk);
         runs.push(
-          runParticipant({
-            federation,
-            memberId: kit.memberId,
-            identity,
-            coordinatorJwks: kit.coordinatorJwks,
-            address: `localhost:${f.proxies[i]!.port}`,
-            tls: tls ? kit.tls : undefined,
-            consortiumKey: kit.heKey,
-            app: apps[i]!,
-            hooks,
-            log: createLogger('participant', { file: join(work, `${f.mode}-${kit.memberId}.log`) }),
-            idleTimeoutMs: 300_000,
-            signal: abort.signal,
-          }).then(
-            () => {
-              if (!stopped) failed.reject(new Error(`${kit.memberId} (${f.mode}): the plan ended early`));
-            },
-            (err) => {
-              if (!(err instanceof BenchStop)) {
-                failed.reject(
-                  new Error(`${kit.memberId} (${f.mode}): ${(err as Error).message}`, { cause: err }),
-                );
-              }
-            },
-          ),
+          f.fed
+            .participate(member, {
+              app: apps[i]!,
+              hooks,
+              address: `localhost:${f.proxies[i]!.port}`,
+              idleTimeoutMs: 300_000,
+              signal: abort.signal,
+            })
+            .then(
+              () => {
+                if (!stopped) failed.reject(new Error(`${member} (${f.mode}): the plan ended early`));
+              },
+              (err) => {
+                if (!(err instanceof BenchStop)) {
+                  failed.reject(
+                    new Error(`${member} (${f.mode}): ${(err as Error).message}`, { cause: err }),
+                  );
+                }
+              },
+            ),
         );
       }
     }
@@ -458,11 +426,8 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     await Promise.race([Promise.allSettled(runs), sleep(15_000)]);
     for (const f of feds) {
       for (const p of f.proxies) await p.close().catch(() => {});
-      await f.agg.close().catch(() => {});
-      await dropSchema(env.databaseUrl, f.schema).catch(() => {});
-      await deleteRedisPrefix(f.redisPrefix, env.redisUrl).catch(() => {});
+      await f.fed.close().catch(() => {});
     }
-    rmSync(work, { recursive: true, force: true });
   }
 
   const summary: Partial<Record<OverheadMode, OverheadModeSummary>> = {};
@@ -534,33 +499,26 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     }
   }
 
-  async function startFederation(
-    mode: FedMode,
-    coordinator: CoordinatorKitLike,
-    kit: MemberKitLike,
-  ): Promise<void> {
-    const schema = `bench_${id}_${mode}`;
-    const redisPrefix = `kpfl-bench:${id}:${mode}`;
+  async function startFederation(mode: FedMode): Promise<void> {
     const publishedAt = new Map<number, number>();
-    const agg = await startLocalAggregator(coordinator, {
-      schema,
-      ownerDatabaseUrl: env.databaseUrl ?? DEFAULT_DATABASE_URL,
-      insecure: !tls,
-      actor: 'operator:bench',
-      redisPrefix,
+    // Each mode its own federation (schema, Redis prefix, aggregator), so neither waits on the other.
+    const fed = await startLocalFederation({
+      participants: members,
+      heParams,
+      tls,
+      databaseUrl: env.databaseUrl,
       redisUrl: env.redisUrl,
-      log: createLogger('aggregator', { file: join(work, `aggregator-${mode}.log`) }),
-      engineHooks: {
-        afterCommit(step, _planId, round) {
-          if (step === 'published') publishedAt.set(round, performance.now());
+      aggregator: {
+        engineHooks: {
+          afterCommit(step, _planId, round) {
+            if (step === 'published') publishedAt.set(round, performance.now());
+          },
         },
       },
     });
     const f: ModeFederation = {
       mode,
-      agg,
-      schema,
-      redisPrefix,
+      fed,
       planId: '',
       publishedAt,
       proxies: [],
@@ -568,11 +526,11 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
       sample: [],
     };
     feds.push(f); // closed in the finally even if the rest of the set-up fails
-    for (let i = 0; i < N; i++) f.proxies.push(await CountingProxy.start(agg.port));
+    for (let i = 0; i < N; i++) f.proxies.push(await CountingProxy.start(fed.aggregator.port));
     // An update of this mode's exact size and chunking, to re-measure the fold on after each round.
     const enc =
       mode === 'he'
-        ? await createEncoder({ mode: 'he', key: kit.heKey! })
+        ? await createEncoder({ mode: 'he', key: fed.consortiumKey })
         : await createEncoder({ mode: 'plain' });
     try {
       const values = new Float64Array(P + 1);
@@ -582,19 +540,14 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     } finally {
       await enc.close().catch(() => {});
     }
-    const plan = await schedulePlan(agg.db, agg.queue, {
-      id: `${federation}-${mode}`,
-      federation,
+    const { model: _, ...settings } = training;
+    const plan = await fed.schedule({
+      model,
       rounds: planRounds,
-      minParticipants: N,
-      fraction: 1,
-      deadlineSeconds: 3600,
       mode,
-      heParams,
-      parameterCount: P,
-      training,
+      deadlineSeconds: 3600,
+      training: settings,
       seed,
-      initialModelDigest: weightsDigest(initialWeights(model, seed)),
     });
     f.planId = plan.id;
   }
@@ -649,7 +602,8 @@ export async function runOverhead(o: OverheadOptions, env: BenchEnv): Promise<Ov
     r: number,
     k?: number,
   ): Promise<OverheadRound | undefined> {
-    const { agg, planId, mode } = f;
+    const { planId, mode } = f;
+    const agg = f.fed.aggregator;
     // Untimed: the round is open.
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -730,7 +684,7 @@ function meanStages(per: StageTimes[]): StageTimes {
   return out;
 }
 
-async function aggregationSecondsSum(agg: RunningAggregator): Promise<number> {
+async function aggregationSecondsSum(agg: LocalFederation['aggregator']): Promise<number> {
   const metric = agg.metrics.registry.getSingleMetric('kpfl_aggregation_seconds');
   if (!metric) return 0;
   const { values } = await metric.get();

@@ -13,13 +13,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type AggregatorOptions,
   coordinatorKitOf,
   createLogger,
   type RunningAggregator,
   schedulePlan,
   startLocalAggregator,
 } from '@kpfl/aggregator';
-import { consortiumKeyId, DEFAULT_HE_PARAMS, DEFAULT_SECURE_PARAMS, generateConsortiumKey } from '@kpfl/he';
+import {
+  type ConsortiumKey,
+  consortiumKeyId,
+  DEFAULT_HE_PARAMS,
+  DEFAULT_SECURE_PARAMS,
+  generateConsortiumKey,
+} from '@kpfl/he';
 import { createFederationKits } from '@kpfl/kpt';
 import { initialWeights, type ModelId, parameterCount, weightsDigest } from '@kpfl/model';
 import { type ParticipantApp, type ParticipantHooks, runParticipant } from '@kpfl/participant';
@@ -37,6 +44,8 @@ export interface LocalFederationOptions {
    * be 'plain'), BFV for 'secure'. Default 'he'.
    */
   mode?: FederationMode;
+  /** The consortium key's parameter set (default: compact for he, exact for secure; @kpfl/he's HE_PARAM_SETS). */
+  heParams?: string;
   /** Mutual TLS on loopback (default true); false: insecure gRPC. */
   tls?: boolean;
   /** A Postgres role that may create schemas (it migrates and the aggregator uses it). Default: DATABASE_URL, then kpfl's default. */
@@ -45,6 +54,8 @@ export interface LocalFederationOptions {
   redisUrl?: string;
   /** Keep the schema, the Redis keys and the work directory after close(), to look at them. */
   keep?: boolean;
+  /** More options of the in-process aggregator: its limits, or hooks after each committed round step. */
+  aggregator?: Pick<AggregatorOptions, 'engineHooks' | 'maxInflightBytes' | 'sessionsPerMinute'>;
 }
 
 /** One plan, with the defaults a small federation needs. */
@@ -90,6 +101,8 @@ export interface LocalFederation {
   /** host:port the members dial. */
   address: string;
   aggregator: RunningAggregator;
+  /** The members' consortium HE key (epoch 1), for a caller that encrypts updates of its own. */
+  consortiumKey: ConsortiumKey;
   schedule(plan: LocalPlan): Promise<PlanRow>;
   /**
    * Runs `memberId`'s participant loop until the running plans are done (or `signal` aborts).
@@ -136,7 +149,7 @@ export async function startLocalFederation(o: LocalFederationOptions): Promise<L
   const federation = `local-${id}`;
   const schema = `local_${id}`;
   const redisPrefix = `kpfl-local:${id}`;
-  const heParams = mode === 'secure' ? DEFAULT_SECURE_PARAMS : DEFAULT_HE_PARAMS;
+  const heParams = o.heParams ?? (mode === 'secure' ? DEFAULT_SECURE_PARAMS : DEFAULT_HE_PARAMS);
   // Bad member ids are refused here, before anything is made.
   const kits = await createFederationKits({ federation, members });
   const work = mkdtempSync(join(tmpdir(), 'kpfl-local-'));
@@ -159,6 +172,7 @@ export async function startLocalFederation(o: LocalFederationOptions): Promise<L
       insecure: !tls,
       actor: 'operator:local',
       log: createLogger('aggregator', { file: join(work, 'aggregator.log') }),
+      ...o.aggregator,
     });
     aggregator = agg;
     const address = `localhost:${agg.port}`;
@@ -215,6 +229,7 @@ export async function startLocalFederation(o: LocalFederationOptions): Promise<L
       members,
       address,
       aggregator: agg,
+      consortiumKey: heKey,
       schedule,
       participate,
       async run(plan, app, r = {}) {

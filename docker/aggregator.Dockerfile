@@ -26,20 +26,22 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY --from=manifests /src/packages ./packages
+#    The npm ci step is word for word the participant image's, so that a build of both (as
+#    scripts/containers.sh does) installs the dependencies once and reuses the layer.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --no-audit --no-fund \
- && rm -rf node_modules/@biomejs node_modules/typescript node_modules/@types
+    npm ci --no-audit --no-fund
+RUN rm -rf node_modules/@biomejs node_modules/typescript node_modules/@types
 
 # 3. Runtime: node_modules + sources, non-root.
 FROM ${NODE_IMAGE} AS runtime
+WORKDIR /app
+COPY --from=deps /app ./
+COPY package.json tsconfig.json tsconfig.base.json ./
+COPY protos ./protos
+COPY packages ./packages
 ENV NODE_ENV=production \
     KPFL_METRICS_PORT=9464 \
     KPFL_KIT=/kit
-WORKDIR /app
-COPY --from=deps /app ./
-COPY package.json tsconfig.json ./
-COPY protos ./protos
-COPY packages ./packages
 COPY docker/config/aggregator.yaml docker/config/worker.yaml /etc/kpfl/
 USER node
 EXPOSE 50051 9464

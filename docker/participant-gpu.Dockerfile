@@ -60,7 +60,7 @@ ENV NODE_ENV=production \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility
 WORKDIR /app
 COPY --from=deps /app ./
-COPY package.json tsconfig.json ./
+COPY package.json tsconfig.json tsconfig.base.json ./
 COPY protos ./protos
 COPY packages ./packages
 COPY docker/config/participant.yaml /etc/kpfl/participant.yaml

@@ -28,30 +28,33 @@ RUN find packages -mindepth 2 -maxdepth 2 ! -name package.json -exec rm -rf {} +
 
 # Dependencies as locked, plus @tensorflow/tfjs-node: its install script downloads libtensorflow
 # (this needs network access at build time; it cannot be done offline).
+# The npm ci step is word for word the aggregator image's (the ARGs come after it), so that a build
+# of both installs the dependencies once and reuses the layer.
 FROM ${BUILD_IMAGE} AS deps
-ARG TFJS_VERSION
-ARG TFJS_NATIVE
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY --from=manifests /src/packages ./packages
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --no-audit --no-fund \
- && if [ "$TFJS_NATIVE" != none ]; then \
+    npm ci --no-audit --no-fund
+ARG TFJS_VERSION
+ARG TFJS_NATIVE
+RUN --mount=type=cache,target=/root/.npm \
+    if [ "$TFJS_NATIVE" != none ]; then \
       npm install --no-save --no-audit --no-fund "@tensorflow/tfjs-node@${TFJS_VERSION}" \
       && node -e "require('@tensorflow/tfjs-node')"; \
-    fi \
- && rm -rf node_modules/@biomejs node_modules/typescript node_modules/@types
+    fi
+RUN rm -rf node_modules/@biomejs node_modules/typescript node_modules/@types
 
 FROM ${NODE_IMAGE} AS runtime
+WORKDIR /app
+COPY --from=deps /app ./
+COPY package.json tsconfig.json tsconfig.base.json ./
+COPY protos ./protos
+COPY packages ./packages
 ENV NODE_ENV=production \
     KPFL_KIT=/kit \
     KPFL_DATASET=/data \
     KPFL_HEALTH_FILE=/tmp/kpfl/health
-WORKDIR /app
-COPY --from=deps /app ./
-COPY package.json tsconfig.json ./
-COPY protos ./protos
-COPY packages ./packages
 COPY docker/config/participant.yaml /etc/kpfl/participant.yaml
 USER node
 # The participant serves nothing: it touches KPFL_HEALTH_FILE every 10 s while its event loop runs

@@ -4,10 +4,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { SOURCE_NODE_ARGS } from '../../cli/src/paths.js';
 
 const BENCH_COMMAND = new URL('../../cli/src/commands/bench.ts', import.meta.url).href;
 const COMMANDER = import.meta.resolve('commander');
-const TSX = import.meta.resolve('tsx');
 
 /**
  * Runs `kpfl bench ...` with the real command definition in a child process (this test runner owns its
@@ -27,17 +27,7 @@ function bench(args: string[]): Promise<{ code: number | null; out: string; err:
     }`;
   const child = spawn(
     process.execPath,
-    [
-      '--conditions=kpfl-source',
-      '--import',
-      TSX,
-      '--input-type=module',
-      '-e',
-      code,
-      'kpfl',
-      'bench',
-      ...args,
-    ],
+    [...SOURCE_NODE_ARGS, '--input-type=module', '-e', code, 'kpfl', 'bench', ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

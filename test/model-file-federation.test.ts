@@ -9,8 +9,7 @@
  * and `kpfl participant --model-file` refuses it with one line (exit 2) before it connects.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,6 +29,7 @@ import {
   selectBackend,
   weightsDigest,
 } from '../packages/model/src/index.js';
+import { serveDir } from '../packages/model/test/serve-dir.js';
 import {
   type GlobalModel,
   type LocalData,
@@ -45,20 +45,6 @@ const ROUNDS = 2;
 const TRAIN = 300;
 const TEST = 100;
 const PIXELS = 784;
-
-/** Serves `dir` on loopback for tfjs's http loader (only @tensorflow/tfjs is installed: no file://). */
-async function serve(dir: string): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const file = join(dir, decodeURIComponent(new URL(req.url!, 'http://x').pathname));
-    if (!existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200).end(readFileSync(file));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
-}
 
 /** Exact equality of two float32 vectors, bit for bit (-0, NaN payloads included). */
 function assertSameBits(a: Float32Array, b: Float32Array, what: string): void {
@@ -206,7 +192,7 @@ describe('a federation on a --model-file model', { timeout: 300_000 }, () => {
       Float32Array.from(mnist.testImages.subarray(5000 * PIXELS, (5000 + rows) * PIXELS), (v) => v / 255),
       [rows, PIXELS],
     );
-    const served = await Promise.all(saved.map((d) => serve(d)));
+    const served = await Promise.all(saved.map((d) => serveDir(d)));
     try {
       const loaded = await Promise.all(served.map((s) => tf.loadLayersModel(`${s.url}/model.json`)));
       const outputs = loaded.map((m) => tf.tidy(() => (m.predict(x) as tf.Tensor).arraySync() as number[][]));

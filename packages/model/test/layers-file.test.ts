@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import {
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -14,7 +13,6 @@ import {
   truncateSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,6 +28,7 @@ import {
   selectBackend,
   weightsDigest,
 } from '../src/index.js';
+import { serveDir } from './serve-dir.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kpfl-layers-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -91,21 +90,6 @@ function assertClose(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-6): vo
   assert.equal(a.length, b.length);
   for (let i = 0; i < a.length; i++)
     assert.ok(Math.abs(a[i]! - b[i]!) <= tol, `output ${i}: ${a[i]} vs ${b[i]}`);
-}
-
-/** Serves `dir` on loopback for tfjs's http loader (Node's fetch). */
-async function serve(dir: string): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    const file = join(dir, decodeURIComponent(new URL(req.url!, 'http://x').pathname));
-    if (!existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200).end(readFileSync(file));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return { server, url: `http://127.0.0.1:${port}` };
 }
 
 describe('loadLayersModelFile', () => {
@@ -292,7 +276,7 @@ describe('saveLayersModel', () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')).weightsManifest;
     assert.deepEqual(manifest[0].paths, ['group1-shard1of1.bin']);
 
-    const { server, url } = await serve(dir);
+    const { server, url } = await serveDir(dir);
     try {
       const plain = await tf.loadLayersModel(`${url}/model.json`);
       const ours = buildModel(def.name, { weights: trained, softmax: true });

@@ -38,6 +38,8 @@ export type { TaskKind } from './generated/kpfl/v1/TaskKind.js';
 export type { TrainingConfig__Output } from './generated/kpfl/v1/TrainingConfig.js';
 export type { UnmaskAnnouncement__Output } from './generated/kpfl/v1/UnmaskAnnouncement.js';
 
+/** The wire contract's files, relative to PROTO_ROOT. */
+export const PROTO_FILES = ['kpfl/v1/aggregator.proto', 'kpfl/v1/audit.proto'];
 /**
  * Directory holding the wire contract, resolved from this file so it works from any cwd: the
  * repository's protos/, or else the copy an installed package carries (npm pack copies it in).
@@ -47,12 +49,11 @@ export const PROTO_ROOT = findProtoRoot();
 function findProtoRoot(): string {
   // The repository's first: during `npm pack` the package holds a copy for a moment.
   const candidates = ['../../../protos', '../protos'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
-  const found = candidates.find((dir) => existsSync(join(dir, 'kpfl', 'v1', 'aggregator.proto')));
+  const found = candidates.find((dir) => PROTO_FILES.every((f) => existsSync(join(dir, f))));
   if (!found)
     throw new Error(`@kpfl/proto: the .proto files are missing (looked in ${candidates.join(', ')})`);
   return found;
 }
-export const PROTO_FILES = ['kpfl/v1/aggregator.proto', 'kpfl/v1/audit.proto'];
 
 // These options must match the gen:proto script so the generated types describe what is loaded.
 const LOADER_OPTIONS: protoLoader.Options = {
